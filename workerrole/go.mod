@@ -4,4 +4,13 @@ go 1.26
 
 require github.com/elmcity/elmcity/shared v0.0.0
 
+require (
+	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.18.0 // indirect
+	github.com/Azure/azure-sdk-for-go/sdk/data/aztables v1.4.0 // indirect
+	github.com/Azure/azure-sdk-for-go/sdk/internal v1.11.1 // indirect
+	github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue v1.0.1 // indirect
+	golang.org/x/net v0.41.0 // indirect
+	golang.org/x/text v0.34.0 // indirect
+)
+
 replace github.com/elmcity/elmcity/shared => ../shared

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -272,4 +273,29 @@ func Transient(err error) bool {
 		return st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500
 	}
 	return true
+}
+
+// WaitReady pings the account until it answers, ctx ends or timeout
+// passes, so a role started beside its storage (compose, make dev) does not
+// fail on the first refused connection. It returns the last ping error.
+func (a *Account) WaitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+		err := a.Ping(pctx)
+		pcancel()
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("storage not ready after %s: %w", timeout, err)
+		case <-t.C:
+		}
+		delay = min(delay*2, 2*time.Second)
+	}
 }

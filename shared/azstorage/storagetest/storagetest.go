@@ -68,3 +68,30 @@ func Name(tb testing.TB, prefix string) string {
 	}
 	return p + hex.EncodeToString(b[:])
 }
+
+// Table returns a unique table name that is deleted (if it was created) when
+// the test ends.
+func Table(tb testing.TB, acct *azstorage.Account, prefix string) string {
+	tb.Helper()
+	name := Name(tb, prefix)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = acct.Tables().DeleteTable(ctx, name, nil)
+	})
+	return name
+}
+
+// Queue returns a unique queue name; the queue and its "-poison" sibling
+// are deleted (if they were created) when the test ends.
+func Queue(tb testing.TB, acct *azstorage.Account, prefix string) string {
+	tb.Helper()
+	name := Name(tb, prefix)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = acct.Queues().DeleteQueue(ctx, name, nil)
+		_, _ = acct.Queues().DeleteQueue(ctx, name+"-poison", nil)
+	})
+	return name
+}

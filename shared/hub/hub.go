@@ -1,0 +1,316 @@
+// Package hub holds the domain records curators edit: a Hub (a town's or a
+// topic's calendar) and the Feeds it gathers. It has no storage dependency;
+// shared/tablestore keeps these records in Azure Tables.
+package hub
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Types of hub.
+const (
+	TypeWhere  = "where"  // a place: a town, a neighbourhood
+	TypeWhat   = "what"   // a topic: jazz, running, city council
+	TypeRegion = "region" // a hub of hubs: merges its member hubs
+)
+
+// Defaults for a new hub.
+const (
+	DefaultHorizonDays   = 90
+	DefaultIntervalHours = 8
+)
+
+// ErrInvalid is wrapped by every validation error; a *ValidationError says
+// which fields are wrong.
+var ErrInvalid = errors.New("invalid")
+
+// ValidationError lists field-level problems, keyed by JSON field name.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e.Fields[k]
+	}
+	return "invalid: " + strings.Join(parts, "; ")
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) hold.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+type fieldErrors map[string]string
+
+func (f fieldErrors) add(field, msg string) {
+	if _, ok := f[field]; !ok {
+		f[field] = msg
+	}
+}
+
+func (f fieldErrors) err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: f}
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidID reports whether s is a valid hub id: 1-64 letters, digits, '_'
+// or '-'. Only valid ids ever reach a table query.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// Hub is one hub's settings.
+type Hub struct {
+	ID            string   `json:"id"`
+	Title         string   `json:"title"`
+	Type          string   `json:"type"`
+	TZ            string   `json:"tz"`
+	HorizonDays   int      `json:"horizon_days"`
+	IntervalHours int      `json:"interval_hours"`
+	Contact       string   `json:"contact"`
+	Members       []string `json:"members,omitempty"` // member hubs of a region
+	// Vocabulary is the hub's own tag list; other tags are "contributed".
+	Vocabulary []string `json:"vocabulary,omitempty"`
+	// Render holds default render options (view, count, theme ...).
+	Render map[string]string `json:"render,omitempty"`
+	// ETag is the stored version, for optimistic concurrency; empty on a
+	// new record.
+	ETag string `json:"-"`
+}
+
+// Normalize fills defaults and trims fields.
+func (h *Hub) Normalize() {
+	h.Title = strings.TrimSpace(h.Title)
+	h.Contact = strings.TrimSpace(h.Contact)
+	h.Type = strings.ToLower(strings.TrimSpace(h.Type))
+	if h.Type == "" {
+		h.Type = TypeWhere
+	}
+	if h.TZ == "" {
+		h.TZ = "UTC"
+	}
+	if h.HorizonDays == 0 {
+		h.HorizonDays = DefaultHorizonDays
+	}
+	if h.IntervalHours == 0 {
+		h.IntervalHours = DefaultIntervalHours
+	}
+	h.Vocabulary = normalizeTags(h.Vocabulary)
+}
+
+// Validate checks every field and returns a *ValidationError naming each
+// bad one.
+func (h *Hub) Validate() error {
+	f := fieldErrors{}
+	if !ValidID(h.ID) {
+		f.add("id", "must be 1-64 letters, digits, '_' or '-'")
+	}
+	if h.Title == "" || len(h.Title) > 200 {
+		f.add("title", "required, at most 200 characters")
+	}
+	switch h.Type {
+	case TypeWhere, TypeWhat, TypeRegion:
+	default:
+		f.add("type", "must be where, what or region")
+	}
+	if _, err := time.LoadLocation(h.TZ); err != nil || h.TZ == "Local" {
+		f.add("tz", "must be an IANA time zone such as America/New_York")
+	}
+	if h.HorizonDays < 1 || h.HorizonDays > 3660 {
+		f.add("horizon_days", "must be 1-3660")
+	}
+	if h.IntervalHours < 1 || h.IntervalHours > 24*30 {
+		f.add("interval_hours", "must be 1-720")
+	}
+	if len(h.Contact) > 200 {
+		f.add("contact", "at most 200 characters")
+	}
+	if h.Type == TypeRegion {
+		if len(h.Members) == 0 {
+			f.add("members", "a region needs member hubs")
+		}
+		for _, m := range h.Members {
+			if !ValidID(m) || m == h.ID {
+				f.add("members", fmt.Sprintf("%q is not a valid member hub id", m))
+			}
+		}
+	} else if len(h.Members) > 0 {
+		f.add("members", "only a region has member hubs")
+	}
+	if len(h.Render) > 32 {
+		f.add("render", "at most 32 options")
+	}
+	return f.err()
+}
+
+// Location is the hub's time zone.
+func (h *Hub) Location() *time.Location {
+	loc, err := time.LoadLocation(h.TZ)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Interval is the hub's refresh interval.
+func (h *Hub) Interval() time.Duration { return time.Duration(h.IntervalHours) * time.Hour }
+
+// Feed is one contributor's ICS feed in a hub. Field names follow the
+// original service's.
+type Feed struct {
+	ID         string            `json:"id"`
+	FeedURL    string            `json:"feedurl"`
+	URL        string            `json:"url"`
+	Source     string            `json:"source"`
+	Categories []string          `json:"categories"`
+	CatMap     map[string]string `json:"catmap"`
+	Approved   bool              `json:"approved"`
+	Comments   string            `json:"comments"`
+	ETag       string            `json:"-"`
+}
+
+// Normalize trims fields, rewrites webcal:// to https://, lowercases tags
+// and derives the ID from the feed URL.
+func (f *Feed) Normalize() {
+	f.FeedURL = NormalizeFeedURL(f.FeedURL)
+	f.URL = strings.TrimSpace(f.URL)
+	f.Source = strings.TrimSpace(f.Source)
+	f.Comments = strings.TrimSpace(f.Comments)
+	f.Categories = normalizeTags(f.Categories)
+	if len(f.CatMap) > 0 {
+		m := make(map[string]string, len(f.CatMap))
+		for k, v := range f.CatMap {
+			k, v = normalizeTag(k), normalizeTag(v)
+			if k != "" && v != "" {
+				m[k] = v
+			}
+		}
+		f.CatMap = m
+	}
+	if f.FeedURL != "" {
+		f.ID = FeedID(f.FeedURL)
+	}
+}
+
+// Validate checks every field; call Normalize first.
+func (f *Feed) Validate() error {
+	fe := fieldErrors{}
+	if msg := checkURL(f.FeedURL, true); msg != "" {
+		fe.add("feedurl", msg)
+	}
+	if f.URL != "" {
+		if msg := checkURL(f.URL, false); msg != "" {
+			fe.add("url", msg)
+		}
+	}
+	if f.Source == "" || len(f.Source) > 200 {
+		fe.add("source", "required, at most 200 characters")
+	}
+	if len(f.Categories) > 50 {
+		fe.add("categories", "at most 50 categories")
+	}
+	if len(f.CatMap) > 500 {
+		fe.add("catmap", "at most 500 mappings")
+	}
+	if len(f.Comments) > 4000 {
+		fe.add("comments", "at most 4000 characters")
+	}
+	return fe.err()
+}
+
+func checkURL(s string, feed bool) string {
+	if s == "" {
+		return "required"
+	}
+	if len(s) > 2048 {
+		return "at most 2048 characters"
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "not an absolute URL"
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		if feed {
+			return "must be http, https or webcal"
+		}
+		return "must be http or https"
+	}
+	if u.User != nil {
+		return "credentials in the URL are not allowed"
+	}
+	return ""
+}
+
+// NormalizeFeedURL trims the URL, maps webcal:// (and webcals://) to
+// https://, and lowercases the scheme and host, so that one feed has one
+// identity whatever way a curator typed it.
+func NormalizeFeedURL(s string) string {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return s
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "webcal", "webcals":
+		u.Scheme = "https"
+	default:
+		u.Scheme = strings.ToLower(u.Scheme)
+	}
+	u.Host = strings.ToLower(u.Host)
+	if u.Scheme == "https" {
+		u.Host = strings.TrimSuffix(u.Host, ":443")
+	}
+	if u.Scheme == "http" {
+		u.Host = strings.TrimSuffix(u.Host, ":80")
+	}
+	u.Fragment = ""
+	return u.String()
+}
+
+// FeedID derives a table-safe row key from a normalized feed URL of any
+// length and any characters: 32 hex digits of its SHA-256.
+func FeedID(feedURL string) string {
+	sum := sha256.Sum256([]byte(feedURL))
+	return hex.EncodeToString(sum[:16])
+}
+
+var feedIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// ValidFeedID reports whether s has the shape FeedID produces.
+func ValidFeedID(s string) bool { return feedIDPattern.MatchString(s) }
+
+func normalizeTag(s string) string {
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+func normalizeTags(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	seen := make(map[string]bool, len(in))
+	out := make([]string, 0, len(in))
+	for _, t := range in {
+		t = normalizeTag(t)
+		if t == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		out = append(out, t)
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+package hub_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/elmcity/elmcity/shared/hub"
+)
+
+func TestHubValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		hub        hub.Hub
+		wantFields []string
+	}{
+		{name: "MinimalIsValid", hub: hub.Hub{ID: "keene", Title: "Keene"}},
+		{name: "Everything", hub: hub.Hub{ID: "a_b-1", Title: "T", Type: "what", TZ: "Europe/Berlin", HorizonDays: 30, IntervalHours: 2}},
+		{name: "BadID", hub: hub.Hub{ID: "x' or 1 eq 1", Title: "T"}, wantFields: []string{"id"}},
+		{name: "BadEverything", hub: hub.Hub{ID: "", Title: "", Type: "galaxy", TZ: "Mars/Olympus", HorizonDays: -1, IntervalHours: 9999},
+			wantFields: []string{"horizon_days", "id", "interval_hours", "title", "type", "tz"}},
+		{name: "RegionNeedsMembers", hub: hub.Hub{ID: "r", Title: "R", Type: "region"}, wantFields: []string{"members"}},
+		{name: "RegionWithMembers", hub: hub.Hub{ID: "r", Title: "R", Type: "region", Members: []string{"a", "b"}}},
+		{name: "MembersOnlyOnRegion", hub: hub.Hub{ID: "w", Title: "W", Members: []string{"a"}}, wantFields: []string{"members"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := tt.hub
+			h.Normalize()
+			err := h.Validate()
+			var got []string
+			var ve *hub.ValidationError
+			if errors.As(err, &ve) {
+				for k := range ve.Fields {
+					got = append(got, k)
+				}
+				if !errors.Is(err, hub.ErrInvalid) {
+					t.Errorf("errors.Is(err, ErrInvalid) = false")
+				}
+			} else if err != nil {
+				t.Fatalf("Validate() = %v, want a *ValidationError", err)
+			}
+			if diff := cmp.Diff(tt.wantFields, got, cmpSorted); diff != "" {
+				t.Errorf("Validate() fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
+
+func TestHubDefaults(t *testing.T) {
+	t.Parallel()
+	h := hub.Hub{ID: "k", Title: "K"}
+	h.Normalize()
+	if h.Type != hub.TypeWhere || h.TZ != "UTC" || h.HorizonDays != 90 || h.IntervalHours != 8 {
+		t.Errorf("Normalize() = %+v, want defaults where/UTC/90/8", h)
+	}
+}
+
+func TestFeedNormalizeAndValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		feed       hub.Feed
+		wantURL    string
+		wantFields []string
+	}{
+		{name: "Webcal", feed: hub.Feed{FeedURL: " webcal://Example.ORG/cal.ics ", Source: "Library"}, wantURL: "https://example.org/cal.ics"},
+		{name: "DefaultPort", feed: hub.Feed{FeedURL: "https://example.org:443/a?b=c#frag", Source: "S"}, wantURL: "https://example.org/a?b=c"},
+		{name: "FTP", feed: hub.Feed{FeedURL: "ftp://example.org/cal.ics", Source: "S"}, wantURL: "ftp://example.org/cal.ics", wantFields: []string{"feedurl"}},
+		{name: "Relative", feed: hub.Feed{FeedURL: "/cal.ics", Source: "S"}, wantURL: "/cal.ics", wantFields: []string{"feedurl"}},
+		{name: "Credentials", feed: hub.Feed{FeedURL: "https://u:p@example.org/c.ics", Source: "S"}, wantURL: "https://u:p@example.org/c.ics", wantFields: []string{"feedurl"}},
+		{name: "MissingSourceAndBadHome", feed: hub.Feed{FeedURL: "https://example.org/c.ics", URL: "javascript:alert(1)"}, wantURL: "https://example.org/c.ics", wantFields: []string{"source", "url"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := tt.feed
+			f.Normalize()
+			if f.FeedURL != tt.wantURL {
+				t.Errorf("FeedURL = %q, want %q", f.FeedURL, tt.wantURL)
+			}
+			var got []string
+			var ve *hub.ValidationError
+			if err := f.Validate(); errors.As(err, &ve) {
+				for k := range ve.Fields {
+					got = append(got, k)
+				}
+			}
+			if diff := cmp.Diff(tt.wantFields, got, cmpSorted); diff != "" {
+				t.Errorf("Validate() fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFeedIDStableAndSafe(t *testing.T) {
+	t.Parallel()
+	a := hub.Feed{FeedURL: "webcal://example.org/c.ics?x='/#\\", Source: "S"}
+	b := hub.Feed{FeedURL: "https://EXAMPLE.org/c.ics?x='/#\\", Source: "S"}
+	a.Normalize()
+	b.Normalize()
+	if a.ID != b.ID {
+		t.Errorf("FeedID differs for one feed typed two ways: %s vs %s", a.ID, b.ID)
+	}
+	if !hub.ValidFeedID(a.ID) {
+		t.Errorf("FeedID = %q, not table-safe", a.ID)
+	}
+}
+
+func TestFeedTagsNormalized(t *testing.T) {
+	t.Parallel()
+	f := hub.Feed{FeedURL: "https://e.org/c", Source: "S", Categories: []string{" Music", "music", "", "Jazz "},
+		CatMap: map[string]string{" Konzert ": "Music", "x": " "}}
+	f.Normalize()
+	if diff := cmp.Diff([]string{"music", "jazz"}, f.Categories); diff != "" {
+		t.Errorf("Categories (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"konzert": "music"}, f.CatMap); diff != "" {
+		t.Errorf("CatMap (-want +got):\n%s", diff)
+	}
+}
+
+func ExampleNormalizeFeedURL() {
+	fmt.Println(hub.NormalizeFeedURL("webcal://Calendar.Example.org/events.ics"))
+	// Output: https://calendar.example.org/events.ics
+}

@@ -1,0 +1,70 @@
+package queue
+
+import (
+	"errors"
+	"time"
+)
+
+// Backoff returns the delay before retry number attempt+1: base doubled
+// attempt times, capped at max, with "equal jitter": the result is uniform
+// in [d/2, d] for the capped exponential d, so it grows with attempt yet
+// spreads retries out. rnd returns values in [0, 1) (math/rand/v2.Float64,
+// or a fixed function in tests); nil means no jitter, always d. A max of 0
+// or less means no cap; a negative attempt counts as 0.
+func Backoff(attempt int, base, max time.Duration, rnd func() float64) time.Duration {
+	if base <= 0 {
+		return 0
+	}
+	if attempt < 0 {
+		attempt = 0
+	}
+	limit := max
+	if limit <= 0 {
+		limit = time.Duration(1<<63 - 1)
+	}
+	d := base
+	for range attempt {
+		if d >= limit/2 {
+			d = limit
+			break
+		}
+		d *= 2
+	}
+	d = min(d, limit)
+	if rnd == nil {
+		return d
+	}
+	f := rnd()
+	if f < 0 || f != f {
+		f = 0
+	}
+	if f > 1 {
+		f = 1
+	}
+	half := d / 2
+	return d - half + time.Duration(f*float64(half))
+}
+
+// permanentError marks an outcome error as not worth retrying.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a permanent outcome: the worker should park the
+// message now rather than retry it (Delivery.Release parks such a cause).
+// The mark survives wrapping with %w and errors.Is still sees err's chain.
+// Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err, or any error it wraps, was marked by
+// Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}

@@ -1,0 +1,22 @@
+package tablelog_test
+
+import (
+	"fmt"
+
+	"github.com/elmcity/elmcity/shared/tablelog"
+)
+
+// Hub ids and entry types are checked with ValidID before they can reach a
+// query filter; the System partition is deliberately not a valid id.
+func ExampleValidID() {
+	for _, id := range []string{"elmcity", "Ann_Arbor-MI", "request", tablelog.System, "x' or PartitionKey ne 'y", ""} {
+		fmt.Printf("%-26q %v\n", id, tablelog.ValidID(id))
+	}
+	// Output:
+	// "elmcity"                  true
+	// "Ann_Arbor-MI"             true
+	// "request"                  true
+	// "~system"                  false
+	// "x' or PartitionKey ne 'y" false
+	// ""                         false
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it: installs what it
+# needs (Go modules, Azurite via npm ci), starts a private Azurite on
+# 127.0.0.1, runs vet and the tests of all three modules, stops Azurite,
+# and exits non-zero on any failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+port_base=${ELMCITY_TEST_AZURITE_PORT:-10100}
+instance=test-$$
+
+go version
+node --version
+if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+go mod download -C shared && go mod download -C webrole && go mod download -C workerrole
+
+cleanup() { tools/azurite.sh stop "$instance" || true; rm -rf ".azurite/$instance"; }
+trap cleanup EXIT
+# Find a free block of three ports so a developer's own Azurite or `make dev`
+# can keep running beside the tests.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+while port_open "$port_base" || port_open $((port_base + 1)) || port_open $((port_base + 2)); do
+  port_base=$((port_base + 10))
+done
+tools/azurite.sh start "$instance" "$port_base"
+export ELMCITY_TEST_STORAGE
+ELMCITY_TEST_STORAGE=$(tools/azurite.sh conn "$instance")
+echo "tests use Azurite on 127.0.0.1:$port_base-$((port_base + 2))"
+
+modules="./shared/... ./webrole/... ./workerrole/..."
+echo "== go vet"
+go vet $modules
+echo "== gofmt"
+unformatted=$(gofmt -l shared webrole workerrole)
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+echo "== go test"
+go test -race -count=1 -timeout 20m ${ELMCITY_TEST_FLAGS:-} $modules

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"time"
+
+	"github.com/elmcity/elmcity/shared/envconfig"
+)
+
+// Config is the web role's whole configuration, read from the environment
+// once in run.
+type Config struct {
+	envconfig.Common
+	HTTPAddr          string
+	AdminToken        envconfig.Secret
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxBodyBytes      int
+}
+
+// loadConfig reads and validates the configuration; the error names every
+// bad variable.
+func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
+	r := envconfig.New(getenv)
+	c := Config{
+		Common:            r.Common(envconfig.Hostname()),
+		HTTPAddr:          r.Addr("ELMCITY_HTTP_ADDR", "127.0.0.1:8080", "web role listen address"),
+		AdminToken:        r.Secret("ELMCITY_ADMIN_TOKEN", "bearer token of the administrator (creates hubs and curators); unset disables admin access"),
+		ReadHeaderTimeout: r.Duration("ELMCITY_HTTP_READ_HEADER_TIMEOUT", 5*time.Second, time.Second, time.Minute, "time to read request headers"),
+		ReadTimeout:       r.Duration("ELMCITY_HTTP_READ_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute, "time to read a whole request"),
+		WriteTimeout:      r.Duration("ELMCITY_HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute, "time to write a response"),
+		IdleTimeout:       r.Duration("ELMCITY_HTTP_IDLE_TIMEOUT", 120*time.Second, time.Second, time.Hour, "keep-alive idle time"),
+		MaxBodyBytes:      r.Int("ELMCITY_HTTP_MAX_BODY_BYTES", 1<<20, 1<<10, 64<<20, "largest request body accepted"),
+	}
+	r.Check(c.AdminToken == "" || len(c.AdminToken) >= 16, "ELMCITY_ADMIN_TOKEN", "REDACTED", "must be at least 16 characters")
+	return c, r.Vars(), r.Err()
+}

@@ -1,0 +1,116 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/elmcity/elmcity/shared/tablestore"
+)
+
+// principal is who a request acts for: the administrator, or a curator
+// scoped to their hubs.
+type principal struct {
+	admin   bool
+	curator tablestore.Curator
+}
+
+func (p principal) can(hubID string) bool { return p.admin || p.curator.Can(hubID) }
+
+func (p principal) name() string {
+	if p.admin {
+		return "admin"
+	}
+	return "curator:" + p.curator.ID
+}
+
+const ctxPrincipal = "principal"
+
+var (
+	errUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid bearer token is required"}
+	errForbidden    = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this token may not do that"}
+)
+
+// authenticate resolves the bearer token to a principal, or answers 401.
+// The admin token is compared in constant time (over hashes, so its length
+// does not leak either); curator tokens are checked by the store in
+// constant time.
+func (s *Server) authenticate() gin.HandlerFunc {
+	var adminSum [32]byte
+	hasAdmin := s.deps.AdminToken != ""
+	if hasAdmin {
+		adminSum = sha256.Sum256([]byte(s.deps.AdminToken))
+	}
+	return func(c *gin.Context) {
+		token, ok := bearer(c.GetHeader("Authorization"))
+		if !ok {
+			c.Header("WWW-Authenticate", `Bearer realm="elmcity"`)
+			abortWith(c, errUnauthorized)
+			return
+		}
+		sum := sha256.Sum256([]byte(token))
+		if hasAdmin && subtle.ConstantTimeCompare(sum[:], adminSum[:]) == 1 {
+			c.Set(ctxPrincipal, principal{admin: true})
+			c.Next()
+			return
+		}
+		cur, err := s.deps.Store.Authenticate(c.Request.Context(), token)
+		if errors.Is(err, tablestore.ErrNotFound) {
+			c.Header("WWW-Authenticate", `Bearer realm="elmcity", error="invalid_token"`)
+			abortWith(c, errUnauthorized)
+			return
+		}
+		if err != nil {
+			_ = c.Error(err)
+			c.Abort()
+			return
+		}
+		c.Set(ctxPrincipal, principal{curator: cur})
+		c.Next()
+	}
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != "" && len(token) <= 512
+}
+
+func who(c *gin.Context) principal {
+	p, _ := c.Get(ctxPrincipal)
+	pr, _ := p.(principal)
+	return pr
+}
+
+// requireAdmin lets only the administrator through.
+func requireAdmin(c *gin.Context) {
+	if !who(c).admin {
+		abortWith(c, errForbidden)
+		return
+	}
+	c.Next()
+}
+
+// requireHub lets through the administrator and the curators of the
+// :hub in the path. A curator of other hubs gets a 403 that says nothing
+// about the hub, not even whether it exists.
+func requireHub(c *gin.Context) {
+	if !who(c).can(c.Param("hub")) {
+		abortWith(c, errForbidden)
+		return
+	}
+	c.Next()
+}
+
+// abortWith records err for the error middleware and stops the chain.
+func abortWith(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
+}

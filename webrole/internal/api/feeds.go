@@ -1,0 +1,122 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/tablestore"
+)
+
+// feedInput is the body of POST and PUT on feeds; the feed id is derived
+// from feedurl, never sent.
+type feedInput struct {
+	FeedURL    string            `json:"feedurl"`
+	URL        string            `json:"url"`
+	Source     string            `json:"source"`
+	Categories []string          `json:"categories"`
+	CatMap     map[string]string `json:"catmap"`
+	Approved   bool              `json:"approved"`
+	Comments   string            `json:"comments"`
+}
+
+func (in feedInput) feed() hub.Feed {
+	return hub.Feed{FeedURL: in.FeedURL, URL: in.URL, Source: in.Source, Categories: in.Categories,
+		CatMap: in.CatMap, Approved: in.Approved, Comments: in.Comments}
+}
+
+// getFeeds lists a hub's feeds.
+func (s *Server) getFeeds(c *gin.Context) {
+	ctx := c.Request.Context()
+	if _, err := s.deps.Store.GetHub(ctx, c.Param("hub")); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	feeds, err := s.deps.Store.ListFeeds(ctx, c.Param("hub"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if feeds == nil {
+		feeds = []hub.Feed{}
+	}
+	c.JSON(http.StatusOK, gin.H{"feeds": feeds})
+}
+
+// postFeed adds a feed to a hub: 201 with its Location; a feed URL the hub
+// already has is a 409 naming the field.
+func (s *Server) postFeed(c *gin.Context) {
+	var in feedInput
+	if err := bindJSON(c, &in); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	ctx := c.Request.Context()
+	f, err := s.deps.Store.CreateFeed(ctx, c.Param("hub"), in.feed())
+	if errors.Is(err, tablestore.ErrExists) {
+		err = &Error{Status: http.StatusConflict, Code: "exists", Message: "the hub already has this feed",
+			Fields: map[string]string{"feedurl": "already a feed of this hub"}}
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.deps.Logger.InfoContext(ctx, "feed added", "hub", c.Param("hub"), "feed_url", f.FeedURL, "by", who(c).name())
+	c.Header("Location", "/api/hubs/"+c.Param("hub")+"/feeds/"+f.ID)
+	c.Header("ETag", f.ETag)
+	c.JSON(http.StatusCreated, f)
+}
+
+// getFeed returns one feed.
+func (s *Server) getFeed(c *gin.Context) {
+	f, err := s.deps.Store.GetFeed(c.Request.Context(), c.Param("hub"), c.Param("feed"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Header("ETag", f.ETag)
+	c.JSON(http.StatusOK, f)
+}
+
+// putFeed replaces a feed's fields; the feed URL cannot change. If-Match
+// makes it conditional.
+func (s *Server) putFeed(c *gin.Context) {
+	var in feedInput
+	if err := bindJSON(c, &in); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	ctx := c.Request.Context()
+	old, err := s.deps.Store.GetFeed(ctx, c.Param("hub"), c.Param("feed"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	f := in.feed()
+	if f.FeedURL == "" {
+		f.FeedURL = old.FeedURL
+	}
+	f.ID = old.ID
+	f.ETag = c.GetHeader("If-Match")
+	updated, err := s.deps.Store.UpdateFeed(ctx, c.Param("hub"), f)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.deps.Logger.InfoContext(ctx, "feed changed", "hub", c.Param("hub"), "feed_url", updated.FeedURL, "by", who(c).name())
+	c.Header("ETag", updated.ETag)
+	c.JSON(http.StatusOK, updated)
+}
+
+// deleteFeed removes a feed from its hub.
+func (s *Server) deleteFeed(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := s.deps.Store.DeleteFeed(ctx, c.Param("hub"), c.Param("feed")); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.deps.Logger.InfoContext(ctx, "feed removed", "hub", c.Param("hub"), "feed_id", c.Param("feed"), "by", who(c).name())
+	c.Status(http.StatusNoContent)
+}

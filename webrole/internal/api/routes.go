@@ -1,0 +1,32 @@
+package api
+
+// routes registers every route, grouped by audience, each group with its
+// own middleware.
+func (s *Server) routes() {
+	e := s.engine
+	e.Use(s.recovery(), requestID(), s.accessLog(), s.limitBody(), s.errorMiddleware())
+	e.NoRoute(notFound)
+	e.NoMethod(methodNotAllowed)
+
+	// Operators: probes.
+	e.GET("/healthz", s.getHealthz)
+	e.GET("/readyz", s.getReadyz)
+
+	// Curators and the administrator: the REST API, bearer tokens only.
+	authed := e.Group("/api", noStore, s.authenticate())
+	authed.GET("/hubs", s.getHubs)
+	authed.POST("/curators", requireAdmin, s.postCurator)
+	authed.DELETE("/curators/:id", requireAdmin, s.deleteCurator)
+
+	hubs := authed.Group("/hubs/:hub", requireHub)
+	hubs.GET("", s.getHub)
+	hubs.PUT("", s.putHub)
+	hubs.DELETE("", requireAdmin, s.deleteHub)
+	hubs.GET("/feeds", s.getFeeds)
+	hubs.POST("/feeds", s.postFeed)
+	hubs.GET("/feeds/:feed", s.getFeed)
+	hubs.PUT("/feeds/:feed", s.putFeed)
+	hubs.DELETE("/feeds/:feed", s.deleteFeed)
+	hubs.POST("/aggregate", s.postAggregate)
+	hubs.GET("/logs", s.getLogs)
+}

@@ -1,0 +1,175 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
+	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/tablelog"
+	"github.com/elmcity/elmcity/shared/tablestore"
+	"github.com/elmcity/elmcity/webrole/internal/api"
+)
+
+const adminToken = "admin-token-0123456789abcdef"
+
+type testBundle struct {
+	srv   *api.Server
+	logs  *bytes.Buffer
+	store *tablestore.Store
+	tlog  *tablelog.Log
+	jobs  *queue.Client
+}
+
+// setup builds a Server over real Azurite-backed stores in unique tables
+// and queues; ready is what /readyz reports.
+func setup(t *testing.T, ready func(context.Context) error) testBundle {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	ctx := context.Background()
+	acct := storagetest.Account(t)
+	st, err := tablestore.Open(ctx, acct, tablestore.Config{
+		HubsTable: storagetest.Table(t, acct, "hubs"), FeedsTable: storagetest.Table(t, acct, "feeds"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := tablelog.Open(ctx, acct, tablelog.Config{Table: storagetest.Table(t, acct, "log"), Role: "test", Instance: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tl.Close(context.Background()) })
+	jobs, err := queue.Open(ctx, acct, queue.Config{Name: storagetest.Queue(t, acct, "jobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	srv := api.New(api.Deps{
+		Logger:     slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil)),
+		Ready:      ready,
+		Store:      st,
+		Jobs:       jobs,
+		Log:        tl,
+		AdminToken: adminToken,
+	})
+	return testBundle{srv: srv, logs: &logs, store: st, tlog: tl, jobs: jobs}
+}
+
+// syncWriter serialises writes from concurrent handlers.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func do(t *testing.T, h http.Handler, method, path string, hdr map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestProbes(t *testing.T) {
+	t.Parallel()
+	down := errors.New("connection refused")
+	tests := []struct {
+		name     string
+		ready    error
+		path     string
+		wantCode int
+		wantBody string
+	}{
+		{name: "Healthz", path: "/healthz", wantCode: http.StatusOK, wantBody: `"ok"`},
+		{name: "HealthzWhileStorageDown", ready: down, path: "/healthz", wantCode: http.StatusOK, wantBody: `"ok"`},
+		{name: "Ready", path: "/readyz", wantCode: http.StatusOK, wantBody: `"ready"`},
+		{name: "NotReady", ready: down, path: "/readyz", wantCode: http.StatusServiceUnavailable, wantBody: `"not_ready"`},
+		{name: "UnknownRouteIsJSON404", path: "/nope", wantCode: http.StatusNotFound, wantBody: `"not_found"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, func(context.Context) error { return tt.ready })
+			rec := do(t, b.srv.Handler(), http.MethodGet, tt.path, nil)
+			if rec.Code != tt.wantCode {
+				t.Errorf("GET %s = %d, want %d", tt.path, rec.Code, tt.wantCode)
+			}
+			if !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("GET %s body = %s, want %s in it", tt.path, rec.Body, tt.wantBody)
+			}
+			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type = %q, want JSON", ct)
+			}
+		})
+	}
+}
+
+func TestErrorBodyShape(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(context.Context) error { return errors.New("down") })
+	rec := do(t, b.srv.Handler(), http.MethodGet, "/readyz", nil)
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body %s: %v", rec.Body, err)
+	}
+	if body.Error.Code != "not_ready" || body.Error.Message == "" {
+		t.Errorf("error body = %+v", body)
+	}
+}
+
+func TestRequestIDAndAccessLog(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(context.Context) error { return nil })
+	rec := do(t, b.srv.Handler(), http.MethodGet, "/healthz?token=s3cret", map[string]string{
+		"X-Request-Id":  "abc-123",
+		"Authorization": "Bearer s3cret",
+	})
+	if got := rec.Header().Get("X-Request-Id"); got != "abc-123" {
+		t.Errorf("X-Request-Id = %q, want the caller's", got)
+	}
+	logs := b.logs.String()
+	if !strings.Contains(logs, `"request_id":"abc-123"`) || !strings.Contains(logs, `"route":"/healthz"`) {
+		t.Errorf("access log = %s, want request id and route", logs)
+	}
+	if strings.Contains(logs, "s3cret") {
+		t.Errorf("access log leaks a secret: %s", logs)
+	}
+
+	rec = do(t, b.srv.Handler(), http.MethodGet, "/healthz", map[string]string{"X-Request-Id": "bad id\nwith newline"})
+	if got := rec.Header().Get("X-Request-Id"); got == "" || strings.ContainsAny(got, " \n") {
+		t.Errorf("X-Request-Id = %q, want a fresh safe id", got)
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(context.Context) error { return nil })
+	rec := do(t, b.srv.Handler(), http.MethodPost, "/healthz", nil)
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /healthz = %d, want 405", rec.Code)
+	}
+}

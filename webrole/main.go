@@ -1,0 +1,132 @@
+// Command webrole serves elmcity's public calendar outputs, the curator and
+// admin REST API, and the script-backed /services endpoints.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/elmcity/elmcity/shared/azstorage"
+	"github.com/elmcity/elmcity/shared/probe"
+	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/tablelog"
+	"github.com/elmcity/elmcity/shared/tablestore"
+	"github.com/elmcity/elmcity/webrole/internal/api"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		// Container health checks: the image has no curl.
+		if err := probe.Check(ctx, cmp.Or(os.Getenv("ELMCITY_HTTP_ADDR"), "127.0.0.1:8080")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	gin.SetMode(gin.ReleaseMode)
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("webrole stopped", "error", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// run wires the web role by hand, in dependency order, and serves until ctx
+// is cancelled; then it drains requests, flushes the table log and returns.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, _, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	console := slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
+	boot := slog.New(console).With("role", "webrole", "instance", cfg.Instance)
+	boot.InfoContext(ctx, "webrole starting", "config", cfg)
+
+	acct, err := azstorage.Open(cfg.Storage.Reveal(), azstorage.Options{})
+	if err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	if err := acct.WaitReady(ctx, cfg.StartupTimeout); err != nil {
+		return err
+	}
+	tlog, err := tablelog.Open(ctx, acct, tablelog.Config{
+		Table: cfg.LogTable, Role: "webrole", Instance: cfg.Instance, Logger: boot,
+	})
+	if err != nil {
+		return fmt.Errorf("open table log: %w", err)
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := tlog.Close(fctx); err != nil {
+			boot.Error("table log flush failed", "error", err)
+		}
+	}()
+	log := slog.New(slog.NewMultiHandler(console, tlog.Handler(tablelog.HandlerOptions{}))).
+		With("role", "webrole", "instance", cfg.Instance)
+
+	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: cfg.HubsTable, FeedsTable: cfg.FeedsTable})
+	if err != nil {
+		return fmt.Errorf("open hub store: %w", err)
+	}
+	jobs, err := queue.Open(ctx, acct, queue.Config{Name: cfg.JobQueue, Logger: log})
+	if err != nil {
+		return fmt.Errorf("open job queue: %w", err)
+	}
+
+	srv := api.New(api.Deps{
+		Logger:       log,
+		Ready:        acct.Ping,
+		Store:        st,
+		Jobs:         jobs,
+		Log:          tlog,
+		AdminToken:   cfg.AdminToken.Reveal(),
+		MaxBodyBytes: int64(cfg.MaxBodyBytes),
+	})
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(console, slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	log.InfoContext(ctx, "listening", "addr", ln.Addr().String())
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		_ = httpSrv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
