@@ -28,21 +28,24 @@ tools/azurite.sh start "$instance" "$port_base"
 export ELMCITY_TEST_STORAGE
 ELMCITY_TEST_STORAGE=$(tools/azurite.sh conn "$instance")
 
-# package|benchmark regexp|benchtime. Queue benchmarks use a fixed count:
-# Azurite stalls after thousands of queue deletes.
+# name|package|benchmark regexp|benchtime|benchstat column spec (baseline
+# first). Queue benchmarks use a fixed count: Azurite stalls after
+# thousands of queue deletes.
 suites=(
-  "./shared/tablelog|.|1s"
-  "./shared/queue|.|200x"
+  "tablelog|./shared/tablelog|Write|1s|/impl@(sdk-batch100 log-write100 log-add100 sdk-single)"
+  "queue|./shared/queue|RoundTrip|200x|/impl@(sdk elmcity)"
 )
 for s in "${suites[@]}"; do
-  IFS='|' read -r pkg re bt <<<"$s"
-  if [ -z "$(go list -f '{{len .TestGoFiles}}{{len .XTestGoFiles}}' "$pkg" 2>/dev/null | grep -v '^00$')" ]; then continue; fi
-  echo "== $pkg" >&2
-  go test -run '^$' -bench "$re" -benchtime "$bt" -count "$count" -benchmem "$pkg" | tee -a "$out/all.txt" >&2
+  IFS='|' read -r name pkg re bt col <<<"$s"
+  echo "== $name: go test -bench $re -benchtime $bt -count $count $pkg" >&2
+  go test -run '^$' -bench "$re" -benchtime "$bt" -count "$count" -benchmem "$pkg" >"$out/$name.txt"
 done
 
+for s in "${suites[@]}"; do
+  IFS='|' read -r name pkg re bt col <<<"$s"
+  echo
+  echo "== $name (baseline: first column; vs base = ratio to it)"
+  go run "golang.org/x/perf/cmd/benchstat@$benchstat_version" -col "$col" "$out/$name.txt"
+done
 echo
-echo "== summary (columns: impl=; the baseline is the first column)"
-go run "golang.org/x/perf/cmd/benchstat@$benchstat_version" -col /impl "$out/all.txt" || true
-echo
-echo "raw results: $out/all.txt"
+echo "raw results in $out"

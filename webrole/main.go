@@ -53,7 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	console := slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
 	boot := slog.New(console).With("role", "webrole", "instance", cfg.Instance)
-	boot.InfoContext(ctx, "webrole starting", "config", cfg)
+	boot.InfoContext(ctx, "webrole starting", "config", fmt.Sprintf("%+v", cfg))
 
 	acct, err := azstorage.Open(cfg.Storage.Reveal(), azstorage.Options{})
 	if err != nil {

@@ -77,7 +77,7 @@ func TestSecretNeverLogged(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "token", s)
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", struct{ Token envconfig.Secret }{s})
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", struct{ Token envconfig.Secret }{s})
-	fmt.Fprintf(&buf, "%v %s", s, s)
+	fmt.Fprintf(&buf, "%v %s %+v", s, s, struct{ C envconfig.Common }{envconfig.Common{Storage: s}})
 	if strings.Contains(buf.String(), "hunter2") {
 		t.Errorf("secret reached output: %s", buf.String())
 	}
