@@ -4,13 +4,15 @@ package api
 // own middleware.
 func (s *Server) routes() {
 	e := s.engine
-	e.Use(s.recovery(), requestID(), s.accessLog(), s.limitBody(), s.errorMiddleware())
+	e.Use(s.recovery(), requestID(), s.metrics.observe(), s.accessLog(), s.limitBody(), s.errorMiddleware())
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
 
 	// Operators: probes.
 	e.GET("/healthz", s.getHealthz)
 	e.GET("/readyz", s.getReadyz)
+	e.GET("/metrics", s.metrics.handler())
+	e.GET("/api/openapi.json", getOpenAPI)
 
 	// Curators and the administrator: the REST API, bearer tokens only.
 	authed := e.Group("/api", noStore, s.authenticate())

@@ -80,8 +80,9 @@ type Deps struct {
 
 // Server is the web role's HTTP handler.
 type Server struct {
-	deps   Deps
-	engine *gin.Engine
+	deps    Deps
+	engine  *gin.Engine
+	metrics *metrics
 }
 
 // New builds the Server. It panics on a missing dependency: that is a
@@ -96,7 +97,7 @@ func New(deps Deps) *Server {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{deps: deps, engine: gin.New()}
+	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics()}
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.ContextWithFallback = true
 	s.routes()
@@ -173,4 +174,16 @@ func (s *Server) limitBody() gin.HandlerFunc {
 func noStore(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.Next()
+}
+
+// Route is one registered method and path pattern.
+type Route struct{ Method, Path string }
+
+// Routes lists every registered route, for documentation checks.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.engine.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
 }

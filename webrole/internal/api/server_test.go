@@ -173,3 +173,26 @@ func TestMethodNotAllowed(t *testing.T) {
 		t.Errorf("POST /healthz = %d, want 405", rec.Code)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(context.Context) error { return nil })
+	h := b.srv.Handler()
+	do(t, h, http.MethodGet, "/healthz", nil)
+	do(t, h, http.MethodGet, "/no/such/path/123", nil)
+	rec := do(t, h, http.MethodGet, "/metrics", nil)
+	body := rec.Body.String()
+	for _, want := range []string{
+		`elmcity_http_requests_total{method="GET",route="/healthz",status="200"} 1`,
+		`elmcity_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`elmcity_http_request_duration_seconds_bucket{route="/healthz"`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "/no/such/path") {
+		t.Errorf("/metrics labels a raw path")
+	}
+}
