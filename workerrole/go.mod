@@ -2,7 +2,10 @@ module github.com/elmcity/elmcity/workerrole
 
 go 1.26
 
-require github.com/elmcity/elmcity/shared v0.0.0
+require (
+	github.com/elmcity/elmcity/shared v0.0.0
+	go.uber.org/goleak v1.3.0
+)
 
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.18.0 // indirect

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
@@ -28,14 +29,17 @@ var (
 
 // Config names the tables.
 type Config struct {
-	HubsTable  string // default "elmcityhubs"
-	FeedsTable string // default "elmcityfeeds"
+	HubsTable  string           // default "elmcityhubs"
+	FeedsTable string           // default "elmcityfeeds"
+	Now        func() time.Time // clock for leases, default time.Now
 }
 
-// Store reads and writes hubs and feeds. It is safe for concurrent use.
+// Store reads and writes hubs, feeds, curators and leases. It is safe for
+// concurrent use.
 type Store struct {
 	hubs  *aztables.Client
 	feeds *aztables.Client
+	now   func() time.Time
 }
 
 const hubPartition = "hub"
@@ -53,7 +57,10 @@ func Open(ctx context.Context, acct *azstorage.Account, cfg Config) (*Store, err
 			return nil, fmt.Errorf("create table %s: %w", name, azstorage.Wrap(err))
 		}
 	}
-	return &Store{hubs: acct.Tables().NewClient(cfg.HubsTable), feeds: acct.Tables().NewClient(cfg.FeedsTable)}, nil
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Store{hubs: acct.Tables().NewClient(cfg.HubsTable), feeds: acct.Tables().NewClient(cfg.FeedsTable), now: cfg.Now}, nil
 }
 
 // mapErr turns storage errors into the store's sentinels.

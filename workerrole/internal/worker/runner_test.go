@@ -1,0 +1,320 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
+	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/workerrole/internal/worker"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+// recorder is a slog handler that keeps records for assertions.
+type recorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+	attrs   []slog.Attr
+	shared  *recorder
+}
+
+func (r *recorder) root() *recorder {
+	if r.shared != nil {
+		return r.shared
+	}
+	return r
+}
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
+	rec = rec.Clone()
+	rec.AddAttrs(r.attrs...)
+	root := r.root()
+	root.mu.Lock()
+	root.records = append(root.records, rec)
+	root.mu.Unlock()
+	return nil
+}
+func (r *recorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &recorder{attrs: append(append([]slog.Attr(nil), r.attrs...), as...), shared: r.root()}
+}
+func (r *recorder) WithGroup(string) slog.Handler { return r }
+
+// messages returns "level msg hub" of every record.
+func (r *recorder) messages() []string {
+	root := r.root()
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	var out []string
+	for _, rec := range root.records {
+		hub := ""
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == "hub" {
+				hub = a.Value.String()
+			}
+			return true
+		})
+		out = append(out, rec.Level.String()+" "+rec.Message+" "+hub)
+	}
+	return out
+}
+
+func (r *recorder) has(prefix string) bool {
+	for _, m := range r.messages() {
+		if strings.HasPrefix(m, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+type testBundle struct {
+	q   *queue.Client
+	log *recorder
+}
+
+func setup(t *testing.T, maxDequeue int64) testBundle {
+	t.Helper()
+	acct := storagetest.Account(t)
+	rec := &recorder{}
+	q, err := queue.Open(context.Background(), acct, queue.Config{
+		Name: storagetest.Queue(t, acct, "jobs"), MaxDequeueCount: maxDequeue, VisibilityTimeout: 5 * time.Second,
+		Logger: slog.New(rec),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testBundle{q: q, log: rec}
+}
+
+func (b testBundle) enqueue(t *testing.T, hubs ...string) {
+	t.Helper()
+	for _, h := range hubs {
+		if _, err := b.q.Enqueue(context.Background(), queue.Job{Kind: queue.KindAggregate, Hub: h}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// start runs a Runner until the returned stop is called; stop waits for
+// Run to return.
+func start(t *testing.T, b testBundle, h worker.HandlerFunc, cfg worker.Config) (stop func()) {
+	t.Helper()
+	cfg.Logger = slog.New(b.log)
+	if cfg.PollMax == 0 {
+		cfg.PollMax = 200 * time.Millisecond
+	}
+	r := worker.New(b.q, map[string]worker.Handler{queue.KindAggregate: h}, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run() = %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("Run() did not return within 30s of cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitFor polls cond until it holds or 20s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling an external system, not synchronising goroutines
+	}
+}
+
+func TestRunsEveryJobOnceWithinConcurrency(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	hubs := []string{"a", "b", "c", "d", "e", "f"}
+	b.enqueue(t, hubs...)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var running, peak atomic.Int32
+	start(t, b, func(ctx context.Context, job queue.Job) error {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // simulated work
+		mu.Lock()
+		seen[job.Hub]++
+		mu.Unlock()
+		return nil
+	}, worker.Config{Concurrency: 2})
+	waitFor(t, "all jobs", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == len(hubs) })
+	waitFor(t, "queue empty", func() bool { n, _ := b.q.Length(context.Background()); return n == 0 })
+	for _, h := range hubs {
+		if seen[h] != 1 {
+			t.Errorf("hub %s ran %d times, want 1", h, seen[h])
+		}
+	}
+	if peak.Load() > 2 {
+		t.Errorf("peak concurrency %d, want <= 2", peak.Load())
+	}
+	if !b.log.has("INFO job started a") || !b.log.has("INFO job finished a") {
+		t.Errorf("log = %v, want start and finish entries with the hub", b.log.messages())
+	}
+}
+
+func TestFailingJobRetriesThenIsParked(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 2)
+	b.enqueue(t, "keene")
+	var calls atomic.Int32
+	start(t, b, func(ctx context.Context, job queue.Job) error {
+		calls.Add(1)
+		return errors.New("feed server down")
+	}, worker.Config{RetryBase: time.Second, RetryMax: time.Second})
+	waitFor(t, "the job to be parked", func() bool { n, _ := b.q.PoisonLength(context.Background()); return n == 1 })
+	if calls.Load() != 2 {
+		t.Errorf("handler ran %d times, want 2 (MaxDequeueCount) before parking", calls.Load())
+	}
+	parked, err := b.q.PeekPoison(context.Background(), 1)
+	if err != nil || len(parked) != 1 || !strings.Contains(parked[0].Reason, "feed server down") {
+		t.Errorf("PeekPoison() = %+v, %v, want the last error in the reason", parked, err)
+	}
+	if !b.log.has("ERROR job failed: feed server down keene") {
+		t.Errorf("log = %v, want exception entries for the hub", b.log.messages())
+	}
+}
+
+func TestPermanentErrorParksAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	b.enqueue(t, "gone")
+	var calls atomic.Int32
+	start(t, b, func(ctx context.Context, job queue.Job) error {
+		calls.Add(1)
+		return queue.Permanent(errors.New("unknown hub"))
+	}, worker.Config{})
+	waitFor(t, "the job to be parked", func() bool { n, _ := b.q.PoisonLength(context.Background()); return n == 1 })
+	if calls.Load() != 1 {
+		t.Errorf("handler ran %d times, want 1", calls.Load())
+	}
+}
+
+func TestPanicIsAFailureWithStack(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	b.enqueue(t, "boom")
+	start(t, b, func(ctx context.Context, job queue.Job) error {
+		panic("nil map")
+	}, worker.Config{RetryBase: time.Second, RetryMax: time.Second})
+	waitFor(t, "the job to be parked", func() bool { n, _ := b.q.PoisonLength(context.Background()); return n == 1 })
+	var stack string
+	root := b.log.root()
+	root.mu.Lock()
+	for _, rec := range root.records {
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == "detail" && strings.Contains(a.Value.String(), "runtime/debug.Stack") {
+				stack = a.Value.String()
+			}
+			return true
+		})
+	}
+	root.mu.Unlock()
+	if stack == "" {
+		t.Errorf("no exception entry with the panic's stack in detail: %v", b.log.messages())
+	}
+}
+
+func TestShutdownReleasesInFlightJobAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	b.enqueue(t, "slow")
+	started := make(chan struct{})
+	stop := start(t, b, func(ctx context.Context, job queue.Job) error {
+		close(started)
+		<-ctx.Done() // a job that only stops when cancelled
+		return ctx.Err()
+	}, worker.Config{SoftStop: 100 * time.Millisecond})
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("job did not start")
+	}
+	stop()
+	// Released with no delay: visible again at once, long before the 5s
+	// visibility timeout.
+	begin := time.Now()
+	var ds []*queue.Delivery
+	waitFor(t, "the released job", func() bool {
+		var err error
+		ds, err = b.q.Receive(context.Background(), 1)
+		return err == nil && len(ds) == 1
+	})
+	if waited := time.Since(begin); waited > 3*time.Second {
+		t.Errorf("released job took %v to reappear, want at once", waited)
+	}
+	if ds[0].DequeueCount != 2 || ds[0].Job.Hub != "slow" {
+		t.Errorf("redelivered job = %+v (dequeue %d)", ds[0].Job, ds[0].DequeueCount)
+	}
+	_ = ds[0].Complete(context.Background())
+}
+
+func TestSoftStopLetsInFlightJobFinish(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	b.enqueue(t, "finishing")
+	started, release := make(chan struct{}), make(chan struct{})
+	var cancelled atomic.Bool
+	stop := start(t, b, func(ctx context.Context, job queue.Job) error {
+		close(started)
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			cancelled.Store(true)
+			return ctx.Err()
+		}
+	}, worker.Config{SoftStop: 20 * time.Second})
+	<-started
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(25 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if cancelled.Load() {
+		t.Error("in-flight job was cancelled before its soft stop ran out")
+	}
+	if n, _ := b.q.Length(context.Background()); n != 0 {
+		t.Errorf("queue length after a finished job = %d, want 0", n)
+	}
+}
