@@ -41,7 +41,7 @@ type Query struct {
 	// Until keeps entries with Time < Until (exclusive); zero means no upper
 	// bound.
 	Until time.Time
-	// Include keeps entries whose Message or Detail contains every term,
+	// Include keeps entries whose Message or Detail contains any term,
 	// ignoring case. Exclude drops entries that contain any term. Both are
 	// applied by the client after the service query; empty terms are
 	// ignored.
@@ -205,10 +205,10 @@ func matches(e Entry, include, exclude []string) bool {
 		return true
 	}
 	msg, detail := strings.ToLower(e.Message), strings.ToLower(e.Detail)
-	for _, t := range include {
-		if !strings.Contains(msg, t) && !strings.Contains(detail, t) {
-			return false
-		}
+	if len(include) > 0 && !slices.ContainsFunc(include, func(t string) bool {
+		return strings.Contains(msg, t) || strings.Contains(detail, t)
+	}) {
+		return false
 	}
 	for _, t := range exclude {
 		if strings.Contains(msg, t) || strings.Contains(detail, t) {

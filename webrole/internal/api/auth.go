@@ -36,42 +36,42 @@ var (
 )
 
 // authenticate resolves the bearer token to a principal, or answers 401.
-// The admin token is compared in constant time (over hashes, so its length
-// does not leak either); curator tokens are checked by the store in
-// constant time.
 func (s *Server) authenticate() gin.HandlerFunc {
-	var adminSum [32]byte
-	hasAdmin := s.deps.AdminToken != ""
-	if hasAdmin {
-		adminSum = sha256.Sum256([]byte(s.deps.AdminToken))
-	}
 	return func(c *gin.Context) {
-		token, ok := bearer(c.GetHeader("Authorization"))
-		if !ok {
-			c.Header("WWW-Authenticate", `Bearer realm="elmcity"`)
-			abortWith(c, errUnauthorized)
-			return
-		}
-		sum := sha256.Sum256([]byte(token))
-		if hasAdmin && subtle.ConstantTimeCompare(sum[:], adminSum[:]) == 1 {
-			c.Set(ctxPrincipal, principal{admin: true})
+		if s.authorize(c) {
 			c.Next()
-			return
 		}
-		cur, err := s.deps.Store.Authenticate(c.Request.Context(), token)
-		if errors.Is(err, tablestore.ErrNotFound) {
-			c.Header("WWW-Authenticate", `Bearer realm="elmcity", error="invalid_token"`)
-			abortWith(c, errUnauthorized)
-			return
-		}
-		if err != nil {
-			_ = c.Error(err)
-			c.Abort()
-			return
-		}
-		c.Set(ctxPrincipal, principal{curator: cur})
-		c.Next()
 	}
+}
+
+// authorize resolves the bearer token to a principal stored in c. On
+// failure it records the error, aborts and returns false. The admin token
+// is compared in constant time (over hashes, so its length does not leak
+// either); curator tokens are checked by the store in constant time.
+func (s *Server) authorize(c *gin.Context) bool {
+	token, ok := bearer(c.GetHeader("Authorization"))
+	if !ok {
+		c.Header("WWW-Authenticate", `Bearer realm="elmcity"`)
+		abortWith(c, errUnauthorized)
+		return false
+	}
+	sum := sha256.Sum256([]byte(token))
+	if s.adminSum != nil && subtle.ConstantTimeCompare(sum[:], s.adminSum) == 1 {
+		c.Set(ctxPrincipal, principal{admin: true})
+		return true
+	}
+	cur, err := s.deps.Store.Authenticate(c.Request.Context(), token)
+	if errors.Is(err, tablestore.ErrNotFound) {
+		c.Header("WWW-Authenticate", `Bearer realm="elmcity", error="invalid_token"`)
+		abortWith(c, errUnauthorized)
+		return false
+	}
+	if err != nil {
+		abortWith(c, err)
+		return false
+	}
+	c.Set(ctxPrincipal, principal{curator: cur})
+	return true
 }
 
 func bearer(h string) (string, bool) {

@@ -31,4 +31,9 @@ func (s *Server) routes() {
 	hubs.DELETE("/feeds/:feed", s.deleteFeed)
 	hubs.POST("/aggregate", s.postAggregate)
 	hubs.GET("/logs", s.getLogs)
+
+	// The original service's script-backed queries. getService
+	// authorizes by itself: the same path will also serve the public
+	// calendar formats, which need no token.
+	e.GET("/services/:hub/:what", s.getService)
 }

@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -69,6 +70,8 @@ type Deps struct {
 	Jobs enqueuer
 	// Log reads hubs' log entries.
 	Log logReader
+	// Scripts runs the query scripts behind /services/{hub}/{what}.
+	Scripts scriptRunner
 	// AdminToken is the administrator's bearer token; empty disables the
 	// administrator.
 	AdminToken string
@@ -80,16 +83,18 @@ type Deps struct {
 
 // Server is the web role's HTTP handler.
 type Server struct {
-	deps    Deps
-	engine  *gin.Engine
-	metrics *metrics
+	deps     Deps
+	engine   *gin.Engine
+	metrics  *metrics
+	adminSum []byte // SHA-256 of the admin token; nil when there is none
+	host     *scriptHost
 }
 
 // New builds the Server. It panics on a missing dependency: that is a
 // programming error found at startup.
 func New(deps Deps) *Server {
-	if deps.Logger == nil || deps.Ready == nil || deps.Store == nil || deps.Jobs == nil || deps.Log == nil {
-		panic("api.New: Logger, Ready, Store, Jobs and Log are required")
+	if deps.Logger == nil || deps.Ready == nil || deps.Store == nil || deps.Jobs == nil || deps.Log == nil || deps.Scripts == nil {
+		panic("api.New: Logger, Ready, Store, Jobs, Log and Scripts are required")
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -97,7 +102,11 @@ func New(deps Deps) *Server {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics()}
+	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics(), host: &scriptHost{store: deps.Store, log: deps.Log}}
+	if deps.AdminToken != "" {
+		sum := sha256.Sum256([]byte(deps.AdminToken))
+		s.adminSum = sum[:]
+	}
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.ContextWithFallback = true
 	s.routes()

@@ -12,17 +12,23 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
 	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
 
 const adminToken = "admin-token-0123456789abcdef"
+
+// scriptsDir is the repository's scripts folder, which the web role
+// serves by default.
+const scriptsDir = "../../../scripts"
 
 type testBundle struct {
 	srv   *api.Server
@@ -55,9 +61,16 @@ func setup(t *testing.T, ready func(context.Context) error) testBundle {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil))
+	eng, err := script.New(script.Config{Source: scriptsDir, Timeout: 2 * time.Second, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
 	srv := api.New(api.Deps{
-		Logger:     slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil)),
+		Logger:     logger,
 		Ready:      ready,
+		Scripts:    eng,
 		Store:      st,
 		Jobs:       jobs,
 		Log:        tl,
@@ -76,6 +89,17 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// String returns what was written, when the underlying writer is a
+// fmt.Stringer.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.w.(interface{ String() string }); ok {
+		return st.String()
+	}
+	return ""
 }
 
 func do(t *testing.T, h http.Handler, method, path string, hdr map[string]string) *httptest.ResponseRecorder {

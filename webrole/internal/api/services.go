@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/elmcity/elmcity/shared/script"
+	"github.com/elmcity/elmcity/shared/tablelog"
+)
+
+// scriptRunner runs query scripts (*script.Engine). Run returns
+// script.ErrNotFound for an unknown script and a *script.Error for a
+// failed run.
+type scriptRunner interface {
+	Run(ctx context.Context, req script.Request) (string, error)
+}
+
+var _ scriptRunner = (*script.Engine)(nil)
+
+// whatPattern is the shape of a service name: it becomes a script path.
+var whatPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// Limits on the query parameters handed to a script.
+const (
+	maxParams     = 32
+	maxParamBytes = 1024
+)
+
+// getService runs the query script services/{what}.js for the hub with
+// argv = [hub, what] and the query parameters as params, and answers its
+// result as text/plain. Only the hub's curators and the administrator may
+// call it.
+func (s *Server) getService(c *gin.Context) {
+	hubID, what := c.Param("hub"), c.Param("what")
+	if !whatPattern.MatchString(what) {
+		_ = c.Error(&Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such service"})
+		return
+	}
+	if !s.authorize(c) {
+		return
+	}
+	if !who(c).can(hubID) {
+		_ = c.Error(errForbidden)
+		return
+	}
+	ctx := c.Request.Context()
+	if _, err := s.deps.Store.GetHub(ctx, hubID); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	params := map[string]string{}
+	q := c.Request.URL.Query()
+	if len(q) > maxParams {
+		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: fmt.Sprintf("at most %d query parameters", maxParams)})
+		return
+	}
+	for k, v := range q {
+		if len(k)+len(v[0]) > maxParamBytes {
+			_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: "query parameter too long", Fields: map[string]string{k: "too long"}})
+			return
+		}
+		params[k] = v[0]
+	}
+	name := "services/" + what + ".js"
+	out, err := s.deps.Scripts.Run(ctx, script.Request{
+		Name: name, Argv: []string{hubID, what}, Params: params, Hub: hubID, Host: s.host,
+	})
+	if err != nil {
+		_ = c.Error(s.scriptFailure(ctx, hubID, name, err))
+		return
+	}
+	s.metrics.scriptRuns.WithLabelValues(name, "ok").Inc()
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(out))
+}
+
+// scriptFailure maps a failed run to an HTTP error, logs an exception
+// entry to the hub's log (the Go side never reaches the client) and counts
+// the failure.
+func (s *Server) scriptFailure(ctx context.Context, hubID, name string, err error) error {
+	if errors.Is(err, script.ErrNotFound) {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such service"}
+	}
+	outcome, code := "error", "script_error"
+	if errors.Is(err, context.DeadlineExceeded) {
+		outcome, code = "timeout", "script_timeout"
+	}
+	s.metrics.scriptRuns.WithLabelValues(name, outcome).Inc()
+	var se *script.Error
+	if !errors.As(err, &se) {
+		return fmt.Errorf("run %s: %w", name, err)
+	}
+	s.deps.Logger.ErrorContext(ctx, se.Error(), "hub", hubID, "script", name, "detail", se.Stack,
+		"line", se.Line, "col", se.Col, "hash", se.Hash)
+	return &Error{Status: http.StatusInternalServerError, Code: code, Message: se.Error()}
+}
+
+// scriptHost adapts the web role's storage to the read-only host API of
+// query scripts.
+type scriptHost struct {
+	store store
+	log   logReader
+}
+
+var _ script.Host = (*scriptHost)(nil)
+
+// ReadLog reads the hub's table log.
+func (h *scriptHost) ReadLog(ctx context.Context, q script.LogQuery) ([]script.LogEntry, string, error) {
+	page, err := h.log.Read(ctx, tablelog.Query{
+		Hub: q.Hub, Types: q.Types, Since: q.Since, Until: q.Until,
+		Include: q.Include, Exclude: q.Exclude, Limit: q.Limit, After: q.After,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]script.LogEntry, len(page.Entries))
+	for i, e := range page.Entries {
+		out[i] = script.LogEntry{ID: e.ID, Hub: e.Hub, Type: e.Type, Message: e.Message, Detail: e.Detail,
+			Role: e.Role, Instance: e.Instance, Time: e.Time, Attrs: e.Attrs}
+	}
+	return out, page.Next, nil
+}
+
+// Hub returns the hub's settings as JSON-like data.
+func (h *scriptHost) Hub(ctx context.Context, id string) (map[string]any, error) {
+	rec, err := h.store.GetHub(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return jsonData[map[string]any](rec)
+}
+
+// Feeds returns the hub's feeds as JSON-like data.
+func (h *scriptHost) Feeds(ctx context.Context, id string) ([]map[string]any, error) {
+	feeds, err := h.store.ListFeeds(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return jsonData[[]map[string]any](feeds)
+}
+
+// Events returns the hub's published events. Publishing comes with the
+// aggregation engine; until a hub has a published calendar this says so.
+func (h *scriptHost) Events(ctx context.Context, id string, limit int) ([]map[string]any, error) {
+	return nil, fmt.Errorf("hub %s has no published calendar yet", id)
+}
+
+// jsonData converts a record to the maps and slices scripts see, through
+// its JSON form, so scripts see the API's field names.
+func jsonData[T any](v any) (T, error) {
+	var out T
+	b, err := json.Marshal(v)
+	if err != nil {
+		return out, err
+	}
+	err = json.Unmarshal(b, &out)
+	return out, err
+}
+
