@@ -178,4 +178,3 @@ func TestServicesScriptErrors(t *testing.T) {
 		t.Errorf("GET argv = %d %q, want %q", code, body, "keene|argv hello")
 	}
 }
-
