@@ -34,6 +34,7 @@ ELMCITY_TEST_STORAGE=$(tools/azurite.sh conn "$instance")
 suites=(
   "tablelog|./shared/tablelog|Write|1s|/impl@(sdk-batch100 log-write100 log-add100 sdk-single)"
   "queue|./shared/queue|RoundTrip|200x|/impl@(sdk elmcity)"
+  "fetch|./shared/fetch|Fetch|1s|/impl@(nethttp fetch)"
 )
 for s in "${suites[@]}"; do
   IFS='|' read -r name pkg re bt col <<<"$s"
