@@ -20,11 +20,27 @@ import (
 	"github.com/elmcity/elmcity/shared/probe"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/tablelog"
+	"github.com/elmcity/elmcity/workerrole/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && (os.Args[1] == "expand" || os.Args[1] == "check") {
+		// Curator tools: expand a feed's occurrences, or report its problems.
+		run := cli.Expand
+		if os.Args[1] == "check" {
+			run = cli.Check
+		}
+		if err := run(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+			if !errors.Is(err, cli.ErrUsage) {
+				fmt.Fprintln(os.Stderr, "workerrole "+os.Args[1]+":", err)
+			}
+			stop()
+			os.Exit(2)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		// Container health checks: the image has no curl.
 		if err := probe.Check(ctx, cmp.Or(os.Getenv("ELMCITY_WORKER_METRICS_ADDR"), "127.0.0.1:9090")); err != nil {
