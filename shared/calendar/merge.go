@@ -1,0 +1,306 @@
+package calendar
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// HubEvent is one event of a hub's merged calendar: what the web role
+// renders in every format. Its JSON form is the published payload.
+type HubEvent struct {
+	// UID is stable across runs: derived from the source feed and the
+	// source UID (plus the recurrence id of a recurring instance), never
+	// from list positions, so subscribers' calendars do not churn.
+	UID   string    `json:"uid"`
+	Title string    `json:"title"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// AllDay reports DATE values: Start and End are midnight UTC of the
+	// dates, End exclusive.
+	AllDay      bool   `json:"all_day,omitempty"`
+	Description string `json:"description,omitempty"`
+	Location    string `json:"location,omitempty"`
+	URL         string `json:"url,omitempty"`
+	// Tags are lowercase; a tag outside the hub's vocabulary is written
+	// "{tag}" (contributed), so curators can see and map it.
+	Tags []string `json:"tags,omitempty"`
+	// Sources lists every feed that had this event, the primary first.
+	Sources []EventSource `json:"sources"`
+	// Merged explains each event folded into this one.
+	Merged []MergeNote `json:"merged,omitempty"`
+}
+
+// EventSource is one feed's copy of an event.
+type EventSource struct {
+	Feed string `json:"feed"` // feed id
+	Name string `json:"name"` // the feed's source name
+	// URL is the event's own URL, else the feed's home page.
+	URL string `json:"url,omitempty"`
+	UID string `json:"uid"` // the UID in the feed
+}
+
+// MergeNote records why an event absorbed another: explainable dedupe.
+type MergeNote struct {
+	Feed   string `json:"feed"`
+	UID    string `json:"uid"`
+	Reason string `json:"reason"`
+}
+
+// FeedEvents is one feed's contribution to a merge.
+type FeedEvents struct {
+	// Feed is the feed's id; Source its display name; HomeURL its home
+	// page.
+	Feed, Source, HomeURL string
+	// Categories are the feed's own tags, added to every event.
+	Categories []string
+	// CatMap maps the feed's category names (lowercase) to hub tags.
+	CatMap map[string]string
+	// Occurrences are the feed's expanded occurrences.
+	Occurrences []Occurrence
+}
+
+// MergeOptions tunes Merge.
+type MergeOptions struct {
+	// Vocabulary is the hub's own tag list; empty means every tag is the
+	// hub's.
+	Vocabulary []string
+}
+
+// MergeStats counts what Merge did.
+type MergeStats struct {
+	In           int // occurrences in
+	SameFeedDups int // dropped as repeats of (UID, RECURRENCE-ID) in one feed
+	Merged       int // folded into an event of another feed
+	Out          int // hub events out
+}
+
+// Merge turns the feeds' occurrences into the hub's events: tags
+// normalized and mapped, repeats within a feed dropped, and the same event
+// from several feeds (same start, same or nearly the same title) folded
+// into one that keeps every source. The result is sorted by start, title
+// and UID.
+func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
+	vocab := make(map[string]bool, len(opts.Vocabulary))
+	for _, v := range opts.Vocabulary {
+		vocab[normTag(v)] = true
+	}
+	var st MergeStats
+	type cand struct {
+		ev    HubEvent
+		feed  int
+		title string // normalized
+	}
+	var cands []cand
+	for fi, f := range feeds {
+		seen := make(map[string]bool, len(f.Occurrences))
+		feedTags := f.Categories
+		for i := range f.Occurrences {
+			o := &f.Occurrences[i]
+			st.In++
+			key := o.UID + "\x00" + strconv.FormatInt(o.RecurrenceID.UnixNano(), 10)
+			if o.UID != "" && seen[key] {
+				st.SameFeedDups++
+				continue
+			}
+			seen[key] = true
+			ev := HubEvent{
+				UID:         stableUID(f.Feed, o),
+				Title:       strings.TrimSpace(o.Summary),
+				Start:       o.Start,
+				End:         o.End,
+				AllDay:      o.AllDay,
+				Description: o.Description,
+				Location:    o.Location,
+				URL:         o.URL,
+				Tags:        eventTags(o, f.CatMap, feedTags, vocab),
+				Sources:     []EventSource{{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID}},
+			}
+			cands = append(cands, cand{ev: ev, feed: fi, title: normTitle(ev.Title)})
+		}
+	}
+
+	// Group by start instant (and all-day-ness), then fold within groups.
+	groups := make(map[int64][]int)
+	var order []int64
+	for i, c := range cands {
+		k := c.ev.Start.UnixNano()
+		if c.ev.AllDay {
+			k = ^k
+		}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	out := make([]HubEvent, 0, len(cands))
+	for _, k := range order {
+		idx := groups[k]
+		absorbed := make([]bool, len(idx))
+		// Primary first: the smallest UID, so the choice does not depend
+		// on feed order.
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(cands[a].ev.UID, cands[b].ev.UID) })
+		for i, a := range idx {
+			if absorbed[i] {
+				continue
+			}
+			ev := cands[a].ev
+			feedsIn := map[int]bool{cands[a].feed: true}
+			for j := i + 1; j < len(idx); j++ {
+				b := idx[j]
+				if absorbed[j] || feedsIn[cands[b].feed] {
+					continue
+				}
+				how := titleMatch(cands[a].title, cands[b].title)
+				if how == "" {
+					continue
+				}
+				absorbed[j] = true
+				feedsIn[cands[b].feed] = true
+				st.Merged++
+				other := cands[b].ev
+				ev.Sources = append(ev.Sources, other.Sources...)
+				ev.Tags = unionTags(ev.Tags, other.Tags)
+				if ev.URL == "" {
+					ev.URL = other.URL
+				}
+				if ev.Location == "" {
+					ev.Location = other.Location
+				}
+				if len(other.Description) > len(ev.Description) {
+					ev.Description = other.Description
+				}
+				ev.Merged = append(ev.Merged, MergeNote{
+					Feed: other.Sources[0].Feed, UID: other.Sources[0].UID,
+					Reason: fmt.Sprintf("same start %s and %s title (%q ~ %q)", ev.Start.UTC().Format(time.RFC3339), how, ev.Title, other.Title),
+				})
+			}
+			out = append(out, ev)
+		}
+	}
+	slices.SortFunc(out, func(a, b HubEvent) int {
+		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.Title, b.Title), strings.Compare(a.UID, b.UID))
+	})
+	st.Out = len(out)
+	return out, st
+}
+
+// stableUID derives the hub UID of an occurrence from its feed and source
+// identity: feed + UID for a single event (so a rescheduled event keeps
+// its UID), plus the recurrence id for an instance of a series. Without a
+// source UID, the title and start stand in.
+func stableUID(feed string, o *Occurrence) string {
+	h := sha256.New()
+	h.Write([]byte(feed))
+	h.Write([]byte{0})
+	if o.UID == "" {
+		h.Write([]byte(o.Summary))
+		h.Write([]byte{0})
+		h.Write([]byte(o.Start.UTC().Format(time.RFC3339)))
+	} else {
+		h.Write([]byte(o.UID))
+		if o.Event != nil && (o.Recurring || o.Override) {
+			h.Write([]byte{0})
+			h.Write([]byte(o.RecurrenceID.UTC().Format(time.RFC3339)))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16]) + "@elmcity"
+}
+
+// eventTags collects an occurrence's tags: its CATEGORIES mapped through
+// the feed's catmap, the feed's own categories, and "category=a,b" lines
+// in the description (an old curator convention); lowercase, trimmed,
+// deduplicated, sorted, and contributed ones written "{tag}".
+func eventTags(o *Occurrence, catmap map[string]string, feedTags []string, vocab map[string]bool) []string {
+	var raw []string
+	for _, c := range o.Categories {
+		for _, t := range strings.Split(c, ",") {
+			t = normTag(t)
+			if m, ok := catmap[t]; ok {
+				t = normTag(m)
+			}
+			raw = append(raw, t)
+		}
+	}
+	raw = append(raw, feedTags...)
+	for _, line := range strings.Split(o.Description, "\n") {
+		line = strings.TrimSpace(line)
+		if len(line) > len("category=") && strings.EqualFold(line[:len("category=")], "category=") {
+			for _, t := range strings.Split(line[len("category="):], ",") {
+				raw = append(raw, normTag(t))
+			}
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range raw {
+		t = normTag(t)
+		if t == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		if len(vocab) > 0 && !vocab[t] {
+			t = "{" + t + "}"
+		}
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func normTag(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func unionTags(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// normTitle lowercases a title and keeps its letters and digits as
+// space-separated words.
+func normTitle(s string) string {
+	f := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	return strings.Join(f, " ")
+}
+
+// titleMatch says how two normalized titles match: "same", "similar"
+// (conservative fuzzy: at least 80% of the words of the longer title are
+// shared, or one title starts with the other and the shorter has at least
+// three words), or "" for no match.
+func titleMatch(a, b string) string {
+	if a == "" || b == "" {
+		return ""
+	}
+	if a == b {
+		return "same"
+	}
+	wa, wb := strings.Fields(a), strings.Fields(b)
+	if len(wa) > len(wb) {
+		wa, wb = wb, wa
+		a, b = b, a
+	}
+	if len(wa) >= 3 && strings.HasPrefix(b, a+" ") {
+		return "similar"
+	}
+	set := make(map[string]bool, len(wb))
+	for _, w := range wb {
+		set[w] = true
+	}
+	shared := 0
+	for _, w := range wa {
+		if set[w] {
+			shared++
+			delete(set, w)
+		}
+	}
+	if len(wb) >= 2 && shared*5 >= len(wb)*4 {
+		return "similar"
+	}
+	return ""
+}

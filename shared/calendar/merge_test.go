@@ -1,0 +1,162 @@
+package calendar_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+)
+
+func occ(uid, title string, start time.Time, cats ...string) calendar.Occurrence {
+	return calendar.Occurrence{
+		Event:        &calendar.Event{UID: uid, Summary: title, Categories: cats},
+		Start:        start,
+		End:          start.Add(time.Hour),
+		RecurrenceID: start,
+	}
+}
+
+func TestMergeAcrossFeeds(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	feeds := []calendar.FeedEvents{
+		{Feed: "lib", Source: "Library", HomeURL: "https://lib.example/", Occurrences: []calendar.Occurrence{
+			occ("a@lib", "Jazz Night at the Colonial", at, "Music"),
+			occ("b@lib", "Story Time", at),
+			occ("a@lib", "Jazz Night at the Colonial", at), // repeat within the feed
+		}},
+		{Feed: "col", Source: "Colonial Theatre", Occurrences: []calendar.Occurrence{
+			occ("x@col", "JAZZ NIGHT at the Colonial!", at, "Jazz"),
+			occ("y@col", "Story Time", at.Add(time.Hour)), // other start: not the same event
+		}},
+		{Feed: "paper", Source: "Sentinel", Occurrences: []calendar.Occurrence{
+			occ("p1", "Jazz Night at the Colonial Theatre", at),
+			occ("p2", "Hockey", at),
+		}},
+	}
+	got, st := calendar.Merge(feeds, calendar.MergeOptions{})
+	if diff := cmp.Diff([]string{"Hockey", "Jazz Night at the Colonial", "Story Time", "Story Time"}, sortedTitles(got)); diff != "" {
+		t.Fatalf("Merge() titles (-want +got):\n%s", diff)
+	}
+	if st.In != 7 || st.SameFeedDups != 1 || st.Merged != 2 || st.Out != 4 {
+		t.Errorf("MergeStats = %+v", st)
+	}
+	var jazz calendar.HubEvent
+	for _, e := range got {
+		if strings.HasPrefix(e.Title, "Jazz") || strings.HasPrefix(e.Title, "JAZZ") {
+			jazz = e
+		}
+	}
+	if len(jazz.Sources) != 3 || len(jazz.Merged) != 2 {
+		t.Fatalf("merged event = %+v, want 3 sources and 2 merge notes", jazz)
+	}
+	if diff := cmp.Diff([]string{"jazz", "music"}, jazz.Tags); diff != "" {
+		t.Errorf("merged tags (-want +got):\n%s", diff)
+	}
+	for _, n := range jazz.Merged {
+		if !strings.Contains(n.Reason, "same start") || n.UID == "" {
+			t.Errorf("merge note %+v does not explain itself", n)
+		}
+	}
+}
+
+func sortedTitles(evs []calendar.HubEvent) []string {
+	var out []string
+	for _, e := range evs {
+		t := e.Title
+		if strings.HasPrefix(strings.ToLower(t), "jazz") {
+			t = "Jazz Night at the Colonial"
+		}
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestMergeNeverFoldsOneFeedsOwnEvents(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	got, _ := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: []calendar.Occurrence{
+		occ("room1", "Open Studio", at), occ("room2", "Open Studio", at),
+	}}}, calendar.MergeOptions{})
+	if len(got) != 2 {
+		t.Errorf("Merge() = %d events, want 2: two UIDs in one feed are two events", len(got))
+	}
+}
+
+func TestMergeTitleMatchIsConservative(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		a, b       string
+		wantMerged bool
+	}{
+		{name: "Same", a: "Board Meeting", b: "board meeting", wantMerged: true},
+		{name: "Punctuation", a: "Board Meeting", b: "Board Meeting.", wantMerged: true},
+		{name: "LongerPrefix", a: "City Council Meeting", b: "City Council Meeting (budget)", wantMerged: true},
+		{name: "ShortPrefixIsNotEnough", a: "Yoga", b: "Yoga for Kids", wantMerged: false},
+		{name: "Different", a: "Board Meeting", b: "Planning Meeting", wantMerged: false},
+		{name: "Empty", a: "", b: "", wantMerged: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, _ := calendar.Merge([]calendar.FeedEvents{
+				{Feed: "a", Occurrences: []calendar.Occurrence{occ("1", tt.a, at)}},
+				{Feed: "b", Occurrences: []calendar.Occurrence{occ("2", tt.b, at)}},
+			}, calendar.MergeOptions{})
+			if merged := len(got) == 1; merged != tt.wantMerged {
+				t.Errorf("Merge(%q, %q) = %d events, wantMerged %v", tt.a, tt.b, len(got), tt.wantMerged)
+			}
+		})
+	}
+}
+
+func TestMergeTags(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	o := occ("u", "Concert", at, " Konzert ", "Kids,Family")
+	o.Description = "Bring a chair.\ncategory=Outdoors, free\n"
+	got, _ := calendar.Merge([]calendar.FeedEvents{{
+		Feed: "f", Categories: []string{"Music"}, CatMap: map[string]string{"konzert": "music"}, Occurrences: []calendar.Occurrence{o},
+	}}, calendar.MergeOptions{Vocabulary: []string{"music", "family", "free", "outdoors"}})
+	want := []string{"family", "free", "music", "outdoors", "{kids}"}
+	if diff := cmp.Diff(want, got[0].Tags); diff != "" {
+		t.Errorf("tags (-want +got):\n%s", diff)
+	}
+}
+
+func TestMergeUIDsAreStable(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	single := occ("s@x", "Talk", at)
+	moved := occ("s@x", "Talk", at.Add(24*time.Hour)) // the same single event, rescheduled
+	first, _ := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: []calendar.Occurrence{single}}}, calendar.MergeOptions{})
+	again, _ := calendar.Merge([]calendar.FeedEvents{
+		{Feed: "other", Occurrences: []calendar.Occurrence{occ("o", "Other", at)}},
+		{Feed: "f", Occurrences: []calendar.Occurrence{moved}},
+	}, calendar.MergeOptions{})
+	var uid string
+	for _, e := range again {
+		if e.Title == "Talk" {
+			uid = e.UID
+		}
+	}
+	if uid != first[0].UID {
+		t.Errorf("UID changed across runs: %s then %s", first[0].UID, uid)
+	}
+
+	// Instances of a series get distinct UIDs, by recurrence id.
+	series := &calendar.Event{UID: "r@x", Summary: "Weekly", Recurring: true}
+	a := calendar.Occurrence{Event: series, Start: at, End: at, RecurrenceID: at}
+	b := calendar.Occurrence{Event: series, Start: at.Add(7 * 24 * time.Hour), End: at, RecurrenceID: at.Add(7 * 24 * time.Hour)}
+	got, _ := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: []calendar.Occurrence{a, b}}}, calendar.MergeOptions{})
+	if len(got) != 2 || got[0].UID == got[1].UID {
+		t.Errorf("series instances = %+v, want two distinct UIDs", got)
+	}
+}
