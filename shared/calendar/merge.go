@@ -44,6 +44,9 @@ type EventSource struct {
 	// URL is the event's own URL, else the feed's home page.
 	URL string `json:"url,omitempty"`
 	UID string `json:"uid"` // the UID in the feed
+	// ID is the hub UID this source's copy has on its own, so the copy
+	// can be carried into a later run when its feed is unchanged or down.
+	ID string `json:"id"`
 }
 
 // MergeNote records why an event absorbed another: explainable dedupe.
@@ -64,6 +67,35 @@ type FeedEvents struct {
 	CatMap map[string]string
 	// Occurrences are the feed's expanded occurrences.
 	Occurrences []Occurrence
+	// Previous are hub events from an earlier run, carried over as they
+	// are (already tagged) when the feed was unchanged or could not be
+	// fetched; see Carry.
+	Previous []HubEvent
+}
+
+// Carry returns feed's copies of the events of an earlier run: for every
+// event that lists feed among its sources, that source's copy with its own
+// UID. Events outside [from, to) are left out, so a carried feed follows
+// the window as it moves.
+func Carry(events []HubEvent, feed string, from, to time.Time) []HubEvent {
+	var out []HubEvent
+	for _, e := range events {
+		if !e.Start.Before(to) || e.Start.Before(from) && !e.End.After(from) {
+			continue
+		}
+		for _, src := range e.Sources {
+			if src.Feed != feed {
+				continue
+			}
+			c := e
+			c.UID = cmp.Or(src.ID, e.UID)
+			c.Sources = []EventSource{src}
+			c.Merged = nil
+			out = append(out, c)
+			break
+		}
+	}
+	return out
 }
 
 // MergeOptions tunes Merge.
@@ -110,8 +142,9 @@ func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
 				continue
 			}
 			seen[key] = true
+			uid := stableUID(f.Feed, o)
 			ev := HubEvent{
-				UID:         stableUID(f.Feed, o),
+				UID:         uid,
 				Title:       strings.TrimSpace(o.Summary),
 				Start:       o.Start,
 				End:         o.End,
@@ -120,8 +153,12 @@ func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
 				Location:    o.Location,
 				URL:         o.URL,
 				Tags:        eventTags(o, f.CatMap, feedTags, vocab),
-				Sources:     []EventSource{{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID}},
+				Sources:     []EventSource{{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, ID: uid}},
 			}
+			cands = append(cands, cand{ev: ev, feed: fi, title: normTitle(ev.Title)})
+		}
+		for _, ev := range f.Previous {
+			st.In++
 			cands = append(cands, cand{ev: ev, feed: fi, title: normTitle(ev.Title)})
 		}
 	}

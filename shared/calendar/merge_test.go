@@ -160,3 +160,31 @@ func TestMergeUIDsAreStable(t *testing.T) {
 		t.Errorf("series instances = %+v, want two distinct UIDs", got)
 	}
 }
+
+func TestCarryKeepsAFeedsCopiesWithTheirUIDs(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	first, _ := calendar.Merge([]calendar.FeedEvents{
+		{Feed: "lib", Source: "Library", Occurrences: []calendar.Occurrence{occ("a", "Jazz Night at the Colonial", at), occ("old", "Past", at.Add(-48*time.Hour))}},
+		{Feed: "col", Source: "Colonial", Occurrences: []calendar.Occurrence{occ("x", "Jazz Night at the Colonial", at)}},
+	}, calendar.MergeOptions{})
+	// Next run: the library feed is down, so its copies are carried; the
+	// window has moved past the old event.
+	carried := calendar.Carry(first, "lib", at.Add(-24*time.Hour), at.Add(24*time.Hour))
+	if len(carried) != 1 || len(carried[0].Sources) != 1 || carried[0].Sources[0].Feed != "lib" {
+		t.Fatalf("Carry() = %+v, want the library's copy of the jazz night only", carried)
+	}
+	again, _ := calendar.Merge([]calendar.FeedEvents{
+		{Feed: "lib", Source: "Library", Previous: carried},
+		{Feed: "col", Source: "Colonial", Occurrences: []calendar.Occurrence{occ("x", "Jazz Night at the Colonial", at)}},
+	}, calendar.MergeOptions{})
+	var jazz []calendar.HubEvent
+	for _, e := range first {
+		if e.Title != "Past" {
+			jazz = append(jazz, e)
+		}
+	}
+	if diff := cmp.Diff(jazz, again); diff != "" {
+		t.Errorf("re-merge with a carried feed differs from the first run (-first +again):\n%s", diff)
+	}
+}
