@@ -10,6 +10,7 @@ import (
 // once in run.
 type Config struct {
 	envconfig.Common
+	Scripts           envconfig.Scripts
 	HTTPAddr          string
 	AdminToken        envconfig.Secret
 	ReadHeaderTimeout time.Duration
@@ -25,6 +26,7 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 	r := envconfig.New(getenv)
 	c := Config{
 		Common:            r.Common(envconfig.Hostname()),
+		Scripts:           r.Scripts(),
 		HTTPAddr:          r.Addr("ELMCITY_HTTP_ADDR", "127.0.0.1:8080", "web role listen address"),
 		AdminToken:        r.Secret("ELMCITY_ADMIN_TOKEN", "bearer token of the administrator (creates hubs and curators); unset disables admin access"),
 		ReadHeaderTimeout: r.Duration("ELMCITY_HTTP_READ_HEADER_TIMEOUT", 5*time.Second, time.Second, time.Minute, "time to read request headers"),

@@ -17,10 +17,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/elmcity/elmcity/shared/azstorage"
+	"github.com/elmcity/elmcity/shared/boot"
 	"github.com/elmcity/elmcity/shared/probe"
 	"github.com/elmcity/elmcity/shared/queue"
-	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
@@ -51,32 +50,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	console := slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
-	boot := slog.New(console).With("role", "webrole", "instance", cfg.Instance)
-	boot.InfoContext(ctx, "webrole starting", "config", fmt.Sprintf("%+v", cfg))
-
-	acct, err := azstorage.Open(cfg.Storage.Reveal(), azstorage.Options{})
+	r, err := boot.Start(ctx, "webrole", cfg.Common, cfg, stdout)
 	if err != nil {
-		return fmt.Errorf("open storage: %w", err)
-	}
-	if err := acct.WaitReady(ctx, cfg.StartupTimeout); err != nil {
 		return err
 	}
-	tlog, err := tablelog.Open(ctx, acct, tablelog.Config{
-		Table: cfg.LogTable, Role: "webrole", Instance: cfg.Instance, Logger: boot,
-	})
-	if err != nil {
-		return fmt.Errorf("open table log: %w", err)
-	}
-	defer func() {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := tlog.Close(fctx); err != nil {
-			boot.Error("table log flush failed", "error", err)
-		}
-	}()
-	log := slog.New(slog.NewMultiHandler(console, tlog.Handler(tablelog.HandlerOptions{}))).
-		With("role", "webrole", "instance", cfg.Instance)
+	defer r.Close(ctx)
+	acct, tlog, log, console := r.Acct, r.TableLog, r.Log, r.Console
 
 	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: cfg.HubsTable, FeedsTable: cfg.FeedsTable})
 	if err != nil {
@@ -87,12 +66,19 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("open job queue: %w", err)
 	}
 
+	scripts, err := boot.Scripts(cfg.Scripts, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = scripts.Close() }()
+
 	srv := api.New(api.Deps{
 		Logger:       log,
 		Ready:        acct.Ping,
 		Store:        st,
 		Jobs:         jobs,
 		Log:          tlog,
+		Scripts:      scripts,
 		AdminToken:   cfg.AdminToken.Reveal(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes),
 	})

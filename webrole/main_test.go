@@ -22,6 +22,7 @@ func testEnv(t *testing.T) map[string]string {
 		"ELMCITY_HTTP_ADDR":               "127.0.0.1:0",
 		"ELMCITY_LOG_TABLE":               storagetest.Table(t, acct, "weblog"),
 		"ELMCITY_INSTANCE":                "test",
+		"ELMCITY_SCRIPTS":                 "../scripts",
 	}
 }
 
