@@ -19,6 +19,7 @@ import (
 
 	"github.com/elmcity/elmcity/shared/boot"
 	"github.com/elmcity/elmcity/shared/probe"
+	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
@@ -66,6 +67,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("open job queue: %w", err)
 	}
 
+	cals, err := publish.Open(ctx, acct, publish.Config{Table: cfg.CalendarsTable, Logger: log})
+	if err != nil {
+		return fmt.Errorf("open calendar store: %w", err)
+	}
 	scripts, err := boot.Scripts(cfg.Scripts, log)
 	if err != nil {
 		return err
@@ -79,6 +84,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Jobs:         jobs,
 		Log:          tlog,
 		Scripts:      scripts,
+		Calendars:    cals,
 		AdminToken:   cfg.AdminToken.Reveal(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes),
 	})

@@ -11,6 +11,11 @@ import (
 type Config struct {
 	envconfig.Common
 	MetricsAddr       string
+	FetchAllowPrivate bool
+	FetchTimeout      time.Duration
+	FetchMaxBytes     int
+	Concurrency       int
+	FeedConcurrency   int
 	VisibilityTimeout time.Duration
 	MaxDequeueCount   int
 }
@@ -25,6 +30,12 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 		VisibilityTimeout: r.Duration("ELMCITY_JOB_VISIBILITY_TIMEOUT", 60*time.Second, 5*time.Second, 2*time.Hour,
 			"how long a received job stays hidden from other workers; renewed while the job runs"),
 		MaxDequeueCount: r.Int("ELMCITY_JOB_MAX_DEQUEUE", 5, 1, 100, "receives after which a job is parked in the poison queue"),
+		FetchAllowPrivate: r.Bool("ELMCITY_FETCH_ALLOW_PRIVATE", false,
+			"allow feeds on loopback and private addresses (development and tests only)"),
+		FetchTimeout:    r.Duration("ELMCITY_FETCH_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute, "total time to fetch one feed"),
+		FetchMaxBytes:   r.Int("ELMCITY_FETCH_MAX_BYTES", 10<<20, 1<<10, 256<<20, "largest feed body accepted (bigger ones fail, never truncate)"),
+		Concurrency:     r.Int("ELMCITY_WORKER_CONCURRENCY", 2, 1, 64, "aggregation jobs one worker runs at once"),
+		FeedConcurrency: r.Int("ELMCITY_FEED_CONCURRENCY", 8, 1, 64, "feeds of one hub fetched at once"),
 	}
 	return c, r.Vars(), r.Err()
 }

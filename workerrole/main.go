@@ -16,11 +16,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/azstorage"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/elmcity/elmcity/shared/boot"
+	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/probe"
+	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
-	"github.com/elmcity/elmcity/shared/tablelog"
+	"github.com/elmcity/elmcity/shared/tablestore"
+	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
 	"github.com/elmcity/elmcity/workerrole/internal/cli"
+	"github.com/elmcity/elmcity/workerrole/internal/worker"
 )
 
 func main() {
@@ -64,32 +70,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	console := slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
-	boot := slog.New(console).With("role", "workerrole", "instance", cfg.Instance)
-	boot.InfoContext(ctx, "workerrole starting", "config", fmt.Sprintf("%+v", cfg))
-
-	acct, err := azstorage.Open(cfg.Storage.Reveal(), azstorage.Options{})
+	r, err := boot.Start(ctx, "workerrole", cfg.Common, cfg, stdout)
 	if err != nil {
-		return fmt.Errorf("open storage: %w", err)
-	}
-	if err := acct.WaitReady(ctx, cfg.StartupTimeout); err != nil {
 		return err
 	}
-	tlog, err := tablelog.Open(ctx, acct, tablelog.Config{
-		Table: cfg.LogTable, Role: "workerrole", Instance: cfg.Instance, Logger: boot,
-	})
-	if err != nil {
-		return fmt.Errorf("open table log: %w", err)
-	}
-	defer func() {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := tlog.Close(fctx); err != nil {
-			boot.Error("table log flush failed", "error", err)
-		}
-	}()
-	log := slog.New(slog.NewMultiHandler(console, tlog.Handler(tablelog.HandlerOptions{}))).
-		With("role", "workerrole", "instance", cfg.Instance)
+	defer r.Close(ctx)
+	acct, log, console := r.Acct, r.Log, r.Console
 
 	jobs, err := queue.Open(ctx, acct, queue.Config{
 		Name:              cfg.JobQueue,
@@ -101,8 +87,30 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("open job queue: %w", err)
 	}
 
+	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: cfg.HubsTable, FeedsTable: cfg.FeedsTable})
+	if err != nil {
+		return fmt.Errorf("open hub store: %w", err)
+	}
+	pub, err := publish.Open(ctx, acct, publish.Config{Table: cfg.CalendarsTable, Logger: log})
+	if err != nil {
+		return fmt.Errorf("open calendar store: %w", err)
+	}
+	fetcher, err := fetch.New(fetch.Config{
+		AllowPrivate: cfg.FetchAllowPrivate, Timeout: cfg.FetchTimeout, MaxBytes: int64(cfg.FetchMaxBytes), Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("feed fetcher: %w", err)
+	}
+	defer fetcher.CloseIdleConnections()
+	m := newMetrics(jobs.Length, jobs.PoisonLength)
+	runner := worker.New(jobs, map[string]worker.Handler{
+		queue.KindAggregate: aggregate.New(st, fetcher, pub, aggregate.Config{
+			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, Logger: log,
+		}),
+	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, Logger: log, Observe: m.observeJob})
+
 	probe := &http.Server{
-		Handler:           probeHandler(acct.Ping, jobs.Length),
+		Handler:           probeHandler(acct.Ping, jobs.Length, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
@@ -115,6 +123,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- probe.Serve(ln) }()
+	runDone := make(chan error, 1)
+	go func() { runDone <- runner.Run(ctx) }()
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "queue", jobs.Name())
 
 	select {
@@ -122,7 +132,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("serve probes: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	log.Info("shutting down: finishing in-flight jobs", "timeout", cfg.ShutdownTimeout.String())
+	if err := <-runDone; err != nil {
+		log.Error("job runner stopped with an error", "error", err.Error())
+	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := probe.Shutdown(sctx); err != nil {
@@ -136,9 +149,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 }
 
 // probeHandler serves /healthz (the process is up), /readyz (storage
-// answers) and /queue (the approximate job queue length, for operators).
-func probeHandler(ready func(context.Context) error, length func(context.Context) (int, error)) http.Handler {
+// answers), /queue (the approximate job queue length, for operators) and
+// /metrics.
+func probeHandler(ready func(context.Context) error, length func(context.Context) (int, error), metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, `{"status":"ok"}`)
 	})

@@ -5,11 +5,18 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
+	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/publish"
+	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/roletest"
+	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
 func testEnv(t *testing.T) map[string]string {
@@ -19,8 +26,83 @@ func testEnv(t *testing.T) map[string]string {
 		"AZURE_STORAGE_CONNECTION_STRING": storagetest.ConnectionString(),
 		"ELMCITY_WORKER_METRICS_ADDR":     "127.0.0.1:0",
 		"ELMCITY_LOG_TABLE":               storagetest.Table(t, acct, "workerlog"),
+		"ELMCITY_HUBS_TABLE":              storagetest.Table(t, acct, "hubs"),
+		"ELMCITY_FEEDS_TABLE":             storagetest.Table(t, acct, "feeds"),
+		"ELMCITY_CALENDARS_TABLE":         storagetest.Table(t, acct, "cals"),
 		"ELMCITY_JOB_QUEUE":               storagetest.Queue(t, acct, "jobs"),
+		"ELMCITY_FETCH_ALLOW_PRIVATE":     "true",
 		"ELMCITY_INSTANCE":                "test",
+	}
+}
+
+func TestRunAggregatesQueuedHub(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := testEnv(t)
+	acct := storagetest.Account(t)
+	feed, err := os.ReadFile("internal/aggregate/testdata/library.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(feed) }))
+	t.Cleanup(srv.Close)
+
+	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: env["ELMCITY_HUBS_TABLE"], FeedsTable: env["ELMCITY_FEEDS_TABLE"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateHub(ctx, hub.Hub{ID: "keene", Title: "Keene", TZ: "America/New_York", HorizonDays: 3660}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateFeed(ctx, "keene", hub.Feed{FeedURL: srv.URL + "/lib.ics", Source: "Library", Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := queue.Open(ctx, acct, queue.Config{Name: env["ELMCITY_JOB_QUEUE"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := publish.Open(ctx, acct, publish.Config{Table: env["ELMCITY_CALENDARS_TABLE"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	role := roletest.Start(t, run, env)
+	if _, err := jobs.Enqueue(ctx, queue.Job{Kind: queue.KindAggregate, Hub: "keene", Reason: "test"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if p, err := pub.Current(ctx, "keene"); err == nil {
+			if p.Meta["feeds_ok"] != "1" {
+				t.Errorf("published meta = %v, want one good feed", p.Meta)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hub was not published within 30s")
+		}
+		time.Sleep(50 * time.Millisecond) // polling storage, not synchronising goroutines
+	}
+	// The job counts as done once its message is deleted, just after the
+	// publish; poll the metrics for it.
+	var body []byte
+	for !strings.Contains(string(body), `elmcity_jobs_total{kind="aggregate",outcome="ok"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never counted the job:\n%s", body)
+		}
+		resp, err := http.Get("http://" + role.Addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		time.Sleep(20 * time.Millisecond) // polling, as above
+	}
+	if !strings.Contains(string(body), "elmcity_queue_length") {
+		t.Errorf("/metrics lacks the queue length gauge")
+	}
+	if err := role.Stop(t); err != nil {
+		t.Errorf("run() after cancel = %v", err)
 	}
 }
 

@@ -15,6 +15,7 @@ type Common struct {
 	LogTable        string
 	HubsTable       string
 	FeedsTable      string
+	CalendarsTable  string
 	JobQueue        string
 	Instance        string
 	LogLevel        slog.Level
@@ -36,8 +37,10 @@ func (r *Reader) Common(hostname string) Common {
 		LogTable:   r.String("ELMCITY_LOG_TABLE", "elmcitylog", "table that holds every role's per-hub log entries"),
 		HubsTable:  r.String("ELMCITY_HUBS_TABLE", "elmcityhubs", "table that holds hubs and curators"),
 		FeedsTable: r.String("ELMCITY_FEEDS_TABLE", "elmcityfeeds", "table that holds each hub's feeds"),
-		JobQueue:   r.String("ELMCITY_JOB_QUEUE", "elmcity-jobs", "queue of aggregation jobs; parked jobs go to NAME-poison"),
-		Instance:   r.String("ELMCITY_INSTANCE", "", "instance name stamped on log entries (empty: the host name)"),
+		CalendarsTable: r.String("ELMCITY_CALENDARS_TABLE", "elmcitycalendars",
+			"table that holds each hub's published calendars"),
+		JobQueue: r.String("ELMCITY_JOB_QUEUE", "elmcity-jobs", "queue of aggregation jobs; parked jobs go to NAME-poison"),
+		Instance: r.String("ELMCITY_INSTANCE", "", "instance name stamped on log entries (empty: the host name)"),
 		ShutdownTimeout: r.Duration("ELMCITY_SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 10*time.Minute,
 			"how long a stopping role drains in-flight work before cancelling it"),
 		StartupTimeout: r.Duration("ELMCITY_STARTUP_TIMEOUT", 60*time.Second, 0, 30*time.Minute,
@@ -49,6 +52,7 @@ func (r *Reader) Common(hostname string) Common {
 	r.Check(tableName.MatchString(c.LogTable), "ELMCITY_LOG_TABLE", c.LogTable, "must be 3-63 letters and digits, starting with a letter")
 	r.Check(tableName.MatchString(c.HubsTable), "ELMCITY_HUBS_TABLE", c.HubsTable, "must be 3-63 letters and digits, starting with a letter")
 	r.Check(tableName.MatchString(c.FeedsTable), "ELMCITY_FEEDS_TABLE", c.FeedsTable, "must be 3-63 letters and digits, starting with a letter")
+	r.Check(tableName.MatchString(c.CalendarsTable), "ELMCITY_CALENDARS_TABLE", c.CalendarsTable, "must be 3-63 letters and digits, starting with a letter")
 	r.Check(queueName.MatchString(c.JobQueue), "ELMCITY_JOB_QUEUE", c.JobQueue, "must be 3-56 lowercase letters, digits and single hyphens")
 	lvl := r.String("ELMCITY_LOG_LEVEL", "info", "stdout log level: debug, info, warn or error")
 	if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {

@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	hubs.DELETE("/feeds/:feed", s.deleteFeed)
 	hubs.POST("/aggregate", s.postAggregate)
 	hubs.GET("/logs", s.getLogs)
+	hubs.GET("/stats", s.getStats)
 
 	// The original service's script-backed queries. getService
 	// authorizes by itself: the same path will also serve the public

@@ -72,6 +72,8 @@ type Deps struct {
 	Log logReader
 	// Scripts runs the query scripts behind /services/{hub}/{what}.
 	Scripts scriptRunner
+	// Calendars reads the hubs' published calendars.
+	Calendars calendars
 	// AdminToken is the administrator's bearer token; empty disables the
 	// administrator.
 	AdminToken string
@@ -93,8 +95,8 @@ type Server struct {
 // New builds the Server. It panics on a missing dependency: that is a
 // programming error found at startup.
 func New(deps Deps) *Server {
-	if deps.Logger == nil || deps.Ready == nil || deps.Store == nil || deps.Jobs == nil || deps.Log == nil || deps.Scripts == nil {
-		panic("api.New: Logger, Ready, Store, Jobs, Log and Scripts are required")
+	if deps.Logger == nil || deps.Ready == nil || deps.Store == nil || deps.Jobs == nil || deps.Log == nil || deps.Scripts == nil || deps.Calendars == nil {
+		panic("api.New: Logger, Ready, Store, Jobs, Log, Scripts and Calendars are required")
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -102,7 +104,7 @@ func New(deps Deps) *Server {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics(), host: &scriptHost{store: deps.Store, log: deps.Log}}
+	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics(), host: &scriptHost{store: deps.Store, log: deps.Log, calendars: deps.Calendars}}
 	if deps.AdminToken != "" {
 		sum := sha256.Sum256([]byte(deps.AdminToken))
 		s.adminSum = sum[:]

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
+	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/tablelog"
@@ -31,6 +32,7 @@ const adminToken = "admin-token-0123456789abcdef"
 const scriptsDir = "../../../scripts"
 
 type testBundle struct {
+	cals  *publish.Store
 	srv   *api.Server
 	logs  *bytes.Buffer
 	store *tablestore.Store
@@ -60,6 +62,10 @@ func setup(t *testing.T, ready func(context.Context) error) testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cals, err := publish.Open(ctx, acct, publish.Config{Table: storagetest.Table(t, acct, "cals")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil))
 	eng, err := script.New(script.Config{Source: scriptsDir, Timeout: 2 * time.Second, Logger: logger})
@@ -71,12 +77,13 @@ func setup(t *testing.T, ready func(context.Context) error) testBundle {
 		Logger:     logger,
 		Ready:      ready,
 		Scripts:    eng,
+		Calendars:  cals,
 		Store:      st,
 		Jobs:       jobs,
 		Log:        tl,
 		AdminToken: adminToken,
 	})
-	return testBundle{srv: srv, logs: &logs, store: st, tlog: tl, jobs: jobs}
+	return testBundle{cals: cals, srv: srv, logs: &logs, store: st, tlog: tl, jobs: jobs}
 }
 
 // syncWriter serialises writes from concurrent handlers.

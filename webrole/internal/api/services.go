@@ -103,8 +103,9 @@ func (s *Server) scriptFailure(ctx context.Context, hubID, name string, err erro
 // scriptHost adapts the web role's storage to the read-only host API of
 // query scripts.
 type scriptHost struct {
-	store store
-	log   logReader
+	store     store
+	log       logReader
+	calendars calendars
 }
 
 var _ script.Host = (*scriptHost)(nil)
@@ -142,12 +143,6 @@ func (h *scriptHost) Feeds(ctx context.Context, id string) ([]map[string]any, er
 		return nil, err
 	}
 	return jsonData[[]map[string]any](feeds)
-}
-
-// Events returns the hub's published events. Publishing comes with the
-// aggregation engine; until a hub has a published calendar this says so.
-func (h *scriptHost) Events(ctx context.Context, id string, limit int) ([]map[string]any, error) {
-	return nil, fmt.Errorf("hub %s has no published calendar yet", id)
 }
 
 // jsonData converts a record to the maps and slices scripts see, through

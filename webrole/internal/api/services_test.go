@@ -117,7 +117,7 @@ func TestServicesScope(t *testing.T) {
 
 // newScriptServer is a Server whose scripts come from a temporary folder
 // holding the given services, with a short time limit.
-func newScriptServer(t *testing.T, services map[string]string) (http.Handler, *syncWriter) {
+func newScriptServer(t *testing.T, services map[string]string) (http.Handler, *syncWriter, testBundle) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "services"), 0o755); err != nil {
@@ -137,17 +137,17 @@ func newScriptServer(t *testing.T, services map[string]string) (http.Handler, *s
 	}
 	t.Cleanup(func() { _ = eng.Close() })
 	srv := api.New(api.Deps{Logger: logger, Ready: func(context.Context) error { return nil },
-		Store: b.store, Jobs: b.jobs, Log: b.tlog, Scripts: eng, AdminToken: adminToken})
+		Store: b.store, Jobs: b.jobs, Log: b.tlog, Scripts: eng, Calendars: b.cals, AdminToken: adminToken})
 	h := srv.Handler()
 	if code, body, _ := call(t, h, "PUT", "/api/hubs/keene", adminToken, `{"title":"Keene"}`); code != 201 {
 		t.Fatalf("PUT hub = %d %v", code, body)
 	}
-	return h, logs
+	return h, logs, b
 }
 
 func TestServicesScriptErrors(t *testing.T) {
 	t.Parallel()
-	h, logs := newScriptServer(t, map[string]string{
+	h, logs, _ := newScriptServer(t, map[string]string{
 		"spin":  "while (true) {}",
 		"throw": "var x = 1;\nnull.boom;\n",
 		"argv":  "result = argv.join('|') + ' ' + params.q;",

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/publish"
+)
+
+// calendars reads published generations (*publish.Store). Methods return
+// publish.ErrNotFound for a hub never published.
+type calendars interface {
+	Current(ctx context.Context, hub string) (publish.Pointer, error)
+	Load(ctx context.Context, hub string) (publish.Generation, error)
+}
+
+var _ calendars = (*publish.Store)(nil)
+
+// errNotPublished answers for a hub whose first aggregation has not
+// finished.
+var errNotPublished = &Error{Status: http.StatusNotFound, Code: "not_published", Message: "this hub has no published calendar yet; POST .../aggregate to make one"}
+
+// getStats returns the last run of the hub: when it was published, its
+// summary and every feed's stats (status, error class, HTTP status,
+// bytes, 304s, duration, events, occurrences, skipped components, time-zone
+// anomalies, PRODID, last success, change flags).
+func (s *Server) getStats(c *gin.Context) {
+	ctx := c.Request.Context()
+	g, err := s.deps.Calendars.Load(ctx, c.Param("hub"))
+	if errors.Is(err, publish.ErrNotFound) {
+		if _, herr := s.deps.Store.GetHub(ctx, c.Param("hub")); herr != nil {
+			err = herr
+		} else {
+			err = errNotPublished
+		}
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	var run json.RawMessage
+	if _, err := calendar.DecodePayload(g.Payload, &run); err != nil {
+		_ = c.Error(fmt.Errorf("decode calendar of %s: %w", g.Hub, err))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"hub": g.Hub, "generation": g.ID, "published_at": g.PublishedAt, "run": run})
+}
+
+// Events returns up to limit of the hub's published events, soonest
+// first, as the API's JSON shapes.
+func (h *scriptHost) Events(ctx context.Context, id string, limit int) ([]map[string]any, error) {
+	g, err := h.calendars.Load(ctx, id)
+	if errors.Is(err, publish.ErrNotFound) {
+		return nil, fmt.Errorf("hub %s has no published calendar yet", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var head json.RawMessage
+	events, err := calendar.DecodePayload(g.Payload, &head)
+	if err != nil {
+		return nil, err
+	}
+	if limit >= 0 && len(events) > limit {
+		events = events[:limit]
+	}
+	return jsonData[[]map[string]any](events)
+}

@@ -1,0 +1,272 @@
+// Package aggregate is the worker's aggregation job: fetch every approved
+// feed of a hub, parse, expand within the hub's window, merge, and publish
+// the result atomically. A broken feed never breaks its hub: it keeps
+// contributing its last good events and its error class is recorded.
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/fetch"
+	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/publish"
+	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/tablestore"
+)
+
+// hubs is what the job needs of the hub store (*tablestore.Store).
+type hubs interface {
+	GetHub(ctx context.Context, id string) (hub.Hub, error)
+	ListFeeds(ctx context.Context, hubID string) ([]hub.Feed, error)
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (tablestore.Lease, error)
+	RenewLease(ctx context.Context, l tablestore.Lease, ttl time.Duration) (tablestore.Lease, error)
+	ReleaseLease(ctx context.Context, l tablestore.Lease) error
+}
+
+// fetcher fetches feeds (*fetch.Fetcher).
+type fetcher interface {
+	FetchAll(ctx context.Context, reqs []fetch.Request, limit int) []fetch.Outcome
+}
+
+// publisher stores generations (*publish.Store).
+type publisher interface {
+	Current(ctx context.Context, hub string) (publish.Pointer, error)
+	Load(ctx context.Context, hub string) (publish.Generation, error)
+	Publish(ctx context.Context, g publish.Generation) (publish.Generation, error)
+}
+
+var (
+	_ hubs      = (*tablestore.Store)(nil)
+	_ fetcher   = (*fetch.Fetcher)(nil)
+	_ publisher = (*publish.Store)(nil)
+)
+
+// Config tunes the job. Zero values take the defaults.
+type Config struct {
+	Instance        string        // lease holder name: required
+	LeaseTTL        time.Duration // hub lease, renewed at a third; default 5m
+	FeedConcurrency int           // feeds of one hub fetched at once; default 8
+	DefaultDuration time.Duration // timed events without an end; default 1h
+	MaxPerSeries    int           // per-series occurrence cap; default calendar's
+	Logger          *slog.Logger  // required
+	Now             func() time.Time
+}
+
+// Job aggregates hubs. It is a worker.Handler for queue.KindAggregate.
+type Job struct {
+	hubs  hubs
+	fetch fetcher
+	pub   publisher
+	cfg   Config
+}
+
+// New builds the job; it panics on a missing dependency.
+func New(h hubs, f fetcher, p publisher, cfg Config) *Job {
+	if h == nil || f == nil || p == nil || cfg.Logger == nil || cfg.Instance == "" {
+		panic("aggregate.New: hubs, fetcher, publisher, Logger and Instance are required")
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 5 * time.Minute
+	}
+	if cfg.FeedConcurrency <= 0 {
+		cfg.FeedConcurrency = 8
+	}
+	if cfg.DefaultDuration <= 0 {
+		cfg.DefaultDuration = time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Job{hubs: h, fetch: f, pub: p, cfg: cfg}
+}
+
+// Header is the first line of a published payload: the run's summary and
+// every feed's state, which the next run reads for conditional GETs and
+// for change detection.
+type Header struct {
+	V        int         `json:"v"`
+	Hub      string      `json:"hub"`
+	Started  time.Time   `json:"started"`
+	Finished time.Time   `json:"finished"`
+	From     time.Time   `json:"from"`
+	To       time.Time   `json:"to"`
+	FeedsOK  int         `json:"feeds_ok"`
+	FeedsBad int         `json:"feeds_failed"`
+	Events   int         `json:"events"`
+	Merged   int         `json:"merged"`
+	Feeds    []FeedStats `json:"feeds"`
+}
+
+// FeedStats is one feed's result in one run.
+type FeedStats struct {
+	Feed        string           `json:"feed"`
+	URL         string           `json:"url"`
+	Source      string           `json:"source"`
+	Status      string           `json:"status"` // ok, not_modified, unchanged, failed
+	ErrorClass  string           `json:"error_class,omitempty"`
+	Error       string           `json:"error,omitempty"`
+	HTTPStatus  int              `json:"http_status,omitempty"`
+	Bytes       int64            `json:"bytes,omitempty"`
+	DurationMS  int64            `json:"duration_ms"`
+	Events      int              `json:"events"`
+	Recurring   int              `json:"recurring"`
+	Occurrences int              `json:"occurrences"`
+	Skipped     int              `json:"skipped"`
+	Truncated   int              `json:"truncated,omitempty"`
+	Zones       map[string]int   `json:"zones,omitempty"` // anomalies: floating, windows, unknown ...
+	ProdID      string           `json:"prodid,omitempty"`
+	LastSuccess time.Time        `json:"last_success,omitzero"`
+	Previous    int              `json:"previous_occurrences"`
+	Flag        string           `json:"flag,omitempty"` // "dropped to zero", "dropped by more than half"
+	Validators  fetch.Validators `json:"validators"`
+}
+
+// Handle runs one aggregation job. An unknown hub is permanent; a hub
+// being aggregated by another worker is retried later; a job that an
+// aggregation started after it already covered is a logged no-op.
+func (j *Job) Handle(ctx context.Context, job queue.Job) error {
+	log := j.cfg.Logger.With("hub", job.Hub, "job_id", job.ID)
+	h, err := j.hubs.GetHub(ctx, job.Hub)
+	if errors.Is(err, tablestore.ErrNotFound) {
+		return queue.Permanent(fmt.Errorf("hub %q does not exist", job.Hub))
+	}
+	if err != nil {
+		return err
+	}
+	prevGen, prev, err := j.previous(ctx, h.ID)
+	if err != nil {
+		return err
+	}
+	if prev != nil && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(prev.Started) {
+		log.InfoContext(ctx, "aggregation skipped: a run that started after this request already published",
+			"published", prevGen.PublishedAt.Format(time.RFC3339))
+		return nil
+	}
+
+	lease, err := j.hubs.AcquireLease(ctx, "hub-"+h.ID, j.cfg.Instance, j.cfg.LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("hub %s is being aggregated elsewhere: %w", h.ID, err)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopRenew := j.keepLease(ctx, cancel, lease)
+	defer func() {
+		l := stopRenew()
+		_ = j.hubs.ReleaseLease(context.WithoutCancel(ctx), l)
+	}()
+
+	head, events, err := j.run(ctx, h, prev, log)
+	if err != nil {
+		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+			return c
+		}
+		return err
+	}
+	payload, err := encode(head, events)
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		"events": strconv.Itoa(head.Events), "feeds_ok": strconv.Itoa(head.FeedsOK),
+		"feeds_failed": strconv.Itoa(head.FeedsBad), "started": head.Started.Format(time.RFC3339Nano),
+	}
+	g, err := j.pub.Publish(ctx, publish.Generation{Hub: h.ID, Meta: meta, Payload: payload})
+	if errors.Is(err, publish.ErrStale) {
+		log.InfoContext(ctx, "another run published first; its calendar stands")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", h.ID, err)
+	}
+	log.InfoContext(ctx, fmt.Sprintf("published %d events from %d of %d feeds", head.Events, head.FeedsOK, head.FeedsOK+head.FeedsBad),
+		"generation", g.ID, "events", head.Events, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
+		"payload_bytes", len(payload), "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
+	return nil
+}
+
+// keepLease renews the hub lease until stopped; losing it cancels the run
+// so two workers never publish over each other. stop returns the newest
+// lease for release.
+func (j *Job) keepLease(ctx context.Context, cancel context.CancelCauseFunc, l tablestore.Lease) (stop func() tablestore.Lease) {
+	done := make(chan struct{})
+	out := make(chan tablestore.Lease, 1)
+	go func() {
+		t := time.NewTicker(j.cfg.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				out <- l
+				return
+			case <-ctx.Done():
+				<-done
+				out <- l
+				return
+			case <-t.C:
+				nl, err := j.hubs.RenewLease(ctx, l, j.cfg.LeaseTTL)
+				if err != nil {
+					cancel(fmt.Errorf("hub lease lost: %w", err))
+					continue
+				}
+				l = nl
+			}
+		}
+	}()
+	return func() tablestore.Lease { close(done); return <-out }
+}
+
+// previous loads the current generation and decodes its header and events;
+// a hub never published has none.
+func (j *Job) previous(ctx context.Context, hubID string) (publish.Generation, *decoded, error) {
+	g, err := j.pub.Load(ctx, hubID)
+	if errors.Is(err, publish.ErrNotFound) {
+		return publish.Generation{}, nil, nil
+	}
+	if err != nil {
+		return g, nil, fmt.Errorf("load current calendar of %s: %w", hubID, err)
+	}
+	d, err := decode(g.Payload)
+	if err != nil {
+		// A payload we cannot read is replaced by this run, not fatal.
+		j.cfg.Logger.WarnContext(ctx, "previous calendar unreadable; aggregating from scratch", "hub", hubID, "error", err.Error())
+		return g, nil, nil
+	}
+	return g, d, nil
+}
+
+// decoded is a payload read back.
+type decoded struct {
+	Header
+	events []calendar.HubEvent
+	feeds  map[string]FeedStats
+}
+
+// encode writes the payload: the header line, then one event per line.
+func encode(h Header, events []calendar.HubEvent) ([]byte, error) {
+	return calendar.EncodePayload(h, events)
+}
+
+// Decode reads a published payload: its header and events.
+func Decode(payload []byte) (Header, []calendar.HubEvent, error) {
+	var h Header
+	events, err := calendar.DecodePayload(payload, &h)
+	return h, events, err
+}
+
+func decode(payload []byte) (*decoded, error) {
+	h, events, err := Decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoded{Header: h, events: events, feeds: make(map[string]FeedStats, len(h.Feeds))}
+	for _, f := range h.Feeds {
+		d.feeds[f.Feed] = f
+	}
+	return d, nil
+}

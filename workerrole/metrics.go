@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the worker's Prometheus series, in a registry of their own.
+type metrics struct {
+	reg      *prometheus.Registry
+	jobs     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// newMetrics registers the job series and gauges that ask the queue for
+// its approximate length when scraped.
+func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elmcity_jobs_total",
+			Help: "Jobs finished by kind and outcome (ok, retry, parked, cancelled).",
+		}, []string{"kind", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "elmcity_job_duration_seconds",
+			Help:    "Job duration by kind.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 12),
+		}, []string{"kind"}),
+	}
+	gauge := func(name, help string, f func(context.Context) (int, error)) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := f(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		})
+	}
+	m.reg.MustRegister(m.jobs, m.duration,
+		gauge("elmcity_queue_length", "Approximate number of jobs in the queue (-1 when storage does not answer).", length),
+		gauge("elmcity_poison_queue_length", "Approximate number of parked jobs (-1 when storage does not answer).", poison),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observeJob is the runner's Observe hook.
+func (m *metrics) observeJob(kind, outcome string, d time.Duration) {
+	m.jobs.WithLabelValues(kind, outcome).Inc()
+	m.duration.WithLabelValues(kind).Observe(d.Seconds())
+}
