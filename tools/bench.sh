@@ -35,6 +35,9 @@ suites=(
   "tablelog|./shared/tablelog|Write|1s|/impl@(sdk-batch100 log-write100 log-add100 sdk-single)"
   "queue|./shared/queue|RoundTrip|200x|/impl@(sdk elmcity)"
   "fetch|./shared/fetch|Fetch|1s|/impl@(nethttp fetch)"
+  "publish|./shared/publish|Publish|3x|-"
+  "script|./shared/script|Run|1s|-"
+  "loginfo|./shared/script|LogInfo|1s|-"
 )
 for s in "${suites[@]}"; do
   IFS='|' read -r name pkg re bt col <<<"$s"
@@ -46,7 +49,11 @@ for s in "${suites[@]}"; do
   IFS='|' read -r name pkg re bt col <<<"$s"
   echo
   echo "== $name (baseline: first column; vs base = ratio to it)"
-  go run "golang.org/x/perf/cmd/benchstat@$benchstat_version" -col "$col" "$out/$name.txt"
+  if [ "$col" = "-" ]; then
+    go run "golang.org/x/perf/cmd/benchstat@$benchstat_version" "$out/$name.txt"
+  else
+    go run "golang.org/x/perf/cmd/benchstat@$benchstat_version" -col "$col" "$out/$name.txt"
+  fi
 done
 echo
 echo "raw results in $out"
