@@ -36,8 +36,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		b.Run("size="+size.name+"/impl=elmcity", func(b *testing.B) {
 			tb := setup(b, queue.Config{})
 			ctx := context.Background()
-			start(b)
-			for range b.N {
+			once := func() {
 				if _, err := tb.client.Enqueue(ctx, job, 0); err != nil {
 					b.Fatalf("Enqueue() error = %v", err)
 				}
@@ -48,6 +47,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 				if err := ds[0].Complete(ctx); err != nil {
 					b.Fatalf("Complete() error = %v", err)
 				}
+			}
+			warmUp(once)
+			start(b)
+			for range b.N {
+				once()
 			}
 			reportRoundTrips(b)
 		})
@@ -62,8 +66,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 			text := base64.StdEncoding.EncodeToString(js)
 			vis := int32(queue.DefaultVisibilityTimeout / time.Second)
-			start(b)
-			for range b.N {
+			once := func() {
 				if _, err := tb.raw.EnqueueMessage(ctx, text, nil); err != nil {
 					b.Fatalf("EnqueueMessage() error = %v", err)
 				}
@@ -76,8 +79,22 @@ func BenchmarkRoundTrip(b *testing.B) {
 					b.Fatalf("DeleteMessage() error = %v", err)
 				}
 			}
+			warmUp(once)
+			start(b)
+			for range b.N {
+				once()
+			}
 			reportRoundTrips(b)
 		})
+	}
+}
+
+// warmUp runs a few untimed round trips on the fresh queue: Azurite
+// answers the first requests on a new queue markedly slower, which would
+// otherwise favour whichever variant runs second.
+func warmUp(once func()) {
+	for range 20 {
+		once()
 	}
 }
 
