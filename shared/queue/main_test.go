@@ -3,14 +3,13 @@ package queue_test
 import (
 	"context"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/elmcity/elmcity/shared/azstorage"
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
+	"github.com/elmcity/elmcity/shared/logtest"
 	"github.com/elmcity/elmcity/shared/queue"
 	"go.uber.org/goleak"
 )
@@ -25,57 +24,13 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// logRecord is one record a logRecorder saw.
-type logRecord struct {
-	Level slog.Level
-	Msg   string
-	Attrs map[string]any
-}
-
-// logRecorder is a slog.Handler keeping every record, as the table log's
-// handler would pick them up.
-type logRecorder struct {
-	mu   sync.Mutex
-	recs []logRecord
-}
-
-func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
-	attrs := make(map[string]any, rec.NumAttrs())
-	rec.Attrs(func(a slog.Attr) bool {
-		attrs[a.Key] = a.Value.Resolve().Any()
-		return true
-	})
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recs = append(r.recs, logRecord{Level: rec.Level, Msg: rec.Message, Attrs: attrs})
-	return nil
-}
-
-func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { panic("logRecorder: WithAttrs not used") }
-func (r *logRecorder) WithGroup(string) slog.Handler      { panic("logRecorder: WithGroup not used") }
-
-// find returns the records whose message contains msg.
-func (r *logRecorder) find(msg string) []logRecord {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []logRecord
-	for _, rec := range r.recs {
-		if strings.Contains(rec.Msg, msg) {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
 // testBundle is what setup gives a test: a client on fresh queues, the raw
 // SDK client of the main queue, and the client's log records.
 type testBundle struct {
 	acct   *azstorage.Account
 	client *queue.Client
 	raw    *azqueue.QueueClient
-	logs   *logRecorder
+	logs   *logtest.Recorder
 	cfg    queue.Config
 }
 
@@ -86,7 +41,7 @@ func setup(t testing.TB, cfg queue.Config) *testBundle {
 	t.Helper()
 	acct := storagetest.Account(t)
 	cfg.Name = storagetest.Queue(t, acct, "q") // deleted with its -poison sibling
-	logs := &logRecorder{}
+	logs := &logtest.Recorder{}
 	cfg.Logger = slog.New(logs)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

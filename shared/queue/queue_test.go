@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,7 +244,7 @@ func TestReceiveParksBadMessages(t *testing.T) {
 				t.Errorf("Parked = {DequeueCount:%d Queue:%q MessageID:%q ParkedAt:%v}, want 1, %q, an ID and a time",
 					p.DequeueCount, p.Queue, p.MessageID, p.ParkedAt, b.client.Name())
 			}
-			recs := b.logs.find("parked")
+			recs := b.logs.Find("parked")
 			if len(recs) != 1 {
 				t.Fatalf("got %d park log records, want 1", len(recs))
 			}
@@ -337,13 +338,13 @@ func TestPoisonAfterMaxDequeueCount(t *testing.T) {
 			if p.Job == nil || p.Job.ID != job.ID || p.DequeueCount != maxDequeue+1 {
 				t.Errorf("Parked = %+v, want job %s with dequeue count %d", p, job.ID, maxDequeue+1)
 			}
-			recs := b.logs.find("parked")
+			recs := b.logs.Find("parked")
 			if len(recs) != 1 {
 				t.Fatalf("got %d park log records, want 1", len(recs))
 			}
 			r := recs[0]
 			if r.Level != slog.LevelError || r.Attrs["hub"] != "keene" || r.Attrs["job_id"] != job.ID ||
-				r.Attrs["msg_kind"] != queue.KindAggregate || r.Attrs["dequeue_count"] != int64(maxDequeue+1) ||
+				r.Attrs["msg_kind"] != queue.KindAggregate || r.Attrs["dequeue_count"] != strconv.Itoa(int(maxDequeue+1)) ||
 				r.Attrs["reason"] != p.Reason {
 				t.Errorf("park log = %+v, want Error with hub, job_id, msg_kind, dequeue_count and reason", r)
 			}
@@ -386,7 +387,7 @@ func TestKeepAliveHidesMessage(t *testing.T) {
 	if n, _ := lengths(t, b.client); n != 0 {
 		t.Errorf("Length() = %d after Complete, want 0", n)
 	}
-	if recs := append(b.logs.find("lost"), b.logs.find("renewal failed")...); len(recs) != 0 {
+	if recs := append(b.logs.Find("lost"), b.logs.Find("renewal failed")...); len(recs) != 0 {
 		t.Errorf("unexpected log records %+v", recs)
 	}
 }
@@ -466,7 +467,7 @@ func TestLostPopReceipt(t *testing.T) {
 			if err := first.Complete(t.Context()); !errors.Is(err, queue.ErrLost) {
 				t.Errorf("Complete() after loss = %v, want ErrLost", err)
 			}
-			recs := b.logs.find("lost")
+			recs := b.logs.Find("lost")
 			if len(recs) != 1 {
 				t.Fatalf("got %d lost log records, want exactly 1", len(recs))
 			}

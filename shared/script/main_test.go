@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elmcity/elmcity/shared/logtest"
 	"github.com/elmcity/elmcity/shared/script"
 	"go.uber.org/goleak"
 )
@@ -23,54 +24,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// logRecord is one record a logRecorder saw.
-type logRecord struct {
-	Level slog.Level
-	Msg   string
-	Attrs map[string]string
-}
-
-// logRecorder is a slog.Handler keeping every record, as the table log's
-// handler would pick them up.
-type logRecorder struct {
-	mu   sync.Mutex
-	recs []logRecord
-}
-
-func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
-	attrs := make(map[string]string, rec.NumAttrs())
-	rec.Attrs(func(a slog.Attr) bool {
-		attrs[a.Key] = a.Value.Resolve().String()
-		return true
-	})
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recs = append(r.recs, logRecord{Level: rec.Level, Msg: rec.Message, Attrs: attrs})
-	return nil
-}
-
-func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { panic("logRecorder: WithAttrs not used") }
-func (r *logRecorder) WithGroup(string) slog.Handler      { panic("logRecorder: WithGroup not used") }
-
-// find returns the records whose message contains msg.
-func (r *logRecorder) find(msg string) []logRecord {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []logRecord
-	for _, rec := range r.recs {
-		if strings.Contains(rec.Msg, msg) {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
 // testBundle is what setup gives a test.
 type testBundle struct {
 	engine *script.Engine
-	logs   *logRecorder
+	logs   *logtest.Recorder
 	dir    string
 	cfg    script.Config
 }
@@ -84,7 +41,7 @@ func setup(t testing.TB, files map[string]string, cfg script.Config) *testBundle
 	if cfg.Source == "" {
 		cfg.Source = dir
 	}
-	logs := &logRecorder{}
+	logs := &logtest.Recorder{}
 	cfg.Logger = slog.New(logs)
 	return &testBundle{engine: newEngine(t, cfg), logs: logs, dir: dir, cfg: cfg}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"aead.dev/minisign"
+	"github.com/elmcity/elmcity/shared/logtest"
 	"github.com/elmcity/elmcity/shared/script"
 )
 
@@ -152,9 +153,9 @@ func sha(s string) string {
 }
 
 // modulesLogged returns the "modules" attribute of the provenance records.
-func modulesLogged(logs *logRecorder) []string {
+func modulesLogged(logs *logtest.Recorder) []string {
 	var out []string
-	for _, r := range logs.find("script modules") {
+	for _, r := range logs.Find("script modules") {
 		out = append(out, r.Attrs["modules"])
 	}
 	return out
@@ -260,7 +261,7 @@ func TestRemoteCredentials(t *testing.T) {
 			if got := bsrv.authHeaders("/b.js"); fmt.Sprint(got) != fmt.Sprint(tt.wantB) {
 				t.Errorf("origin B saw Authorization %q, want %q", got, tt.wantB)
 			}
-			for _, r := range b.logs.find("") {
+			for _, r := range b.logs.Find("") {
 				if strings.Contains(fmt.Sprint(r), "secret-a") || strings.Contains(fmt.Sprint(r), "pw-b") {
 					t.Errorf("a log record holds a credential: %v", r)
 				}
@@ -454,7 +455,7 @@ func TestRemoteOffline(t *testing.T) {
 	if got := b.run(t, req); got != "cached" {
 		t.Fatalf("Run() with origin down = %q, want the cached copy", got)
 	}
-	warns := b.logs.find("origin unavailable")
+	warns := b.logs.Find("origin unavailable")
 	if len(warns) != 1 || warns[0].Level != slog.LevelWarn || warns[0].Attrs["hub"] != "elmcity" || warns[0].Attrs["url"] != o.url("/m.js") {
 		t.Errorf("warnings = %+v, want one Warn with hub elmcity and the URL", warns)
 	}

@@ -354,7 +354,7 @@ result = "ok";`,
 		Hub, Script string
 	}
 	var got []rec
-	for _, r := range b.logs.find("") {
+	for _, r := range b.logs.Find("") {
 		if r.Attrs["script"] == "console.js" && r.Msg != "script modules" {
 			got = append(got, rec{r.Level, r.Msg, r.Attrs["hub"], r.Attrs["script"]})
 		}
@@ -372,7 +372,7 @@ result = "ok";`,
 
 	b.run(t, script.Request{Name: "chatty.js"})
 	var lines []string
-	for _, r := range b.logs.find("") {
+	for _, r := range b.logs.Find("") {
 		if r.Attrs["script"] == "chatty.js" && r.Msg != "script modules" {
 			if _, ok := r.Attrs["hub"]; ok {
 				t.Errorf("record %q has a hub attribute in a run without a hub", r.Msg)

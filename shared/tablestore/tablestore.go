@@ -192,23 +192,7 @@ func (s *Store) GetHub(ctx context.Context, id string) (hub.Hub, error) {
 
 // ListHubs returns every hub, ordered by id.
 func (s *Store) ListHubs(ctx context.Context) ([]hub.Hub, error) {
-	filter := "PartitionKey eq '" + hubPartition + "'"
-	pager := s.hubs.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
-	var out []hub.Hub
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, mapErr("list hubs", err)
-		}
-		for _, b := range page.Entities {
-			h, err := fromHubEntity(b)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, h)
-		}
-	}
-	return out, nil
+	return listAll(ctx, s.hubs, "PartitionKey eq '"+hubPartition+"'", "list hubs", fromHubEntity)
 }
 
 // UpdateHub replaces a hub's settings if it has not changed since h.ETag
@@ -333,20 +317,26 @@ func (s *Store) ListFeeds(ctx context.Context, hubID string) ([]hub.Feed, error)
 	if err := validID(hubID); err != nil {
 		return nil, err
 	}
-	filter := "PartitionKey eq '" + hubID + "'"
-	pager := s.feeds.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
-	var out []hub.Feed
+	return listAll(ctx, s.feeds, "PartitionKey eq '"+hubID+"'", "list feeds of "+hubID, fromFeedEntity)
+}
+
+// listAll reads every entity the filter selects, across the service's
+// pages, decoding each with decode. The filter is built by the caller from
+// validated ids only.
+func listAll[T any](ctx context.Context, c *aztables.Client, filter, op string, decode func([]byte) (T, error)) ([]T, error) {
+	pager := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	var out []T
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return nil, mapErr("list feeds of "+hubID, err)
+			return nil, mapErr(op, err)
 		}
 		for _, b := range page.Entities {
-			f, err := fromFeedEntity(b)
+			v, err := decode(b)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, f)
+			out = append(out, v)
 		}
 	}
 	return out, nil

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
+	"github.com/elmcity/elmcity/shared/logtest"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/workerrole/internal/worker"
 )
@@ -25,56 +26,17 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// recorder is a slog handler that keeps records for assertions.
-type recorder struct {
-	mu      sync.Mutex
-	records []slog.Record
-	attrs   []slog.Attr
-	shared  *recorder
-}
-
-func (r *recorder) root() *recorder {
-	if r.shared != nil {
-		return r.shared
-	}
-	return r
-}
-func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
-	rec = rec.Clone()
-	rec.AddAttrs(r.attrs...)
-	root := r.root()
-	root.mu.Lock()
-	root.records = append(root.records, rec)
-	root.mu.Unlock()
-	return nil
-}
-func (r *recorder) WithAttrs(as []slog.Attr) slog.Handler {
-	return &recorder{attrs: append(append([]slog.Attr(nil), r.attrs...), as...), shared: r.root()}
-}
-func (r *recorder) WithGroup(string) slog.Handler { return r }
-
 // messages returns "level msg hub" of every record.
-func (r *recorder) messages() []string {
-	root := r.root()
-	root.mu.Lock()
-	defer root.mu.Unlock()
+func messages(r *logtest.Recorder) []string {
 	var out []string
-	for _, rec := range root.records {
-		hub := ""
-		rec.Attrs(func(a slog.Attr) bool {
-			if a.Key == "hub" {
-				hub = a.Value.String()
-			}
-			return true
-		})
-		out = append(out, rec.Level.String()+" "+rec.Message+" "+hub)
+	for _, rec := range r.Records() {
+		out = append(out, rec.Level.String()+" "+rec.Msg+" "+rec.Attrs["hub"])
 	}
 	return out
 }
 
-func (r *recorder) has(prefix string) bool {
-	for _, m := range r.messages() {
+func has(r *logtest.Recorder, prefix string) bool {
+	for _, m := range messages(r) {
 		if strings.HasPrefix(m, prefix) {
 			return true
 		}
@@ -84,13 +46,13 @@ func (r *recorder) has(prefix string) bool {
 
 type testBundle struct {
 	q   *queue.Client
-	log *recorder
+	log *logtest.Recorder
 }
 
 func setup(t *testing.T, maxDequeue int64) testBundle {
 	t.Helper()
 	acct := storagetest.Account(t)
-	rec := &recorder{}
+	rec := &logtest.Recorder{}
 	q, err := queue.Open(context.Background(), acct, queue.Config{
 		Name: storagetest.Queue(t, acct, "jobs"), MaxDequeueCount: maxDequeue, VisibilityTimeout: 5 * time.Second,
 		Logger: slog.New(rec),
@@ -185,8 +147,8 @@ func TestRunsEveryJobOnceWithinConcurrency(t *testing.T) {
 	if peak.Load() > 2 {
 		t.Errorf("peak concurrency %d, want <= 2", peak.Load())
 	}
-	if !b.log.has("INFO job started a") || !b.log.has("INFO job finished a") {
-		t.Errorf("log = %v, want start and finish entries with the hub", b.log.messages())
+	if !has(b.log, "INFO job started a") || !has(b.log, "INFO job finished a") {
+		t.Errorf("log = %v, want start and finish entries with the hub", messages(b.log))
 	}
 }
 
@@ -207,8 +169,8 @@ func TestFailingJobRetriesThenIsParked(t *testing.T) {
 	if err != nil || len(parked) != 1 || !strings.Contains(parked[0].Reason, "feed server down") {
 		t.Errorf("PeekPoison() = %+v, %v, want the last error in the reason", parked, err)
 	}
-	if !b.log.has("ERROR job failed: feed server down keene") {
-		t.Errorf("log = %v, want exception entries for the hub", b.log.messages())
+	if !has(b.log, "ERROR job failed: feed server down keene") {
+		t.Errorf("log = %v, want exception entries for the hub", messages(b.log))
 	}
 }
 
@@ -236,19 +198,13 @@ func TestPanicIsAFailureWithStack(t *testing.T) {
 	}, worker.Config{RetryBase: time.Second, RetryMax: time.Second})
 	waitFor(t, "the job to be parked", func() bool { n, _ := b.q.PoisonLength(context.Background()); return n == 1 })
 	var stack string
-	root := b.log.root()
-	root.mu.Lock()
-	for _, rec := range root.records {
-		rec.Attrs(func(a slog.Attr) bool {
-			if a.Key == "detail" && strings.Contains(a.Value.String(), "runtime/debug.Stack") {
-				stack = a.Value.String()
-			}
-			return true
-		})
+	for _, rec := range b.log.Records() {
+		if strings.Contains(rec.Attrs["detail"], "runtime/debug.Stack") {
+			stack = rec.Attrs["detail"]
+		}
 	}
-	root.mu.Unlock()
 	if stack == "" {
-		t.Errorf("no exception entry with the panic's stack in detail: %v", b.log.messages())
+		t.Errorf("no exception entry with the panic's stack in detail: %v", messages(b.log))
 	}
 }
 
