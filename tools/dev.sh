@@ -13,6 +13,7 @@ fi
 mkdir -p bin
 go build -o bin/webrole ./webrole
 go build -o bin/workerrole ./workerrole
+go build -o bin/elmcity-demo ./webrole/cmd/elmcity-demo
 
 pids=()
 cleanup() {
@@ -30,10 +31,14 @@ export ELMCITY_HTTP_ADDR=${ELMCITY_HTTP_ADDR:-127.0.0.1:8080}
 export ELMCITY_WORKER_METRICS_ADDR=${ELMCITY_WORKER_METRICS_ADDR:-127.0.0.1:9090}
 export ELMCITY_FETCH_ALLOW_PRIVATE=${ELMCITY_FETCH_ALLOW_PRIVATE:-true}
 export ELMCITY_SCRIPTS=${ELMCITY_SCRIPTS:-$root/scripts}
+# A fresh admin token per run unless one is given.
+export ELMCITY_ADMIN_TOKEN=${ELMCITY_ADMIN_TOKEN:-dev-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}
 
 bin/webrole &
 pids+=($!)
 bin/workerrole &
+pids+=($!)
+ELMCITY_DEMO_API="http://$ELMCITY_HTTP_ADDR" bin/elmcity-demo &
 pids+=($!)
 
 cat >&2 <<MSG
@@ -42,7 +47,8 @@ elmcity is starting:
   web role      http://$ELMCITY_HTTP_ADDR/healthz
   worker probes http://$ELMCITY_WORKER_METRICS_ADDR/readyz
   Azurite       127.0.0.1:$port_base-$((port_base + 2))
-Ctrl-C stops everything.
+  admin token   $ELMCITY_ADMIN_TOKEN
+The demo hub loads in a few seconds; its URLs follow. Ctrl-C stops everything.
 
 MSG
 # Return when either role exits (or on Ctrl-C); cleanup stops the rest.
