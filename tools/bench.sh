@@ -38,6 +38,7 @@ suites=(
   "publish|./shared/publish|Publish|3x|-"
   "script|./shared/script|Run|1s|-"
   "loginfo|./shared/script|LogInfo|1s|-"
+  "services|./webrole/internal/api|LogInfo|300x|/impl@(plain script gin-hello)"
 )
 for s in "${suites[@]}"; do
   IFS='|' read -r name pkg re bt col <<<"$s"

@@ -14,7 +14,7 @@ import (
 )
 
 // call sends a JSON request with a bearer token and decodes the JSON answer.
-func call(t *testing.T, h http.Handler, method, path, token, body string) (int, map[string]any, http.Header) {
+func call(t testing.TB, h http.Handler, method, path, token, body string) (int, map[string]any, http.Header) {
 	t.Helper()
 	var r *http.Request
 	if body != "" {
@@ -45,7 +45,7 @@ type world struct {
 	curID   string
 }
 
-func newWorld(t *testing.T) world {
+func newWorld(t testing.TB) world {
 	t.Helper()
 	b := setup(t, func(context.Context) error { return nil })
 	h := b.srv.Handler()

@@ -53,3 +53,18 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		}
 	}
 }
+
+func TestCORSOnPublicReadsOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(context.Context) error { return nil })
+	h := b.srv.Handler()
+	origin := map[string]string{"Origin": "https://elsewhere.example"}
+	if got := do(t, h, http.MethodGet, "/api/openapi.json", origin).Header().Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Errorf("openapi.json Access-Control-Allow-Origin = %q, want *", got)
+	}
+	for _, p := range []string{"/api/hubs", "/services/keene/log_info"} {
+		if got := do(t, h, http.MethodGet, p, origin).Header().Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("%s Access-Control-Allow-Origin = %q, want none on token routes", p, got)
+		}
+	}
+}

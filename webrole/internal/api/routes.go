@@ -12,7 +12,7 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.getHealthz)
 	e.GET("/readyz", s.getReadyz)
 	e.GET("/metrics", s.metrics.handler())
-	e.GET("/api/openapi.json", getOpenAPI)
+	e.GET("/api/openapi.json", publicCORS, getOpenAPI)
 
 	// Curators and the administrator: the REST API, bearer tokens only.
 	authed := e.Group("/api", noStore, s.authenticate())

@@ -42,7 +42,7 @@ type testBundle struct {
 
 // setup builds a Server over real Azurite-backed stores in unique tables
 // and queues; ready is what /readyz reports.
-func setup(t *testing.T, ready func(context.Context) error) testBundle {
+func setup(t testing.TB, ready func(context.Context) error) testBundle {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
