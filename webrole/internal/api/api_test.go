@@ -91,6 +91,8 @@ func TestCuratorScope(t *testing.T) {
 		{"DELETE", "/api/hubs/other/feeds/0123456789abcdef0123456789abcdef", ""},
 		{"POST", "/api/hubs/other/aggregate", ""},
 		{"GET", "/api/hubs/other/logs", ""},
+		{"GET", "/api/hubs/other/stats", ""},
+		{"GET", "/services/other/log_info", ""},
 		{"GET", "/api/hubs/nosuchhub", ""},
 	}
 	for _, r := range routes {
