@@ -21,6 +21,7 @@ import (
 	"github.com/elmcity/elmcity/shared/probe"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/scripthost"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
@@ -85,6 +86,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Log:          tlog,
 		Scripts:      scripts,
 		Calendars:    cals,
+		ScriptHost:   scripthost.New(tlog, st, cals, nil, "webrole"),
 		AdminToken:   cfg.AdminToken.Reveal(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes),
 	})

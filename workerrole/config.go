@@ -10,6 +10,8 @@ import (
 // environment once in run.
 type Config struct {
 	envconfig.Common
+	Scripts           envconfig.Scripts
+	SchedulerTick     time.Duration
 	MetricsAddr       string
 	FetchAllowPrivate bool
 	FetchTimeout      time.Duration
@@ -25,7 +27,10 @@ type Config struct {
 func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 	r := envconfig.New(getenv)
 	c := Config{
-		Common:      r.Common(envconfig.Hostname()),
+		Common:  r.Common(envconfig.Hostname()),
+		Scripts: r.Scripts(),
+		SchedulerTick: r.Duration("ELMCITY_SCHEDULER_TICK", time.Minute, time.Second, time.Hour,
+			"how often the elected scheduler enqueues stale hubs and runs due maintenance scripts; its lease lasts three ticks"),
 		MetricsAddr: r.Addr("ELMCITY_WORKER_METRICS_ADDR", "127.0.0.1:9090", "worker health, readiness and metrics listen address"),
 		VisibilityTimeout: r.Duration("ELMCITY_JOB_VISIBILITY_TIMEOUT", 60*time.Second, 5*time.Second, 2*time.Hour,
 			"how long a received job stays hidden from other workers; renewed while the job runs"),

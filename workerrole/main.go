@@ -23,9 +23,11 @@ import (
 	"github.com/elmcity/elmcity/shared/probe"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/scripthost"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
 	"github.com/elmcity/elmcity/workerrole/internal/cli"
+	"github.com/elmcity/elmcity/workerrole/internal/scheduler"
 	"github.com/elmcity/elmcity/workerrole/internal/worker"
 )
 
@@ -109,6 +111,20 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}),
 	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, Logger: log, Observe: m.observeJob})
 
+	scripts, err := boot.Scripts(cfg.Scripts, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = scripts.Close() }()
+	schedule, err := scheduler.LoadSchedule(ctx, cfg.Scripts.Source)
+	if err != nil {
+		return err
+	}
+	sched := scheduler.New(st, pub, jobs, scripts, scheduler.Config{
+		Instance: cfg.Instance, Tick: cfg.SchedulerTick, Schedule: schedule, Logger: log,
+		Host: scripthost.New(r.TableLog, st, pub, jobs, "scheduler"), OnLeader: m.setLeader,
+	})
+
 	probe := &http.Server{
 		Handler:           probeHandler(acct.Ping, jobs.Length, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -125,6 +141,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	go func() { serveErr <- probe.Serve(ln) }()
 	runDone := make(chan error, 1)
 	go func() { runDone <- runner.Run(ctx) }()
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- sched.Run(ctx) }()
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "queue", jobs.Name())
 
 	select {
@@ -136,6 +154,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err := <-runDone; err != nil {
 		log.Error("job runner stopped with an error", "error", err.Error())
 	}
+	<-schedDone
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := probe.Shutdown(sctx); err != nil {

@@ -13,6 +13,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 	jobs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	leader   prometheus.Gauge
 }
 
 // newMetrics registers the job series and gauges that ask the queue for
@@ -29,6 +30,10 @@ func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
 			Help:    "Job duration by kind.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 12),
 		}, []string{"kind"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "elmcity_scheduler_leader",
+			Help: "1 while this instance holds the scheduler's leader lease.",
+		}),
 	}
 	gauge := func(name, help string, f func(context.Context) (int, error)) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
@@ -41,7 +46,7 @@ func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
 			return float64(n)
 		})
 	}
-	m.reg.MustRegister(m.jobs, m.duration,
+	m.reg.MustRegister(m.jobs, m.duration, m.leader,
 		gauge("elmcity_queue_length", "Approximate number of jobs in the queue (-1 when storage does not answer).", length),
 		gauge("elmcity_poison_queue_length", "Approximate number of parked jobs (-1 when storage does not answer).", poison),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -52,4 +57,13 @@ func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
 func (m *metrics) observeJob(kind, outcome string, d time.Duration) {
 	m.jobs.WithLabelValues(kind, outcome).Inc()
 	m.duration.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// setLeader is the scheduler's OnLeader hook.
+func (m *metrics) setLeader(lead bool) {
+	if lead {
+		m.leader.Set(1)
+	} else {
+		m.leader.Set(0)
+	}
 }

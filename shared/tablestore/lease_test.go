@@ -97,3 +97,22 @@ func TestLeaseOneWinnerUnderContention(t *testing.T) {
 		t.Errorf("%d holders acquired the lease, want exactly 1", wins.Load())
 	}
 }
+
+func TestMarks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newClockStore(t)
+	if got, err := s.Mark(ctx, "purge_logs"); err != nil || !got.IsZero() {
+		t.Fatalf("Mark(unset) = %v, %v, want zero", got, err)
+	}
+	at := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	if err := s.SetMark(ctx, "purge_logs", at); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Mark(ctx, "purge_logs"); err != nil || !got.Equal(at) {
+		t.Errorf("Mark() = %v, %v, want %v", got, err, at)
+	}
+	if err := s.SetMark(ctx, "bad name'", at); err == nil {
+		t.Error("SetMark(bad name) = nil")
+	}
+}

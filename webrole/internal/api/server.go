@@ -16,6 +16,7 @@ import (
 
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
@@ -74,6 +75,8 @@ type Deps struct {
 	Scripts scriptRunner
 	// Calendars reads the hubs' published calendars.
 	Calendars calendars
+	// ScriptHost is the host API query scripts get (scripthost.Host).
+	ScriptHost script.Host
 	// AdminToken is the administrator's bearer token; empty disables the
 	// administrator.
 	AdminToken string
@@ -89,14 +92,14 @@ type Server struct {
 	engine   *gin.Engine
 	metrics  *metrics
 	adminSum []byte // SHA-256 of the admin token; nil when there is none
-	host     *scriptHost
+	host     script.Host
 }
 
 // New builds the Server. It panics on a missing dependency: that is a
 // programming error found at startup.
 func New(deps Deps) *Server {
-	if deps.Logger == nil || deps.Ready == nil || deps.Store == nil || deps.Jobs == nil || deps.Log == nil || deps.Scripts == nil || deps.Calendars == nil {
-		panic("api.New: Logger, Ready, Store, Jobs, Log, Scripts and Calendars are required")
+	if deps.Logger == nil || deps.Ready == nil || deps.Store == nil || deps.Jobs == nil || deps.Log == nil || deps.Scripts == nil || deps.Calendars == nil || deps.ScriptHost == nil {
+		panic("api.New: Logger, Ready, Store, Jobs, Log, Scripts, Calendars and ScriptHost are required")
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -104,7 +107,7 @@ func New(deps Deps) *Server {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics(), host: &scriptHost{store: deps.Store, log: deps.Log, calendars: deps.Calendars}}
+	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics(), host: deps.ScriptHost}
 	if deps.AdminToken != "" {
 		sum := sha256.Sum256([]byte(deps.AdminToken))
 		s.adminSum = sum[:]

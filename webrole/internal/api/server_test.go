@@ -20,6 +20,7 @@ import (
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/script"
+	"github.com/elmcity/elmcity/shared/scripthost"
 	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
@@ -78,6 +79,7 @@ func setup(t testing.TB, ready func(context.Context) error) testBundle {
 		Ready:      ready,
 		Scripts:    eng,
 		Calendars:  cals,
+		ScriptHost: scripthost.New(tl, st, cals, nil, "test"),
 		Store:      st,
 		Jobs:       jobs,
 		Log:        tl,

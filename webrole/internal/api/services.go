@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/script"
-	"github.com/elmcity/elmcity/shared/tablelog"
 )
 
 // scriptRunner runs query scripts (*script.Engine). Run returns
@@ -98,61 +96,4 @@ func (s *Server) scriptFailure(ctx context.Context, hubID, name string, err erro
 	s.deps.Logger.ErrorContext(ctx, se.Error(), "hub", hubID, "script", name, "detail", se.Stack,
 		"line", se.Line, "col", se.Col, "hash", se.Hash)
 	return &Error{Status: http.StatusInternalServerError, Code: code, Message: se.Error()}
-}
-
-// scriptHost adapts the web role's storage to the read-only host API of
-// query scripts.
-type scriptHost struct {
-	store     store
-	log       logReader
-	calendars calendars
-}
-
-var _ script.Host = (*scriptHost)(nil)
-
-// ReadLog reads the hub's table log.
-func (h *scriptHost) ReadLog(ctx context.Context, q script.LogQuery) ([]script.LogEntry, string, error) {
-	page, err := h.log.Read(ctx, tablelog.Query{
-		Hub: q.Hub, Types: q.Types, Since: q.Since, Until: q.Until,
-		Include: q.Include, Exclude: q.Exclude, Limit: q.Limit, After: q.After,
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]script.LogEntry, len(page.Entries))
-	for i, e := range page.Entries {
-		out[i] = script.LogEntry{ID: e.ID, Hub: e.Hub, Type: e.Type, Message: e.Message, Detail: e.Detail,
-			Role: e.Role, Instance: e.Instance, Time: e.Time, Attrs: e.Attrs}
-	}
-	return out, page.Next, nil
-}
-
-// Hub returns the hub's settings as JSON-like data.
-func (h *scriptHost) Hub(ctx context.Context, id string) (map[string]any, error) {
-	rec, err := h.store.GetHub(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return jsonData[map[string]any](rec)
-}
-
-// Feeds returns the hub's feeds as JSON-like data.
-func (h *scriptHost) Feeds(ctx context.Context, id string) ([]map[string]any, error) {
-	feeds, err := h.store.ListFeeds(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return jsonData[[]map[string]any](feeds)
-}
-
-// jsonData converts a record to the maps and slices scripts see, through
-// its JSON form, so scripts see the API's field names.
-func jsonData[T any](v any) (T, error) {
-	var out T
-	b, err := json.Marshal(v)
-	if err != nil {
-		return out, err
-	}
-	err = json.Unmarshal(b, &out)
-	return out, err
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/script"
+	"github.com/elmcity/elmcity/shared/scripthost"
 	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
@@ -137,7 +138,7 @@ func newScriptServer(t *testing.T, services map[string]string) (http.Handler, *s
 	}
 	t.Cleanup(func() { _ = eng.Close() })
 	srv := api.New(api.Deps{Logger: logger, Ready: func(context.Context) error { return nil },
-		Store: b.store, Jobs: b.jobs, Log: b.tlog, Scripts: eng, Calendars: b.cals, AdminToken: adminToken})
+		Store: b.store, Jobs: b.jobs, Log: b.tlog, Scripts: eng, Calendars: b.cals, ScriptHost: scripthost.New(b.tlog, b.store, b.cals, nil, "test"), AdminToken: adminToken})
 	h := srv.Handler()
 	if code, body, _ := call(t, h, "PUT", "/api/hubs/keene", adminToken, `{"title":"Keene"}`); code != 201 {
 		t.Fatalf("PUT hub = %d %v", code, body)

@@ -51,24 +51,3 @@ func (s *Server) getStats(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"hub": g.Hub, "generation": g.ID, "published_at": g.PublishedAt, "run": run})
 }
-
-// Events returns up to limit of the hub's published events, soonest
-// first, as the API's JSON shapes.
-func (h *scriptHost) Events(ctx context.Context, id string, limit int) ([]map[string]any, error) {
-	g, err := h.calendars.Load(ctx, id)
-	if errors.Is(err, publish.ErrNotFound) {
-		return nil, fmt.Errorf("hub %s has no published calendar yet", id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var head json.RawMessage
-	events, err := calendar.DecodePayload(g.Payload, &head)
-	if err != nil {
-		return nil, err
-	}
-	if limit >= 0 && len(events) > limit {
-		events = events[:limit]
-	}
-	return jsonData[[]map[string]any](events)
-}
