@@ -184,4 +184,3 @@ func jsonData[T any](v any) (T, error) {
 	err = json.Unmarshal(b, &out)
 	return out, err
 }
-
