@@ -3,7 +3,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,14 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/boot"
-	"github.com/elmcity/elmcity/shared/probe"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/scripthost"
@@ -27,22 +22,8 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		// Container health checks: the image has no curl.
-		if err := probe.Check(ctx, cmp.Or(os.Getenv("ELMCITY_HTTP_ADDR"), "127.0.0.1:8080")); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return
-	}
 	gin.SetMode(gin.ReleaseMode)
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("webrole stopped", "error", err)
-		stop()
-		os.Exit(1)
-	}
+	boot.Main("webrole", "ELMCITY_HTTP_ADDR", "127.0.0.1:8080", run)
 }
 
 // run wires the web role by hand, in dependency order, and serves until ctx

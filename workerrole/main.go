@@ -3,7 +3,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/elmcity/elmcity/shared/boot"
 	"github.com/elmcity/elmcity/shared/fetch"
-	"github.com/elmcity/elmcity/shared/probe"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/scripthost"
@@ -32,36 +30,29 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "expand" || os.Args[1] == "check") {
+		os.Exit(curatorTool(os.Args[1], os.Args[2:]))
+	}
+	boot.Main("workerrole", "ELMCITY_WORKER_METRICS_ADDR", "127.0.0.1:9090", run)
+}
+
+// curatorTool runs `workerrole expand` (a feed's occurrences as JSON) or
+// `workerrole check` (a report of a feed's problems) and returns the exit
+// code.
+func curatorTool(name string, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if len(os.Args) > 1 && (os.Args[1] == "expand" || os.Args[1] == "check") {
-		// Curator tools: expand a feed's occurrences, or report its problems.
-		run := cli.Expand
-		if os.Args[1] == "check" {
-			run = cli.Check
-		}
-		if err := run(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-			if !errors.Is(err, cli.ErrUsage) {
-				fmt.Fprintln(os.Stderr, "workerrole "+os.Args[1]+":", err)
-			}
-			stop()
-			os.Exit(2)
-		}
-		return
+	tool := cli.Expand
+	if name == "check" {
+		tool = cli.Check
 	}
-	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		// Container health checks: the image has no curl.
-		if err := probe.Check(ctx, cmp.Or(os.Getenv("ELMCITY_WORKER_METRICS_ADDR"), "127.0.0.1:9090")); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+	if err := tool(ctx, args, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, cli.ErrUsage) {
+			fmt.Fprintln(os.Stderr, "workerrole "+name+":", err)
 		}
-		return
+		return 2
 	}
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("workerrole stopped", "error", err)
-		stop()
-		os.Exit(1)
-	}
+	return 0
 }
 
 // run wires the worker by hand, in dependency order, and works until ctx is
