@@ -135,3 +135,23 @@ func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
 	}
 	return nil
 }
+
+// LeaseHeld reports whether the named lease is held by anyone and
+// unexpired, without taking it.
+func (s *Store) LeaseHeld(ctx context.Context, name string) (bool, error) {
+	if !leaseName.MatchString(name) {
+		return false, fmt.Errorf("lease %q: invalid name", name)
+	}
+	resp, err := s.hubs.GetEntity(ctx, leasePartition, name, nil)
+	if err != nil {
+		if errors.Is(mapErr("", err), ErrNotFound) {
+			return false, nil
+		}
+		return false, mapErr("read lease "+name, err)
+	}
+	var cur leaseEntity
+	if err := json.Unmarshal(resp.Value, &cur); err != nil {
+		return false, fmt.Errorf("decode lease %s: %w", name, err)
+	}
+	return s.now().Before(cur.Expires), nil
+}

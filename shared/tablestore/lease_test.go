@@ -65,8 +65,14 @@ func TestLeaseExclusiveAndTakeover(t *testing.T) {
 	if err := s.ReleaseLease(ctx, a); !errors.Is(err, tablestore.ErrLeaseLost) {
 		t.Errorf("ReleaseLease(a) after takeover = %v, want ErrLeaseLost", err)
 	}
+	if held, err := s.LeaseHeld(ctx, "scheduler"); !held || err != nil {
+		t.Errorf("LeaseHeld() while b holds = %v, %v", held, err)
+	}
 	if err := s.ReleaseLease(ctx, b); err != nil {
 		t.Fatalf("ReleaseLease(b) = %v", err)
+	}
+	if held, err := s.LeaseHeld(ctx, "scheduler"); held || err != nil {
+		t.Errorf("LeaseHeld() after release = %v, %v", held, err)
 	}
 	if _, err := s.AcquireLease(ctx, "scheduler", "worker-a", 30*time.Second); err != nil {
 		t.Errorf("AcquireLease(a) after release = %v", err)

@@ -86,6 +86,10 @@ func New(h hubs, f fetcher, p publisher, cfg Config) *Job {
 	return &Job{hubs: h, fetch: f, pub: p, cfg: cfg}
 }
 
+// ScheduledBy is the RequestedBy of the scheduler's jobs, which ask for an
+// aggregation only if the hub is still stale when the job runs.
+const ScheduledBy = "scheduler"
+
 // Header is the first line of a published payload: the run's summary and
 // every feed's state, which the next run reads for conditional GETs and
 // for change detection.
@@ -139,16 +143,8 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	if err != nil {
 		return err
 	}
-	prevGen, prev, err := j.previous(ctx, h.ID)
-	if err != nil {
-		return err
-	}
-	if prev != nil && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(prev.Started) {
-		log.InfoContext(ctx, "aggregation skipped: a run that started after this request already published",
-			"published", prevGen.PublishedAt.Format(time.RFC3339))
-		return nil
-	}
-
+	// Take the hub first, then decide: deciding before the lease would let
+	// a run that finished in between be repeated.
 	lease, err := j.hubs.AcquireLease(ctx, "hub-"+h.ID, j.cfg.Instance, j.cfg.LeaseTTL)
 	if err != nil {
 		return fmt.Errorf("hub %s is being aggregated elsewhere: %w", h.ID, err)
@@ -160,6 +156,23 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 		l := stopRenew()
 		_ = j.hubs.ReleaseLease(context.WithoutCancel(ctx), l)
 	}()
+
+	prevGen, prev, err := j.previous(ctx, h.ID)
+	if err != nil {
+		return err
+	}
+	if prev != nil && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(prev.Started) {
+		log.InfoContext(ctx, "aggregation skipped: a run that started after this request already published",
+			"published", prevGen.PublishedAt.Format(time.RFC3339))
+		return nil
+	}
+	// The scheduler asks for stale hubs only: one made fresh meanwhile
+	// (by a run that started just before the scheduler looked) is done.
+	if prev != nil && job.RequestedBy == ScheduledBy && j.cfg.Now().Sub(prev.Finished) < h.Interval() {
+		log.InfoContext(ctx, "scheduled aggregation skipped: the hub is fresh",
+			"published", prevGen.PublishedAt.Format(time.RFC3339))
+		return nil
+	}
 
 	head, events, err := j.run(ctx, h, prev, log)
 	if err != nil {

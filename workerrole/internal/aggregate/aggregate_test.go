@@ -248,3 +248,24 @@ func TestAggregateCoalescesAndRefusesUnknownHubs(t *testing.T) {
 		t.Errorf("Handle(hub leased elsewhere) = %v, want a retryable ErrHeld", err)
 	}
 }
+
+func TestScheduledJobForFreshHubIsANoOp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "fresh", Title: "Fresh"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.job.Handle(ctx, queue.Job{Hub: "fresh", EnqueuedAt: b.now}); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := b.pub.Current(ctx, "fresh")
+	// Enqueued after that run started, but by the scheduler, which only
+	// wants stale hubs.
+	if err := b.job.Handle(ctx, queue.Job{Hub: "fresh", EnqueuedAt: b.now.Add(time.Second), RequestedBy: aggregate.ScheduledBy}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := b.pub.Current(ctx, "fresh"); again.ID != first.ID {
+		t.Errorf("a scheduled job for a fresh hub published again")
+	}
+}

@@ -19,12 +19,14 @@ import (
 	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
+	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
 )
 
 // store is what the scheduler needs of the hub store (*tablestore.Store).
 type store interface {
 	ListHubs(ctx context.Context) ([]hub.Hub, error)
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (tablestore.Lease, error)
+	LeaseHeld(ctx context.Context, name string) (bool, error)
 	Mark(ctx context.Context, name string) (time.Time, error)
 	SetMark(ctx context.Context, name string, t time.Time) error
 }
@@ -135,8 +137,9 @@ func (s *Scheduler) RunOnce(ctx context.Context) (bool, error) {
 }
 
 // enqueueStale queues hubs never published or published longer ago than
-// their interval. A hub this instance queued within the last interval is
-// not queued again while the first job is pending.
+// their interval, unless an aggregation of the hub is running. A hub this
+// instance queued within the last interval is not queued again while the
+// first job is pending.
 func (s *Scheduler) enqueueStale(ctx context.Context) error {
 	hubs, err := s.store.ListHubs(ctx)
 	if err != nil {
@@ -159,13 +162,21 @@ func (s *Scheduler) enqueueStale(ctx context.Context) error {
 		if reason == "" {
 			continue
 		}
+		// A hub being aggregated right now will be fresh when that run
+		// publishes.
+		if busy, err := s.store.LeaseHeld(ctx, "hub-"+h.ID); err != nil || busy {
+			if err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		s.mu.Lock()
 		last, queued := s.pending[h.ID]
 		s.mu.Unlock()
 		if queued && now.Sub(last) < h.Interval() && (err != nil || p.PublishedAt.Before(last)) {
 			continue
 		}
-		job, err := s.jobs.Enqueue(ctx, queue.Job{Kind: queue.KindAggregate, Hub: h.ID, Reason: reason, RequestedBy: "scheduler"}, 0)
+		job, err := s.jobs.Enqueue(ctx, queue.Job{Kind: queue.KindAggregate, Hub: h.ID, Reason: reason, RequestedBy: aggregate.ScheduledBy}, 0)
 		if err != nil {
 			errs = append(errs, err)
 			continue
