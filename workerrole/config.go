@@ -12,6 +12,7 @@ type Config struct {
 	envconfig.Common
 	Scripts           envconfig.Scripts
 	SchedulerTick     time.Duration
+	HubLeaseTTL       time.Duration
 	MetricsAddr       string
 	FetchAllowPrivate bool
 	FetchTimeout      time.Duration
@@ -29,6 +30,8 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 	c := Config{
 		Common:  r.Common(envconfig.Hostname()),
 		Scripts: r.Scripts(),
+		HubLeaseTTL: r.Duration("ELMCITY_HUB_LEASE_TTL", 2*time.Minute, 3*time.Second, time.Hour,
+			"how long a worker's claim on a hub lasts without renewal (renewed at a third); a killed worker's hub is free again after it"),
 		SchedulerTick: r.Duration("ELMCITY_SCHEDULER_TICK", time.Minute, time.Second, time.Hour,
 			"how often the elected scheduler enqueues stale hubs and runs due maintenance scripts; its lease lasts three ticks"),
 		MetricsAddr: r.Addr("ELMCITY_WORKER_METRICS_ADDR", "127.0.0.1:9090", "worker health, readiness and metrics listen address"),
