@@ -39,6 +39,7 @@ suites=(
   "script|./shared/script|Run|1s|-"
   "loginfo|./shared/script|LogInfo|1s|-"
   "services|./webrole/internal/api|LogInfo|300x|/impl@(plain script gin-hello)"
+  "jobs|./workerrole|Jobs|40x|-"
 )
 for s in "${suites[@]}"; do
   IFS='|' read -r name pkg re bt col <<<"$s"

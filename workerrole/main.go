@@ -98,7 +98,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	m := newMetrics(jobs.Length, jobs.PoisonLength)
 	runner := worker.New(jobs, map[string]worker.Handler{
 		queue.KindAggregate: aggregate.New(st, fetcher, pub, aggregate.Config{
-			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log,
+			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log, Observe: m,
 		}),
 	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, Logger: log, Observe: m.observeJob})
 

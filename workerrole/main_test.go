@@ -102,7 +102,8 @@ func TestRunAggregatesQueuedHub(t *testing.T) {
 		_ = resp.Body.Close()
 		time.Sleep(20 * time.Millisecond) // polling, as above
 	}
-	for _, want := range []string{"elmcity_queue_length", "elmcity_scheduler_leader 1"} {
+	for _, want := range []string{"elmcity_queue_length", "elmcity_scheduler_leader 1",
+		`elmcity_feeds_fetched_total{error_class="",status="ok"} 1`, "elmcity_events_published_total 5"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

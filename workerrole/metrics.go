@@ -14,6 +14,8 @@ type metrics struct {
 	jobs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	leader   prometheus.Gauge
+	feeds    *prometheus.CounterVec
+	events   prometheus.Counter
 }
 
 // newMetrics registers the job series and gauges that ask the queue for
@@ -30,6 +32,14 @@ func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
 			Help:    "Job duration by kind.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 12),
 		}, []string{"kind"}),
+		feeds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elmcity_feeds_fetched_total",
+			Help: "Feeds fetched by status (ok, not_modified, unchanged, failed) and error class.",
+		}, []string{"status", "error_class"}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "elmcity_events_published_total",
+			Help: "Events (occurrences after merging) in the calendars published.",
+		}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "elmcity_scheduler_leader",
 			Help: "1 while this instance holds the scheduler's leader lease.",
@@ -46,7 +56,7 @@ func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
 			return float64(n)
 		})
 	}
-	m.reg.MustRegister(m.jobs, m.duration, m.leader,
+	m.reg.MustRegister(m.jobs, m.duration, m.leader, m.feeds, m.events,
 		gauge("elmcity_queue_length", "Approximate number of jobs in the queue (-1 when storage does not answer).", length),
 		gauge("elmcity_poison_queue_length", "Approximate number of parked jobs (-1 when storage does not answer).", poison),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -67,3 +77,9 @@ func (m *metrics) setLeader(lead bool) {
 		m.leader.Set(0)
 	}
 }
+
+// Feed counts one feed's outcome (aggregate.Observer).
+func (m *metrics) Feed(status, errorClass string) { m.feeds.WithLabelValues(status, errorClass).Inc() }
+
+// Published counts a publish's events (aggregate.Observer).
+func (m *metrics) Published(events int) { m.events.Add(float64(events)) }

@@ -56,6 +56,15 @@ type Config struct {
 	MaxPerSeries    int           // per-series occurrence cap; default calendar's
 	Logger          *slog.Logger  // required
 	Now             func() time.Time
+	// Observe, when set, is told each feed's outcome (status and error
+	// class) and each publish's event count, for metrics.
+	Observe Observer
+}
+
+// Observer receives the job's figures for metrics.
+type Observer interface {
+	Feed(status, errorClass string)
+	Published(events int)
 }
 
 // Job aggregates hubs. It is a worker.Handler for queue.KindAggregate.
@@ -196,6 +205,12 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	}
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", h.ID, err)
+	}
+	if j.cfg.Observe != nil {
+		for _, f := range head.Feeds {
+			j.cfg.Observe.Feed(f.Status, f.ErrorClass)
+		}
+		j.cfg.Observe.Published(head.Events)
 	}
 	log.InfoContext(ctx, fmt.Sprintf("published %d events from %d of %d feeds", head.Events, head.FeedsOK, head.FeedsOK+head.FeedsBad),
 		"generation", g.ID, "events", head.Events, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
