@@ -100,7 +100,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		queue.KindAggregate: aggregate.New(st, fetcher, pub, aggregate.Config{
 			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log, Observe: m,
 		}),
-	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, Logger: log, Observe: m.observeJob})
+	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, Logger: log, Observe: m.observeJob, Started: m.jobStarted})
 
 	scripts, err := boot.Scripts(cfg.Scripts, log)
 	if err != nil {

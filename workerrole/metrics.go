@@ -12,6 +12,7 @@ import (
 type metrics struct {
 	reg      *prometheus.Registry
 	jobs     *prometheus.CounterVec
+	started  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	leader   prometheus.Gauge
 	feeds    *prometheus.CounterVec
@@ -27,6 +28,10 @@ func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
 			Name: "elmcity_jobs_total",
 			Help: "Jobs finished by kind and outcome (ok, retry, parked, cancelled).",
 		}, []string{"kind", "outcome"}),
+		started: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elmcity_jobs_started_total",
+			Help: "Jobs started by kind.",
+		}, []string{"kind"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "elmcity_job_duration_seconds",
 			Help:    "Job duration by kind.",
@@ -56,7 +61,7 @@ func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
 			return float64(n)
 		})
 	}
-	m.reg.MustRegister(m.jobs, m.duration, m.leader, m.feeds, m.events,
+	m.reg.MustRegister(m.jobs, m.started, m.duration, m.leader, m.feeds, m.events,
 		gauge("elmcity_queue_length", "Approximate number of jobs in the queue (-1 when storage does not answer).", length),
 		gauge("elmcity_poison_queue_length", "Approximate number of parked jobs (-1 when storage does not answer).", poison),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -83,3 +88,6 @@ func (m *metrics) Feed(status, errorClass string) { m.feeds.WithLabelValues(stat
 
 // Published counts a publish's events (aggregate.Observer).
 func (m *metrics) Published(events int) { m.events.Add(float64(events)) }
+
+// jobStarted is the runner's Started hook.
+func (m *metrics) jobStarted(kind string) { m.started.WithLabelValues(kind).Inc() }

@@ -50,6 +50,8 @@ type Config struct {
 	// Observe, when set, is told each job's outcome ("ok", "retry",
 	// "parked", "cancelled") and duration, for metrics.
 	Observe func(kind, outcome string, d time.Duration)
+	// Started, when set, is told each job's kind as it starts.
+	Started func(kind string)
 	Rand    func() float64 // jitter source, default math/rand/v2
 }
 
@@ -171,6 +173,9 @@ func (r *Runner) process(ctx context.Context, d *queue.Delivery) {
 	log := r.cfg.Logger.With("hub", job.Hub, "job_id", job.ID, "msg_kind", job.Kind)
 	start := time.Now()
 	log.InfoContext(ctx, "job started", "reason", job.Reason, "attempt", job.Attempt, "dequeue_count", d.DequeueCount)
+	if r.cfg.Started != nil {
+		r.cfg.Started(job.Kind)
+	}
 
 	stop := d.KeepAlive(ctx)
 	err := r.run(ctx, job)

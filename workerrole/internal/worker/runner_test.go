@@ -154,7 +154,7 @@ func TestRunsEveryJobOnceWithinConcurrency(t *testing.T) {
 
 func TestFailingJobRetriesThenIsParked(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 2)
+	b := setup(t, queue.DefaultMaxDequeueCount)
 	b.enqueue(t, "keene")
 	var calls atomic.Int32
 	start(t, b, func(ctx context.Context, job queue.Job) error {
@@ -162,8 +162,8 @@ func TestFailingJobRetriesThenIsParked(t *testing.T) {
 		return errors.New("feed server down")
 	}, worker.Config{RetryBase: time.Second, RetryMax: time.Second})
 	waitFor(t, "the job to be parked", func() bool { n, _ := b.q.PoisonLength(context.Background()); return n == 1 })
-	if calls.Load() != 2 {
-		t.Errorf("handler ran %d times, want 2 (MaxDequeueCount) before parking", calls.Load())
+	if calls.Load() != queue.DefaultMaxDequeueCount {
+		t.Errorf("handler ran %d times, want %d (MaxDequeueCount) before parking", calls.Load(), queue.DefaultMaxDequeueCount)
 	}
 	parked, err := b.q.PeekPoison(context.Background(), 1)
 	if err != nil || len(parked) != 1 || !strings.Contains(parked[0].Reason, "feed server down") {
