@@ -40,6 +40,7 @@ suites=(
   "loginfo|./shared/script|LogInfo|1s|-"
   "services|./webrole/internal/api|LogInfo|300x|/impl@(plain script gin-hello)"
   "jobs|./workerrole|Jobs|40x|-"
+  "synthetic|./workerrole/internal/aggregate|SyntheticHub|1x|/impl@(goical-decode elmcity-aggregate)"
 )
 for s in "${suites[@]}"; do
   IFS='|' read -r name pkg re bt col <<<"$s"

@@ -127,7 +127,8 @@ func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
 	type cand struct {
 		ev    HubEvent
 		feed  int
-		title string // normalized
+		title string   // normalized
+		words []string // title's words, sorted, for the fuzzy match
 	}
 	var cands []cand
 	for fi, f := range feeds {
@@ -155,11 +156,13 @@ func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
 				Tags:        eventTags(o, f.CatMap, feedTags, vocab),
 				Sources:     []EventSource{{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, ID: uid}},
 			}
-			cands = append(cands, cand{ev: ev, feed: fi, title: normTitle(ev.Title)})
+			t := normTitle(ev.Title)
+			cands = append(cands, cand{ev: ev, feed: fi, title: t, words: sortedWords(t)})
 		}
 		for _, ev := range f.Previous {
 			st.In++
-			cands = append(cands, cand{ev: ev, feed: fi, title: normTitle(ev.Title)})
+			t := normTitle(ev.Title)
+			cands = append(cands, cand{ev: ev, feed: fi, title: t, words: sortedWords(t)})
 		}
 	}
 
@@ -194,7 +197,7 @@ func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
 				if absorbed[j] || feedsIn[cands[b].feed] {
 					continue
 				}
-				how := titleMatch(cands[a].title, cands[b].title)
+				how := titleMatch(cands[a].title, cands[b].title, cands[a].words, cands[b].words)
 				if how == "" {
 					continue
 				}
@@ -306,18 +309,26 @@ func normTitle(s string) string {
 	return strings.Join(f, " ")
 }
 
+// sortedWords returns the words of a normalized title, sorted, for
+// titleMatch.
+func sortedWords(t string) []string {
+	w := strings.Fields(t)
+	slices.Sort(w)
+	return w
+}
+
 // titleMatch says how two normalized titles match: "same", "similar"
 // (conservative fuzzy: at least 80% of the words of the longer title are
 // shared, or one title starts with the other and the shorter has at least
-// three words), or "" for no match.
-func titleMatch(a, b string) string {
+// three words), or "" for no match. wa and wb are the titles' sorted words
+// (sortedWords), computed once per event rather than once per pair.
+func titleMatch(a, b string, wa, wb []string) string {
 	if a == "" || b == "" {
 		return ""
 	}
 	if a == b {
 		return "same"
 	}
-	wa, wb := strings.Fields(a), strings.Fields(b)
 	if len(wa) > len(wb) {
 		wa, wb = wb, wa
 		a, b = b, a
@@ -325,18 +336,24 @@ func titleMatch(a, b string) string {
 	if len(wa) >= 3 && strings.HasPrefix(b, a+" ") {
 		return "similar"
 	}
-	set := make(map[string]bool, len(wb))
-	for _, w := range wb {
-		set[w] = true
+	// Shared words can be no more than the shorter title has.
+	if len(wb) < 2 || len(wa)*5 < len(wb)*4 {
+		return ""
 	}
 	shared := 0
-	for _, w := range wa {
-		if set[w] {
+	for i, j := 0, 0; i < len(wa) && j < len(wb); {
+		switch c := strings.Compare(wa[i], wb[j]); {
+		case c == 0:
 			shared++
-			delete(set, w)
+			i++
+			j++
+		case c < 0:
+			i++
+		default:
+			j++
 		}
 	}
-	if len(wb) >= 2 && shared*5 >= len(wb)*4 {
+	if shared*5 >= len(wb)*4 {
 		return "similar"
 	}
 	return ""
