@@ -18,3 +18,10 @@ func TestREADMEDocumentsConfig(t *testing.T) {
 	}
 	envconfigtest.CheckREADME(t, "../README.md", "config-webrole", vars, *update)
 }
+
+// TestComposeFile checks docker-compose.yml's webrole service against the
+// configuration the role reads.
+func TestComposeFile(t *testing.T) {
+	_, vars, _ := loadConfig(func(string) string { return "" })
+	envconfigtest.CheckCompose(t, "../docker-compose.yml", "webrole", vars, true)
+}
