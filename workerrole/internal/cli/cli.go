@@ -19,12 +19,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/fetch"
 )
 
 // Limits of feed fetching.
@@ -103,10 +103,9 @@ func load(ctx context.Context, source string, stdin io.Reader) ([]byte, error) {
 	switch {
 	case source == "-":
 		return readLimited(stdin, "stdin")
-	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
-		return fetch(ctx, source)
-	case strings.HasPrefix(lower, "webcal://"):
-		return fetch(ctx, "https://"+source[len("webcal://"):])
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"),
+		strings.HasPrefix(lower, "webcal://"), strings.HasPrefix(lower, "webcals://"):
+		return fetchFeed(ctx, source)
 	}
 	f, err := os.Open(source)
 	if err != nil {
@@ -128,30 +127,21 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 	return data, nil
 }
 
-// fetch GETs a feed with a timeout and a size limit.
-func fetch(ctx context.Context, url string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// fetchFeed GETs a feed the way the worker does (shared/fetch: timeouts,
+// size cap, gzip, charset decoding, redirects), so `check` sees what the
+// hub would. The curator runs it on their own machine, so private
+// addresses are allowed.
+func fetchFeed(ctx context.Context, url string) ([]byte, error) {
+	f, err := fetch.New(fetch.Config{Timeout: fetchTimeout, MaxBytes: maxFeedBytes, AllowPrivate: true})
 	if err != nil {
-		return nil, fmt.Errorf("fetch feed %s: %w", url, err)
+		return nil, err
 	}
-	req.Header.Set("User-Agent", "elmcity-workerrole")
-	req.Header.Set("Accept", "text/calendar, */*;q=0.5")
-	// A transport of its own, closed after the fetch, leaves no idle
-	// connection (and goroutine) behind a one-shot command.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Timeout: fetchTimeout, Transport: tr}
-	resp, err := client.Do(req)
+	defer f.CloseIdleConnections()
+	res, err := f.Fetch(ctx, url, fetch.Validators{})
 	if err != nil {
-		return nil, fmt.Errorf("fetch feed %s: %w", url, err)
+		return nil, fmt.Errorf("fetch feed: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch feed %s: HTTP status %s", url, resp.Status)
-	}
-	return readLimited(resp.Body, url)
+	return res.Body, nil
 }
 
 // parse loads and parses a feed with the options' floating zone.
