@@ -5,18 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
-	"github.com/elmcity/elmcity/shared/hub"
-	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/roletest"
-	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
 // BenchmarkJobs measures aggregation jobs end to end (queue, lease,
@@ -27,10 +23,7 @@ import (
 //
 //	go test -run '^$' -bench Jobs -benchtime 40x ./workerrole/
 func BenchmarkJobs(b *testing.B) {
-	feed, err := os.ReadFile("internal/aggregate/testdata/library.ics")
-	if err != nil {
-		b.Fatal(err)
-	}
+	feed := libraryFeed(b)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(feed) }))
 	defer srv.Close()
 
@@ -63,28 +56,13 @@ func BenchmarkJobs(b *testing.B) {
 			}
 			ctx := context.Background()
 			env := benchEnv(b)
-			acct := storagetest.Account(b)
-			st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: env["ELMCITY_HUBS_TABLE"], FeedsTable: env["ELMCITY_FEEDS_TABLE"]})
-			if err != nil {
-				b.Fatal(err)
+			ids := make([]string, b.N)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("h%04d", i)
 			}
-			for i := range b.N {
-				id := fmt.Sprintf("h%04d", i)
-				if _, err := st.CreateHub(ctx, hub.Hub{ID: id, Title: id, TZ: "America/New_York", HorizonDays: 3660}); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := st.CreateFeed(ctx, id, hub.Feed{FeedURL: srv.URL + "/" + id + ".ics", Source: "Library", Approved: true}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			jobs, err := queue.Open(ctx, acct, queue.Config{Name: env["ELMCITY_JOB_QUEUE"]})
-			if err != nil {
-				b.Fatal(err)
-			}
-			pub, err := publish.Open(ctx, acct, publish.Config{Table: env["ELMCITY_CALENDARS_TABLE"]})
-			if err != nil {
-				b.Fatal(err)
-			}
+			s := openStores(b, env)
+			addHubs(b, s.hubs, srv.URL, ids...)
+			jobs, pub := s.jobs, s.pub
 			var roles []*roletest.Role
 			for w := range workers {
 				e := map[string]string{}

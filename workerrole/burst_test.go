@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
-	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/roletest"
 	"github.com/elmcity/elmcity/shared/tablelog"
-	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
 // TestTwoWorkersBurst runs two workers on one queue and twenty hubs, sends
@@ -26,30 +23,17 @@ func TestTwoWorkersBurst(t *testing.T) {
 	ctx := context.Background()
 	env := testEnv(t)
 	acct := storagetest.Account(t)
-	feed, err := os.ReadFile("internal/aggregate/testdata/library.ics")
-	if err != nil {
-		t.Fatal(err)
-	}
+	feed := libraryFeed(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(feed) }))
 	t.Cleanup(srv.Close)
-	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: env["ELMCITY_HUBS_TABLE"], FeedsTable: env["ELMCITY_FEEDS_TABLE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const hubs = 20
-	for i := range hubs {
-		id := fmt.Sprintf("hub%02d", i)
-		if _, err := st.CreateHub(ctx, hub.Hub{ID: id, Title: id, TZ: "America/New_York", HorizonDays: 3660}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.CreateFeed(ctx, id, hub.Feed{FeedURL: fmt.Sprintf("%s/%s.ics", srv.URL, id), Source: "Library", Approved: true}); err != nil {
-			t.Fatal(err)
-		}
+	ids := make([]string, hubs)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("hub%02d", i)
 	}
-	jobs, err := queue.Open(ctx, acct, queue.Config{Name: env["ELMCITY_JOB_QUEUE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStores(t, env)
+	addHubs(t, s.hubs, srv.URL, ids...)
+	jobs := s.jobs
 	for range 3 {
 		for i := range hubs {
 			if _, err := jobs.Enqueue(ctx, queue.Job{Kind: queue.KindAggregate, Hub: fmt.Sprintf("hub%02d", i), Reason: "burst"}, 0); err != nil {

@@ -15,12 +15,10 @@ import (
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
 	"github.com/elmcity/elmcity/shared/calendar"
-	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/roletest"
 	"github.com/elmcity/elmcity/shared/tablelog"
-	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
 // TestKilledWorkerLosesNothing aggregates a hub once, then starts a worker
@@ -41,10 +39,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	env["ELMCITY_SCHEDULER_TICK"] = "1h"
 	acct := storagetest.Account(t)
 
-	feed, err := os.ReadFile("internal/aggregate/testdata/library.ics")
-	if err != nil {
-		t.Fatal(err)
-	}
+	feed := libraryFeed(t)
 	var mu sync.Mutex
 	hang := false
 	started := make(chan struct{}, 4)
@@ -61,24 +56,9 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: env["ELMCITY_HUBS_TABLE"], FeedsTable: env["ELMCITY_FEEDS_TABLE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateHub(ctx, hub.Hub{ID: "keene", Title: "Keene", TZ: "America/New_York", HorizonDays: 3660}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateFeed(ctx, "keene", hub.Feed{FeedURL: srv.URL + "/lib.ics", Source: "Library", Approved: true}); err != nil {
-		t.Fatal(err)
-	}
-	jobs, err := queue.Open(ctx, acct, queue.Config{Name: env["ELMCITY_JOB_QUEUE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := publish.Open(ctx, acct, publish.Config{Table: env["ELMCITY_CALENDARS_TABLE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStores(t, env)
+	addHubs(t, s.hubs, srv.URL, "keene")
+	jobs, pub := s.jobs, s.pub
 	poll := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
@@ -96,7 +76,11 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gen1 publish.Pointer
-	poll("the first calendar", func() bool { gen1, err = pub.Current(ctx, "keene"); return err == nil })
+	poll("the first calendar", func() bool {
+		var err error
+		gen1, err = pub.Current(ctx, "keene")
+		return err == nil
+	})
 	if err := first.Stop(t); err != nil {
 		t.Fatal(err)
 	}

@@ -41,32 +41,12 @@ func TestRunAggregatesQueuedHub(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testEnv(t)
-	acct := storagetest.Account(t)
-	feed, err := os.ReadFile("internal/aggregate/testdata/library.ics")
-	if err != nil {
-		t.Fatal(err)
-	}
+	feed := libraryFeed(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(feed) }))
 	t.Cleanup(srv.Close)
-
-	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: env["ELMCITY_HUBS_TABLE"], FeedsTable: env["ELMCITY_FEEDS_TABLE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateHub(ctx, hub.Hub{ID: "keene", Title: "Keene", TZ: "America/New_York", HorizonDays: 3660}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateFeed(ctx, "keene", hub.Feed{FeedURL: srv.URL + "/lib.ics", Source: "Library", Approved: true}); err != nil {
-		t.Fatal(err)
-	}
-	jobs, err := queue.Open(ctx, acct, queue.Config{Name: env["ELMCITY_JOB_QUEUE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := publish.Open(ctx, acct, publish.Config{Table: env["ELMCITY_CALENDARS_TABLE"]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStores(t, env)
+	addHubs(t, s.hubs, srv.URL, "keene")
+	jobs, pub := s.jobs, s.pub
 
 	role := roletest.Start(t, run, env)
 	if _, err := jobs.Enqueue(ctx, queue.Job{Kind: queue.KindAggregate, Hub: "keene", Reason: "test"}, 0); err != nil {
@@ -151,6 +131,57 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	for _, name := range []string{"ELMCITY_WORKER_METRICS_ADDR", "ELMCITY_JOB_MAX_DEQUEUE", "ELMCITY_JOB_QUEUE", "ELMCITY_SHUTDOWN_TIMEOUT"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("run() error %q does not name %s", err, name)
+		}
+	}
+}
+
+// stores are the test's hub store, job queue and calendar store, opened
+// on the tables and queue named in env.
+type stores struct {
+	hubs *tablestore.Store
+	jobs *queue.Client
+	pub  *publish.Store
+}
+
+func openStores(tb testing.TB, env map[string]string) stores {
+	tb.Helper()
+	ctx := context.Background()
+	acct := storagetest.Account(tb)
+	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: env["ELMCITY_HUBS_TABLE"], FeedsTable: env["ELMCITY_FEEDS_TABLE"]})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	jobs, err := queue.Open(ctx, acct, queue.Config{Name: env["ELMCITY_JOB_QUEUE"]})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pub, err := publish.Open(ctx, acct, publish.Config{Table: env["ELMCITY_CALENDARS_TABLE"]})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return stores{hubs: st, jobs: jobs, pub: pub}
+}
+
+// libraryFeed is the small test feed every hub here aggregates.
+func libraryFeed(tb testing.TB) []byte {
+	tb.Helper()
+	feed, err := os.ReadFile("internal/aggregate/testdata/library.ics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return feed
+}
+
+// addHubs creates each hub with one approved feed at baseURL/<id>.ics.
+func addHubs(tb testing.TB, st *tablestore.Store, baseURL string, ids ...string) {
+	tb.Helper()
+	ctx := context.Background()
+	for _, id := range ids {
+		if _, err := st.CreateHub(ctx, hub.Hub{ID: id, Title: id, TZ: "America/New_York", HorizonDays: 3660}); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := st.CreateFeed(ctx, id, hub.Feed{FeedURL: baseURL + "/" + id + ".ics", Source: "Library", Approved: true}); err != nil {
+			tb.Fatal(err)
 		}
 	}
 }
