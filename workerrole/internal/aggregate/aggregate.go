@@ -95,6 +95,10 @@ func New(h hubs, f fetcher, p publisher, cfg Config) *Job {
 	return &Job{hubs: h, fetch: f, pub: p, cfg: cfg}
 }
 
+// LeaseName is the name of the lease a worker holds while it aggregates
+// hubID; the scheduler reads it to leave busy hubs alone.
+func LeaseName(hubID string) string { return "hub-" + hubID }
+
 // ScheduledBy is the RequestedBy of the scheduler's jobs, which ask for an
 // aggregation only if the hub is still stale when the job runs.
 const ScheduledBy = "scheduler"
@@ -154,7 +158,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	}
 	// Take the hub first, then decide: deciding before the lease would let
 	// a run that finished in between be repeated.
-	lease, err := j.hubs.AcquireLease(ctx, "hub-"+h.ID, j.cfg.Instance, j.cfg.LeaseTTL)
+	lease, err := j.hubs.AcquireLease(ctx, LeaseName(h.ID), j.cfg.Instance, j.cfg.LeaseTTL)
 	if err != nil {
 		return fmt.Errorf("hub %s is being aggregated elsewhere: %w", h.ID, err)
 	}

@@ -240,7 +240,7 @@ func TestAggregateCoalescesAndRefusesUnknownHubs(t *testing.T) {
 		t.Errorf("a covered request published again: %s then %s", first.ID, again.ID)
 	}
 	// Another worker holding the hub's lease makes the job retry.
-	if _, err := b.store.AcquireLease(ctx, "hub-empty", "other-worker", time.Minute); err != nil {
+	if _, err := b.store.AcquireLease(ctx, aggregate.LeaseName("empty"), "other-worker", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	err = b.job.Handle(ctx, queue.Job{Hub: "empty", EnqueuedAt: b.now.Add(time.Hour)})

@@ -164,7 +164,7 @@ func (s *Scheduler) enqueueStale(ctx context.Context) error {
 		}
 		// A hub being aggregated right now will be fresh when that run
 		// publishes.
-		if busy, err := s.store.LeaseHeld(ctx, "hub-"+h.ID); err != nil || busy {
+		if busy, err := s.store.LeaseHeld(ctx, aggregate.LeaseName(h.ID)); err != nil || busy {
 			if err != nil {
 				errs = append(errs, err)
 			}
