@@ -82,10 +82,13 @@ func TestRunAggregatesQueuedHub(t *testing.T) {
 		_ = resp.Body.Close()
 		time.Sleep(20 * time.Millisecond) // polling, as above
 	}
-	for _, want := range []string{"elmcity_queue_length", "elmcity_scheduler_leader 1",
-		`elmcity_feeds_fetched_total{error_class="",status="ok"} 1`, "elmcity_events_published_total 5"} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
+	// The scheduler's own request for the hub can run a second aggregation
+	// if the test's request came after the first run started: count runs
+	// of five events each, not one exact figure.
+	for _, want := range []string{`elmcity_queue_length \d`, `elmcity_scheduler_leader 1`,
+		`elmcity_feeds_fetched_total\{error_class="",status="ok"\} [1-9]`, `elmcity_events_published_total (5|10)\b`} {
+		if !regexp.MustCompile(want).Match(body) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 	if err := role.Stop(t); err != nil {
