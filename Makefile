@@ -21,7 +21,7 @@ build:
 	go build -o bin/webrole ./webrole
 	go build -o bin/workerrole ./workerrole
 
-## bench: run the benchmarks against a private Azurite
+## bench: run the benchmarks against a private Azurite and print one table of figures against their baselines
 bench:
 	tools/bench.sh
 

@@ -1,0 +1,3 @@
+module github.com/elmcity/elmcity/tools/benchsummary
+
+go 1.26
