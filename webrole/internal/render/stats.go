@@ -1,0 +1,197 @@
+package render
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// statsRun is the run header the worker publishes with each generation
+// (workerrole's aggregate.Header), as far as the report reads it.
+type statsRun struct {
+	Hub         string      `json:"hub"`
+	Started     time.Time   `json:"started"`
+	Finished    time.Time   `json:"finished"`
+	From        time.Time   `json:"from"`
+	To          time.Time   `json:"to"`
+	FeedsOK     int         `json:"feeds_ok"`
+	FeedsFailed int         `json:"feeds_failed"`
+	Events      int         `json:"events"`
+	Merged      int         `json:"merged"`
+	Feeds       []statsFeed `json:"feeds"`
+}
+
+// statsFeed is one feed's result in the run (aggregate.FeedStats).
+type statsFeed struct {
+	Feed        string         `json:"feed"`
+	URL         string         `json:"url"`
+	Source      string         `json:"source"`
+	Status      string         `json:"status"`
+	ErrorClass  string         `json:"error_class"`
+	Error       string         `json:"error"`
+	HTTPStatus  int            `json:"http_status"`
+	Bytes       int64          `json:"bytes"`
+	DurationMS  int64          `json:"duration_ms"`
+	Events      int            `json:"events"`
+	Recurring   int            `json:"recurring"`
+	Occurrences int            `json:"occurrences"`
+	Skipped     int            `json:"skipped"`
+	Truncated   int            `json:"truncated"`
+	Zones       map[string]int `json:"zones"`
+	ProdID      string         `json:"prodid"`
+	LastSuccess time.Time      `json:"last_success"`
+	Previous    int            `json:"previous_occurrences"`
+	Flag        string         `json:"flag"`
+}
+
+// statsData is what the stats template reads.
+type statsData struct {
+	Title     string
+	HubHref   string
+	Published string
+	Recorded  bool // the calendar carries a run header
+	Started   string
+	Took      string
+	Window    string
+	Run       statsRun
+	Rows      []statsRow
+	Attention []statsRow // failed or flagged feeds
+	Zone      string
+}
+
+// statsRow is one feed, formatted.
+type statsRow struct {
+	statsFeed
+	Anchor      string
+	Name        string
+	Link        string // the feed URL when safe to link
+	Failed      bool
+	Flagged     bool
+	Class       string // row class: failed, flagged
+	Problem     string // error class, HTTP status and error, for failed feeds
+	Size        string
+	Took        string
+	ZoneList    string // "floating 2, windows 1"
+	LastSuccess string
+}
+
+// StatsPage writes the report of the hub's last run as HTML, for
+// curators to share: the run's summary, then every feed with its status,
+// error, size, time, counts, time-zone anomalies, PRODID, last success
+// and flag. Failed and flagged feeds are listed first under "needs
+// attention" and marked in the table.
+func StatsPage(w io.Writer, cal *Calendar) error {
+	loc := cmp.Or(cal.Loc, time.UTC)
+	d := statsData{
+		Title:   cmp.Or(cal.Hub.Title, cal.Hub.ID),
+		HubHref: HubPath(cal.Hub.ID),
+		Zone:    loc.String(),
+	}
+	if !cal.PublishedAt.IsZero() {
+		d.Published = statsTime(cal.PublishedAt, loc)
+	}
+	if len(bytes.TrimSpace(cal.Run)) > 0 && !bytes.Equal(bytes.TrimSpace(cal.Run), []byte("null")) {
+		if err := json.Unmarshal(cal.Run, &d.Run); err != nil {
+			return fmt.Errorf("stats page of %s: decode run header: %w", cal.Hub.ID, err)
+		}
+		d.Recorded = true
+	}
+	r := &d.Run
+	if !r.Started.IsZero() {
+		d.Started = statsTime(r.Started, loc)
+		if r.Finished.After(r.Started) {
+			d.Took = statsDuration(r.Finished.Sub(r.Started).Milliseconds())
+		}
+	}
+	if !r.From.IsZero() && r.To.After(r.From) {
+		d.Window = r.From.In(loc).Format("Jan 2, 2006") + " to " + r.To.In(loc).Format("Jan 2, 2006")
+	}
+	for i, f := range r.Feeds {
+		row := statsRow{
+			statsFeed: f,
+			Anchor:    "feed-" + strconv.Itoa(i+1),
+			Name:      cmp.Or(f.Source, f.Feed, f.URL),
+			Link:      pageSafeURL(f.URL),
+			Failed:    f.Status == "failed",
+			Flagged:   f.Flag != "",
+			Took:      statsDuration(f.DurationMS),
+		}
+		switch {
+		case row.Failed:
+			row.Class = "failed"
+		case row.Flagged:
+			row.Class = "flagged"
+		}
+		if f.Bytes > 0 {
+			row.Size = statsBytes(f.Bytes)
+		}
+		if row.Failed || f.ErrorClass != "" || f.Error != "" {
+			row.Problem = f.ErrorClass
+			if f.HTTPStatus != 0 {
+				row.Problem = cmp.Or(row.Problem, "http") + " " + strconv.Itoa(f.HTTPStatus)
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(f.Zones)) {
+			if row.ZoneList != "" {
+				row.ZoneList += ", "
+			}
+			row.ZoneList += k + " " + strconv.Itoa(f.Zones[k])
+		}
+		if !f.LastSuccess.IsZero() {
+			row.LastSuccess = statsTime(f.LastSuccess, loc)
+		}
+		d.Rows = append(d.Rows, row)
+		if row.Failed || row.Flagged {
+			d.Attention = append(d.Attention, row)
+		}
+	}
+	// Failed feeds first: they are what a curator acts on.
+	slices.SortStableFunc(d.Attention, func(a, b statsRow) int {
+		return -cmp.Compare(statsRank(a.Failed), statsRank(b.Failed))
+	})
+	if err := htmlTemplates.ExecuteTemplate(w, "stats", &d); err != nil {
+		return fmt.Errorf("render stats page of %s: %w", cal.Hub.ID, err)
+	}
+	return nil
+}
+
+// statsTime is an instant in the hub's zone.
+func statsTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Jan 2, 2006 3:04:05 PM MST")
+}
+
+// statsDuration formats milliseconds: 340 ms, 1.2 s, 2m05s.
+func statsDuration(ms int64) string {
+	switch {
+	case ms < 1000:
+		return strconv.FormatInt(ms, 10) + " ms"
+	case ms < 60_000:
+		return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + " s"
+	}
+	return (time.Duration(ms) * time.Millisecond).Round(time.Second).String()
+}
+
+// statsBytes formats a size in bytes: 812 B, 12.3 kB, 4.5 MB.
+func statsBytes(n int64) string {
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1_000_000:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + " kB"
+	}
+	return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " MB"
+}
+
+// statsRank orders failed feeds first.
+func statsRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
