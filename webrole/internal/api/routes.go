@@ -33,8 +33,11 @@ func (s *Server) routes() {
 	hubs.GET("/logs", s.getLogs)
 	hubs.GET("/stats", s.getStats)
 
-	// The original service's script-backed queries. getService
-	// authorizes by itself: the same path will also serve the public
-	// calendar formats, which need no token.
+	// The public: the hub page, and at /services/{hub}/{format} the
+	// calendar in every format (no token, CORS *). The same path runs the
+	// original service's script-backed queries for curators; built-in
+	// formats win, so no script can shadow one, and getService authorizes
+	// script runs by itself.
+	e.GET("/:hub", s.getHubPage)
 	e.GET("/services/:hub/:what", s.getService)
 }

@@ -84,6 +84,8 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Outputs tunes the public calendar outputs and their cache.
+	Outputs OutputConfig
 }
 
 // Server is the web role's HTTP handler.
@@ -93,6 +95,7 @@ type Server struct {
 	metrics  *metrics
 	adminSum []byte // SHA-256 of the admin token; nil when there is none
 	host     script.Host
+	outputs  *outputs
 }
 
 // New builds the Server. It panics on a missing dependency: that is a
@@ -107,7 +110,8 @@ func New(deps Deps) *Server {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics(), host: deps.ScriptHost}
+	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics(), host: deps.ScriptHost,
+		outputs: newOutputs(deps.Calendars, deps.Store, deps.Now, deps.Outputs)}
 	if deps.AdminToken != "" {
 		sum := sha256.Sum256([]byte(deps.AdminToken))
 		s.adminSum = sum[:]

@@ -36,6 +36,10 @@ const (
 // call it.
 func (s *Server) getService(c *gin.Context) {
 	hubID, what := c.Param("hub"), c.Param("what")
+	if IsFormat(what) {
+		s.serveOutput(c, hubID, what)
+		return
+	}
 	if !whatPattern.MatchString(what) {
 		_ = c.Error(&Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such service"})
 		return

@@ -1,0 +1,245 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/publish"
+	"github.com/elmcity/elmcity/shared/script"
+	"github.com/elmcity/elmcity/shared/scripthost"
+	"github.com/elmcity/elmcity/webrole/internal/api"
+)
+
+// testClock is a settable clock for the outputs' check interval.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// newInstance is one more web role instance over the bundle's storage,
+// with its own clock and output cache, as a second replica would be.
+func newInstance(t testing.TB, b testBundle, clock *testClock, cfg api.OutputConfig) http.Handler {
+	t.Helper()
+	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: &strings.Builder{}}, nil))
+	eng, err := script.New(script.Config{Source: scriptsDir, Timeout: 2 * time.Second, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	return api.New(api.Deps{
+		Logger: logger, Ready: func(context.Context) error { return nil },
+		Store: b.store, Jobs: b.jobs, Log: b.tlog, Scripts: eng, Calendars: b.cals,
+		ScriptHost: scripthost.New(b.tlog, b.store, b.cals, nil, "test"), AdminToken: adminToken,
+		Now: clock.Now, Outputs: cfg,
+	}).Handler()
+}
+
+// publishEvents publishes events for hub and returns the generation.
+func publishEvents(t testing.TB, cals *publish.Store, hubID string, events []calendar.HubEvent) publish.Generation {
+	t.Helper()
+	payload, err := calendar.EncodePayload(map[string]any{"v": 1, "hub": hubID, "events": len(events)}, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cals.Publish(context.Background(), publish.Generation{Hub: hubID, Payload: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// upcoming is a small calendar starting the day after now.
+func upcoming(now time.Time, titles ...string) []calendar.HubEvent {
+	src := []calendar.EventSource{{Feed: "f1", Name: "Library", UID: "u"}}
+	var out []calendar.HubEvent
+	for i, title := range titles {
+		at := now.Truncate(time.Hour).Add(time.Duration(24*(i+1)) * time.Hour)
+		out = append(out, calendar.HubEvent{UID: title + "@elmcity", Title: title, Start: at, End: at.Add(time.Hour), Tags: []string{"music"}, Sources: src})
+	}
+	return out
+}
+
+func getWith(t testing.TB, h http.Handler, path string, hdr map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+func TestOutputsEveryFormat(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	clock := &testClock{now: time.Now()}
+	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night", "Story Time"))
+	tests := []struct{ path, ctype, contains string }{
+		{"/services/keene/ics", "text/calendar", "SUMMARY:Jazz Night"},
+		{"/services/keene/json", "application/json", `"title":"Story Time"`},
+		{"/services/keene/rss", "application/rss+xml", "<title>Jazz Night</title>"},
+		{"/services/keene/xml", "application/xml", "<title>Story Time</title>"},
+		{"/services/keene/csv", "text/csv", "Subject,Start Date"},
+		{"/services/keene/text", "text/plain", "Jazz Night"},
+		{"/services/keene/tags_json", "application/json", `"tag":"music","count":2`},
+		{"/services/keene/html", "text/html", "Jazz Night"},
+		{"/services/keene/html?eventsonly=yes", "text/html", "Story Time"},
+		{"/services/keene/stats", "text/html", "keene"},
+		{"/keene", "text/html", "Story Time"},
+		{"/services/keene/json?view=-music", "application/json", `"count":0`},
+	}
+	for _, tt := range tests {
+		rec := getWith(t, h, tt.path, nil)
+		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.ctype) || !strings.Contains(rec.Body.String(), tt.contains) {
+			t.Errorf("GET %s = %d %s, want 200 %s containing %q; body:\n%.400s", tt.path, rec.Code, rec.Header().Get("Content-Type"), tt.ctype, tt.contains, rec.Body)
+			continue
+		}
+		for _, k := range []string{"ETag", "Last-Modified", "Cache-Control"} {
+			if rec.Header().Get(k) == "" {
+				t.Errorf("GET %s has no %s", tt.path, k)
+			}
+		}
+		if rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s is not open to every origin", tt.path)
+		}
+	}
+}
+
+func TestOutputsConditional(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	clock := &testClock{now: time.Now()}
+	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
+	first := getWith(t, h, "/services/keene/ics", nil)
+	etag, lastMod := first.Header().Get("ETag"), first.Header().Get("Last-Modified")
+	if first.Code != 200 || !strings.HasPrefix(etag, `"`) {
+		t.Fatalf("GET = %d, ETag %q (want a strong one)", first.Code, etag)
+	}
+	if again := getWith(t, h, "/services/keene/ics", nil); again.Body.String() != first.Body.String() || again.Header().Get("ETag") != etag {
+		t.Error("a second GET of the same generation differs")
+	}
+	tests := []struct {
+		name string
+		hdr  map[string]string
+		want int
+	}{
+		{"IfNoneMatch", map[string]string{"If-None-Match": etag}, 304},
+		{"IfNoneMatchList", map[string]string{"If-None-Match": `"other", ` + etag}, 304},
+		{"IfNoneMatchOther", map[string]string{"If-None-Match": `"other"`}, 200},
+		{"IfModifiedSince", map[string]string{"If-Modified-Since": lastMod}, 304},
+		{"IfModifiedSinceEarlier", map[string]string{"If-Modified-Since": "Mon, 02 Jan 2006 15:04:05 GMT"}, 200},
+		{"NoneMatchWinsOverModifiedSince", map[string]string{"If-None-Match": `"other"`, "If-Modified-Since": lastMod}, 200},
+	}
+	for _, tt := range tests {
+		rec := getWith(t, h, "/services/keene/ics", tt.hdr)
+		if rec.Code != tt.want {
+			t.Errorf("%s: GET = %d, want %d", tt.name, rec.Code, tt.want)
+		}
+		if tt.want == 304 && (rec.Body.Len() != 0 || rec.Header().Get("ETag") != etag) {
+			t.Errorf("%s: 304 with body %d bytes, ETag %q", tt.name, rec.Body.Len(), rec.Header().Get("ETag"))
+		}
+	}
+	// Another view has another tag.
+	if other := getWith(t, h, "/services/keene/ics?days=30", nil); other.Header().Get("ETag") == "" || other.Code != 200 {
+		t.Errorf("GET ?days=30 = %d %q", other.Code, other.Header().Get("ETag"))
+	}
+}
+
+// TestOutputsFollowNewGenerations checks invalidation without instances
+// knowing of each other: two instances serve the first generation, a new
+// one is published, and each serves it once its check interval passed.
+func TestOutputsFollowNewGenerations(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	clock := &testClock{now: time.Now()}
+	cfg := api.OutputConfig{CheckEvery: time.Minute}
+	a, b := newInstance(t, w.testBundle, clock, cfg), newInstance(t, w.testBundle, clock, cfg)
+	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
+	for _, h := range []http.Handler{a, b} {
+		if rec := getWith(t, h, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Jazz Night") {
+			t.Fatalf("first generation not served: %d %s", rec.Code, rec.Body)
+		}
+	}
+	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Blues Night"))
+	if rec := getWith(t, a, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Jazz Night") {
+		t.Errorf("within the check interval the cached generation is served; got %s", rec.Body)
+	}
+	clock.Add(2 * time.Minute)
+	for i, h := range []http.Handler{a, b} {
+		if rec := getWith(t, h, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Blues Night") {
+			t.Errorf("instance %d still serves the old generation: %s", i, rec.Body)
+		}
+	}
+}
+
+func TestOutputsErrors(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	clock := &testClock{now: time.Now()}
+	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	if rec := getWith(t, h, "/services/keene/ics", nil); rec.Code != 404 || !strings.Contains(rec.Body.String(), "not_published") {
+		t.Errorf("before the first run = %d %s, want 404 not_published", rec.Code, rec.Body)
+	}
+	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
+	clock.Add(time.Hour)
+	tests := []struct {
+		path  string
+		code  int
+		field string
+	}{
+		{"/services/keene/ics?days=0", 400, "days"},
+		{"/services/keene/json?from=tomorrow", 400, "from"},
+		{"/services/keene/json?from=2026-12-05&days=3", 400, "days"},
+		{"/services/keene/rss?count=x", 400, "count"},
+		{"/keene?view=", 400, "view"},
+		{"/services/nosuchhub/ics", 404, ""},
+		{"/nosuchhub", 404, ""},
+		{"/services/bad%20hub/json", 404, ""},
+	}
+	for _, tt := range tests {
+		rec := getWith(t, h, tt.path, nil)
+		var body struct {
+			Error struct {
+				Code    string            `json:"code"`
+				Message string            `json:"message"`
+				Fields  map[string]string `json:"fields"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tt.code {
+			t.Errorf("GET %s = %d %s, want %d with a JSON error", tt.path, rec.Code, rec.Body, tt.code)
+			continue
+		}
+		if tt.field != "" && body.Error.Fields[tt.field] == "" {
+			t.Errorf("GET %s error = %+v, want it to name %s", tt.path, body.Error, tt.field)
+		}
+	}
+}
+
+// TestNoScriptShadowsAFormat: a query script named like a format is never
+// run for that path.
+func TestNoScriptShadowsAFormat(t *testing.T) {
+	t.Parallel()
+	h, _, b := newScriptServer(t, map[string]string{"ics": `var result = "shadowed";`, "json": `var result = "shadowed";`})
+	publishEvents(t, b.cals, "keene", upcoming(time.Now(), "Jazz Night"))
+	for _, p := range []string{"/services/keene/ics", "/services/keene/json"} {
+		rec := getWith(t, h, p, map[string]string{"Authorization": "Bearer " + adminToken})
+		if rec.Code != 200 || strings.Contains(rec.Body.String(), "shadowed") {
+			t.Errorf("GET %s = %d %.100s, want the built-in format", p, rec.Code, rec.Body)
+		}
+	}
+}

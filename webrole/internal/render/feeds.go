@@ -1,0 +1,303 @@
+package render
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/feeds"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+)
+
+// RSS writes the view as an RSS 2.0 channel: one item per event, its
+// pubDate the event's start, its guid the event's UID (not a permalink),
+// its description the time, place and sources in plain text.
+func RSS(w io.Writer, v *View) error {
+	ch := &feeds.RssFeed{
+		Title:       v.Cal.Hub.Title,
+		Link:        v.Base + HubPath(v.Cal.Hub.ID),
+		Description: fmt.Sprintf("Events of %s, gathered from %d feeds", v.Cal.Hub.Title, len(v.Cal.Feeds)),
+		Generator:   "elmcity",
+		Docs:        "https://www.rssboard.org/rss-specification",
+		Items:       make([]*feeds.RssItem, len(v.Events)),
+	}
+	if !v.Cal.PublishedAt.IsZero() {
+		ch.LastBuildDate = v.Cal.PublishedAt.UTC().Format(time.RFC1123Z)
+	}
+	if h := v.Cal.Hub.IntervalHours; h > 0 {
+		ch.Ttl = h * 60
+	}
+	for i := range v.Events {
+		ev := &v.Events[i]
+		link := eventURL(ev)
+		if link == "" {
+			link = v.Base + HubPath(v.Cal.Hub.ID)
+		}
+		item := &feeds.RssItem{
+			Title:       xmlText(ev.Title),
+			Link:        xmlText(link),
+			Description: xmlText(describe(v, ev)),
+			Guid:        &feeds.RssGuid{Id: xmlText(ev.UID), IsPermaLink: "false"},
+			PubDate:     ev.Start.In(v.Cal.Loc).Format(time.RFC1123Z),
+			Category:    xmlText(strings.Join(PlainTags(ev.Tags), ", ")),
+		}
+		if ev.AllDay {
+			item.PubDate = LocalDate(ev.Start, v.Cal.Loc).Format(time.RFC1123Z)
+		}
+		ch.Items[i] = item
+	}
+	doc := &feeds.RssFeedXml{Version: "2.0", ContentNamespace: "http://purl.org/rss/1.0/modules/content/", Channel: ch}
+	return writeXML(w, doc)
+}
+
+// describe is an event's time, place, sources and description as plain
+// text, for RSS items.
+func describe(v *View, ev *calendar.HubEvent) string {
+	var b strings.Builder
+	b.WriteString(When(ev, v.Cal.Loc))
+	if ev.Location != "" {
+		b.WriteString(" · " + ev.Location)
+	}
+	b.WriteString("\nSource: " + sourceNames(ev))
+	if ev.Description != "" {
+		b.WriteString("\n\n" + ev.Description)
+	}
+	return b.String()
+}
+
+// When is an event's date and time in loc, for people:
+// "Sat Dec 5, 2026 7:00 PM-9:00 PM" or "Sat Dec 5, 2026 (all day)".
+func When(ev *calendar.HubEvent, loc *time.Location) string {
+	if ev.AllDay {
+		first, last := ev.Start.UTC(), allDayEnd(ev).UTC().AddDate(0, 0, -1)
+		if !last.After(first) {
+			return first.Format("Mon Jan 2, 2006") + " (all day)"
+		}
+		return first.Format("Mon Jan 2, 2006") + " - " + last.Format("Mon Jan 2, 2006") + " (all day)"
+	}
+	s, e := ev.Start.In(loc), ev.End.In(loc)
+	out := s.Format("Mon Jan 2, 2006 3:04 PM")
+	switch {
+	case !e.After(s):
+	case Today(e, loc).Equal(Today(s, loc)) || e.Equal(Today(s, loc).AddDate(0, 0, 1)):
+		out += "-" + e.Format("3:04 PM")
+	default:
+		out += " - " + e.Format("Mon Jan 2, 2006 3:04 PM")
+	}
+	return out
+}
+
+func sourceNames(ev *calendar.HubEvent) string {
+	names := make([]string, len(ev.Sources))
+	for i, s := range ev.Sources {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// XMLCalendar is the document of GET /services/{hub}/xml; XMLNamespace
+// its namespace. calendar.xsd in this package is its schema.
+type XMLCalendar struct {
+	XMLName     xml.Name   `xml:"calendar"`
+	Xmlns       string     `xml:"xmlns,attr"`
+	Hub         string     `xml:"hub,attr"`
+	Title       string     `xml:"title,attr"`
+	TZ          string     `xml:"tz,attr"`
+	Generation  string     `xml:"generation,attr,omitempty"`
+	PublishedAt string     `xml:"published,attr,omitempty"`
+	Count       int        `xml:"count,attr"`
+	Events      []XMLEvent `xml:"event"`
+}
+
+// XMLNamespace is the namespace of the XML calendar.
+const XMLNamespace = "urn:elmcity:calendar:1"
+
+// XMLEvent is one event of the XML calendar; times follow JSONEvent.
+type XMLEvent struct {
+	UID         string      `xml:"uid,attr"`
+	AllDay      bool        `xml:"allday,attr"`
+	Title       string      `xml:"title"`
+	Start       string      `xml:"start"`
+	End         string      `xml:"end"`
+	Description string      `xml:"description,omitempty"`
+	Location    string      `xml:"location,omitempty"`
+	URL         string      `xml:"url,omitempty"`
+	Tags        []XMLTag    `xml:"tags>tag,omitempty"`
+	Sources     []XMLSource `xml:"sources>source"`
+}
+
+// XMLTag is one tag; Contributed marks a tag outside the hub vocabulary.
+type XMLTag struct {
+	Name        string `xml:",chardata"`
+	Contributed bool   `xml:"contributed,attr,omitempty"`
+}
+
+// XMLSource is one feed's copy.
+type XMLSource struct {
+	Name string `xml:"name,attr"`
+	URL  string `xml:"url,attr,omitempty"`
+	Feed string `xml:"feed,attr"`
+}
+
+// XML writes the view as an XMLCalendar.
+func XML(w io.Writer, v *View) error {
+	doc := XMLCalendar{
+		Xmlns: XMLNamespace, Hub: v.Cal.Hub.ID, Title: xmlText(v.Cal.Hub.Title), TZ: v.Cal.Loc.String(),
+		Generation: v.Cal.Generation, Count: len(v.Events), Events: make([]XMLEvent, len(v.Events)),
+	}
+	if !v.Cal.PublishedAt.IsZero() {
+		doc.PublishedAt = v.Cal.PublishedAt.UTC().Format(time.RFC3339)
+	}
+	for i := range v.Events {
+		je := jsonEvent(v, &v.Events[i])
+		xe := XMLEvent{
+			UID: xmlText(je.UID), AllDay: je.AllDay, Title: xmlText(je.Title), Start: je.Start, End: je.End,
+			Description: xmlText(je.Description), Location: xmlText(je.Location), URL: xmlText(je.URL),
+			Sources: make([]XMLSource, len(je.Sources)),
+		}
+		for _, t := range je.Tags {
+			xe.Tags = append(xe.Tags, XMLTag{Name: xmlText(t), Contributed: contains(je.Contributed, t)})
+		}
+		for j, s := range je.Sources {
+			xe.Sources[j] = XMLSource{Name: xmlText(s.Name), URL: xmlText(s.URL), Feed: s.Feed}
+		}
+		doc.Events[i] = xe
+	}
+	return writeXML(w, doc)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func writeXML(w io.Writer, doc any) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(xml.Header)
+	enc := xml.NewEncoder(bw)
+	enc.Indent("", " ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+// xmlText drops the characters XML 1.0 cannot carry (most C0 controls,
+// U+FFFE, U+FFFF): encoding/xml escapes markup but writes those as they
+// are, which makes the document ill-formed.
+func xmlText(s string) string {
+	ok := true
+	for _, r := range s {
+		if !xmlChar(r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if xmlChar(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+func xmlChar(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
+
+// CSVHeader is the header row of the CSV output. Dates are ISO 8601 and
+// times 24-hour, both in the hub's zone; an all-day event has no times and
+// its End Date is its last day (inclusive), as calendar imports expect.
+var CSVHeader = []string{"Subject", "Start Date", "Start Time", "End Date", "End Time", "All Day Event", "Description", "Location", "URL", "Source", "Tags", "UID"}
+
+// CSV writes the view as comma-separated values with CSVHeader.
+func CSV(w io.Writer, v *View) error {
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	if err := cw.Write(CSVHeader); err != nil {
+		return err
+	}
+	loc := v.Cal.Loc
+	row := make([]string, len(CSVHeader))
+	for i := range v.Events {
+		ev := &v.Events[i]
+		if ev.AllDay {
+			row[1], row[2] = ev.Start.UTC().Format(time.DateOnly), ""
+			row[3], row[4] = allDayEnd(ev).UTC().AddDate(0, 0, -1).Format(time.DateOnly), ""
+		} else {
+			s, e := ev.Start.In(loc), ev.End.In(loc)
+			row[1], row[2] = s.Format(time.DateOnly), s.Format("15:04")
+			row[3], row[4] = e.Format(time.DateOnly), e.Format("15:04")
+		}
+		row[0], row[5] = csvCell(ev.Title), strconv.FormatBool(ev.AllDay)
+		row[6], row[7], row[8] = csvCell(ev.Description), csvCell(ev.Location), csvCell(eventURL(ev))
+		row[9], row[10], row[11] = csvCell(sourceNames(ev)), strings.Join(PlainTags(ev.Tags), ","), ev.UID
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvCell defuses cells a spreadsheet would run as a formula.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// Text writes the view as plain text: the events grouped by day, for
+// mail and terminals.
+func Text(w io.Writer, v *View) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	loc := v.Cal.Loc
+	fmt.Fprintf(bw, "%s\n%d events (times in %s)\n", v.Cal.Hub.Title, len(v.Events), loc)
+	var day time.Time
+	for i := range v.Events {
+		ev := &v.Events[i]
+		start, _ := Span(ev, loc)
+		if d := Today(start, loc); !d.Equal(day) {
+			day = d
+			fmt.Fprintf(bw, "\n%s\n", d.Format("Monday, January 2, 2006"))
+		}
+		at := "all day"
+		if !ev.AllDay {
+			at = ev.Start.In(loc).Format("3:04 PM")
+		}
+		fmt.Fprintf(bw, "  %-8s  %s", at, oneLine(ev.Title))
+		if ev.Location != "" {
+			fmt.Fprintf(bw, " - %s", oneLine(ev.Location))
+		}
+		fmt.Fprintf(bw, " [%s]\n", oneLine(sourceNames(ev)))
+		if u := eventURL(ev); u != "" {
+			fmt.Fprintf(bw, "            %s\n", oneLine(u))
+		}
+	}
+	return bw.Flush()
+}
+
+// oneLine folds a text value onto one line without control characters.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)), " ")
+}

@@ -1,0 +1,389 @@
+package render_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	ical "github.com/emersion/go-ical"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/webrole/internal/render"
+)
+
+// renderers are the formats of this file, by their route name.
+var renderers = map[string]func(io.Writer, *render.View) error{
+	"ics": render.ICS, "json": render.JSON, "rss": render.RSS, "xml": render.XML,
+	"csv": render.CSV, "text": render.Text, "tags_json": render.TagsJSON,
+}
+
+func renderString(t *testing.T, format string, v *render.View) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := renderers[format](&buf, v); err != nil {
+		t.Fatalf("%s: %v", format, err)
+	}
+	return buf.String()
+}
+
+func TestFormatsGolden(t *testing.T) {
+	t.Parallel()
+	views := map[string]string{"all": "", "music": "view=music,-kids", "one": "uid=jazz%40elmcity"}
+	for format := range renderers {
+		for name, q := range views {
+			t.Run(format+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				checkGolden(t, name+"."+format, []byte(renderString(t, format, testView(t, q))))
+			})
+		}
+	}
+}
+
+// uids lists the UIDs of events, in order.
+func uids(events []calendar.HubEvent) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, e.UID)
+	}
+	return out
+}
+
+func TestFilter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		query string
+		want  []string
+	}{
+		{"DefaultStartsToday", "", []string{"market@elmcity", "jazz@elmcity", "story@elmcity", "xss@elmcity", "spring@elmcity"}},
+		{"Source", "source=Keene+Library", []string{"jazz@elmcity", "story@elmcity"}},
+		{"ViewAllRequired", "view=music,jazz", []string{"jazz@elmcity"}},
+		{"ViewExclude", "view=-music", []string{"market@elmcity", "story@elmcity"}},
+		{"ContributedTagByName", "view=%7Bjazz%7D", []string{"jazz@elmcity"}},
+		{"DaysFromToday", "days=4", []string{"market@elmcity", "jazz@elmcity"}},
+		{"FromToDates", "from=2026-12-07&to=2026-12-08", []string{"story@elmcity", "xss@elmcity"}},
+		{"FromLocalTime", "from=2026-12-07T11:00&to=2026-12-31", []string{"story@elmcity", "xss@elmcity"}},
+		{"FromRFC3339", "from=2026-11-30T22:30:00Z&days=1", nil}, // days excludes from: see errors
+		{"AllDayInLocalDates", "from=2026-12-05&to=2026-12-05", []string{"market@elmcity", "jazz@elmcity"}},
+		{"Past", "from=2026-11-01&to=2026-12-01", []string{"past@elmcity"}},
+		{"Count", "count=2", []string{"market@elmcity", "jazz@elmcity"}},
+		{"OrderSourceViewCount", "source=City+Hall&view=music&count=1", []string{"xss@elmcity"}},
+		{"UIDIgnoresToday", "uid=past%40elmcity", []string{"past@elmcity"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cal := testCalendar(t)
+			q, _ := url.ParseQuery(tt.query)
+			f, err := render.ParseFilter(q, cal.Loc, fixtureNow)
+			if tt.name == "FromRFC3339" {
+				if err == nil {
+					t.Fatal("days with from accepted")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseFilter(%q) = %v", tt.query, err)
+			}
+			if got := uids(f.Apply(cal.Events, cal.Loc)); !slices.Equal(got, tt.want) {
+				t.Errorf("Apply(%q) = %v, want %v", tt.query, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFilterErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ query, param string }{
+		{"days=0", "days"}, {"days=x", "days"}, {"days=99999", "days"},
+		{"from=yesterday", "from"}, {"to=2026-13-01", "to"}, {"from=2026-12-05&to=2026-12-01", "to"},
+		{"days=3&from=2026-12-05", "days"}, {"count=0", "count"}, {"count=-1", "count"},
+		{"view=,", "view"}, {"source=", "source"}, {"count=1&count=2", "count"},
+	}
+	loc, _ := time.LoadLocation("America/New_York")
+	for _, tt := range tests {
+		q, _ := url.ParseQuery(tt.query)
+		_, err := render.ParseFilter(q, loc, fixtureNow)
+		var fe *render.FilterError
+		if !errors.As(err, &fe) || fe.Param != tt.param || fe.Reason == "" {
+			t.Errorf("ParseFilter(%q) = %v, want a FilterError for %s", tt.query, err, tt.param)
+		}
+	}
+}
+
+func TestFilterKeyIsCanonical(t *testing.T) {
+	t.Parallel()
+	loc, _ := time.LoadLocation("America/New_York")
+	key := func(s string) string {
+		q, _ := url.ParseQuery(s)
+		f, err := render.ParseFilter(q, loc, fixtureNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Key()
+	}
+	if a, b := key("view=Music,-kids&count=5&utm=x"), key("count=5&view=-kids,music"); a != b {
+		t.Errorf("keys differ: %q, %q", a, b)
+	}
+	if a, b := key("from=2026-12-05"), key("from=2026-12-05T00:00"); a != b {
+		t.Errorf("keys differ: %q, %q", a, b)
+	}
+}
+
+// TestICSStructure checks what subscribers need: CRLF, 75-octet folding
+// that never splits a character, one VTIMEZONE covering both offsets,
+// and a round trip through go-ical with every time intact.
+func TestICSStructure(t *testing.T) {
+	t.Parallel()
+	v := testView(t, "")
+	out := renderString(t, "ics", v)
+	if strings.Contains(strings.ReplaceAll(out, "\r\n", ""), "\n") {
+		t.Error("a line ends without CR")
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\r\n"), "\r\n") {
+		if len(line) > 75 {
+			t.Errorf("line %d has %d octets: %q", i+1, len(line), line)
+		}
+		if !utf8Valid(line) {
+			t.Errorf("line %d splits a character: %q", i+1, line)
+		}
+	}
+	for _, want := range []string{"TZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400", "TZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500", "X-WR-CALNAME:Keene\\, NH", "DTSTART;VALUE=DATE:20261205"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ICS lacks %q", want)
+		}
+	}
+	cal, err := ical.NewDecoder(strings.NewReader(out)).Decode()
+	if err != nil {
+		t.Fatalf("go-ical cannot decode our ICS: %v", err)
+	}
+	evs := cal.Events()
+	if len(evs) != len(v.Events) {
+		t.Fatalf("go-ical found %d events, want %d", len(evs), len(v.Events))
+	}
+	for i, e := range evs {
+		want := v.Events[i]
+		uid, _ := e.Props.Text(ical.PropUID)
+		summary, _ := e.Props.Text(ical.PropSummary)
+		start, err := e.DateTimeStart(time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end, _ := e.DateTimeEnd(time.UTC)
+		if uid != want.UID || summary != want.Title {
+			t.Errorf("event %d = %q %q, want %q %q", i, uid, summary, want.UID, want.Title)
+		}
+		if !want.AllDay && (!start.Equal(want.Start) || !end.Equal(want.End)) {
+			t.Errorf("event %s = %v-%v, want %v-%v", uid, start, end, want.Start, want.End)
+		}
+		if d, _ := e.Props.Text(ical.PropDescription); d != want.Description {
+			t.Errorf("event %s description = %q, want %q", uid, d, want.Description)
+		}
+	}
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\x00") == s }
+
+// icaljsEvent is what tools/icaljs/parse.mjs prints per event.
+type icaljsEvent struct {
+	UID, Summary, Start, End, Tzid, Description, Location, URL string
+	Categories                                                 []string
+}
+
+// TestICSThroughICALJS parses our ICS with ical.js, an independent
+// implementation, and compares every event's times and text.
+func TestICSThroughICALJS(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("needs node and the ical.js package (npm ci)")
+	}
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(root, "tools", "icaljs", "parse.mjs")
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "ical.js")); err != nil {
+		t.Fatalf("ical.js is not installed (run npm ci at the repository root): %v", err)
+	}
+	for _, q := range []string{"", "uid=story%40elmcity"} {
+		v := testView(t, q)
+		cmd := exec.Command("node", script)
+		cmd.Stdin = strings.NewReader(renderString(t, "ics", v))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("ical.js: %v\n%s", err, stderr.String())
+		}
+		var got struct {
+			Calname, Prodid string
+			Events          []icaljsEvent
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Calname == "" || got.Prodid != render.ProdID || len(got.Events) != len(v.Events) {
+			t.Fatalf("ical.js read %q %q with %d events, want %d", got.Calname, got.Prodid, len(got.Events), len(v.Events))
+		}
+		for i, e := range got.Events {
+			want := v.Events[i]
+			ws, we := want.Start.UTC().Format("2006-01-02T15:04:05.000Z"), want.End.UTC().Format("2006-01-02T15:04:05.000Z")
+			if want.AllDay {
+				ws, we = want.Start.Format(time.DateOnly), want.End.Format(time.DateOnly)
+			} else if e.Tzid != "America/New_York" {
+				t.Errorf("ical.js: %s in zone %q, want America/New_York", e.UID, e.Tzid)
+			}
+			if e.UID != want.UID || e.Summary != want.Title || e.Start != ws || e.End != we {
+				t.Errorf("ical.js event %d = %s %q %s-%s, want %s %q %s-%s", i, e.UID, e.Summary, e.Start, e.End, want.UID, want.Title, ws, we)
+			}
+			if e.Description != want.Description || e.Location != want.Location {
+				t.Errorf("ical.js %s text = %q / %q, want %q / %q", e.UID, e.Description, e.Location, want.Description, want.Location)
+			}
+			if !slices.Equal(e.Categories, render.PlainTags(want.Tags)) && len(want.Tags) > 0 {
+				t.Errorf("ical.js %s categories = %v, want %v", e.UID, e.Categories, render.PlainTags(want.Tags))
+			}
+		}
+	}
+}
+
+func TestJSONSchema(t *testing.T) {
+	t.Parallel()
+	v := testView(t, "")
+	var got render.JSONCalendar
+	dec := json.NewDecoder(strings.NewReader(renderString(t, "json", v)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Count != len(v.Events) || got.Hub.TZ != "America/New_York" {
+		t.Fatalf("JSON = count %d tz %q", got.Count, got.Hub.TZ)
+	}
+	for i, e := range got.Events {
+		want := v.Events[i]
+		if e.AllDay {
+			if e.Start != "2026-12-05" || e.End != "2026-12-06" {
+				t.Errorf("all-day %s = %s..%s", e.UID, e.Start, e.End)
+			}
+			continue
+		}
+		s, err := time.Parse(time.RFC3339, e.Start)
+		if err != nil || !s.Equal(want.Start) || !strings.HasSuffix(e.Start, "-05:00") && !strings.HasSuffix(e.Start, "-04:00") {
+			t.Errorf("%s start = %q (%v), want %v with the hub offset", e.UID, e.Start, err, want.Start)
+		}
+		if len(e.Sources) != len(want.Sources) || e.ICS == "" {
+			t.Errorf("%s sources = %v, ics %q", e.UID, e.Sources, e.ICS)
+		}
+	}
+	if j := got.Events[1]; j.UID != "jazz@elmcity" || len(j.Merged) != 1 || !slices.Equal(j.Contributed, []string{"jazz"}) {
+		t.Errorf("merged event = %+v", j)
+	}
+}
+
+// TestRSSAndXMLAreValid decodes both documents strictly and checks what
+// RSS 2.0 requires of a channel and its items, and the XML calendar's
+// own schema.
+func TestRSSAndXMLAreValid(t *testing.T) {
+	t.Parallel()
+	v := testView(t, "")
+	var rss struct {
+		XMLName xml.Name `xml:"rss"`
+		Version string   `xml:"version,attr"`
+		Channel struct {
+			Title       string `xml:"title"`
+			Link        string `xml:"link"`
+			Description string `xml:"description"`
+			Items       []struct {
+				Title       string `xml:"title"`
+				Link        string `xml:"link"`
+				Description string `xml:"description"`
+				PubDate     string `xml:"pubDate"`
+				GUID        struct {
+					ID        string `xml:",chardata"`
+					Permalink string `xml:"isPermaLink,attr"`
+				} `xml:"guid"`
+			} `xml:"item"`
+		} `xml:"channel"`
+	}
+	if err := strictXML(renderString(t, "rss", v), &rss); err != nil {
+		t.Fatal(err)
+	}
+	if rss.Version != "2.0" || rss.Channel.Title == "" || rss.Channel.Link == "" || rss.Channel.Description == "" {
+		t.Errorf("RSS channel = %+v", rss.Channel)
+	}
+	if len(rss.Channel.Items) != len(v.Events) {
+		t.Fatalf("RSS has %d items, want %d", len(rss.Channel.Items), len(v.Events))
+	}
+	for _, it := range rss.Channel.Items {
+		if _, err := time.Parse(time.RFC1123Z, it.PubDate); err != nil || it.Title == "" || it.Link == "" || it.GUID.ID == "" || it.GUID.Permalink != "false" {
+			t.Errorf("RSS item = %+v (%v)", it, err)
+		}
+	}
+	if rss.Channel.Items[3].Title != `<script>alert(1)</script> & "friends"` {
+		t.Errorf("RSS title = %q", rss.Channel.Items[3].Title)
+	}
+	var doc render.XMLCalendar
+	if err := strictXML(renderString(t, "xml", v), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.XMLName.Space != render.XMLNamespace || doc.Count != len(v.Events) || len(doc.Events) != len(v.Events) {
+		t.Errorf("XML calendar = %s %d/%d events", doc.XMLName.Space, doc.Count, len(doc.Events))
+	}
+}
+
+// strictXML decodes s into v, refusing anything encoding/xml would only
+// tolerate.
+func strictXML(s string, v any) error {
+	d := xml.NewDecoder(strings.NewReader(s))
+	d.Strict = true
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cd, ok := tok.(xml.CharData); !ok || len(bytes.TrimSpace(cd)) > 0 {
+			return errors.New("content after the root element")
+		}
+	}
+}
+
+func TestCSVColumns(t *testing.T) {
+	t.Parallel()
+	v := testView(t, "")
+	rows, err := csv.NewReader(strings.NewReader(renderString(t, "csv", v))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rows[0], render.CSVHeader) || len(rows) != len(v.Events)+1 {
+		t.Fatalf("CSV header %v, %d rows", rows[0], len(rows))
+	}
+	want := map[string][]string{
+		"market@elmcity": {"2026-12-05", "", "2026-12-05", "", "true"},
+		"jazz@elmcity":   {"2026-12-05", "19:00", "2026-12-05", "21:30", "false"},
+		"spring@elmcity": {"2027-03-20", "19:00", "2027-03-20", "21:00", "false"},
+	}
+	for _, r := range rows[1:] {
+		if w, ok := want[r[11]]; ok && !slices.Equal(r[1:6], w) {
+			t.Errorf("CSV %s = %v, want %v", r[11], r[1:6], w)
+		}
+		if strings.HasPrefix(r[7], "=") {
+			t.Errorf("CSV cell %q would run as a formula", r[7])
+		}
+	}
+}
