@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: installs what it
-# needs (Go modules, Azurite via npm ci), starts a private Azurite on
-# 127.0.0.1, runs vet and the tests of all three modules, stops Azurite,
-# and exits non-zero on any failure.
+# needs (Go modules, Azurite via npm ci, Debian's chromium for the browser
+# test), starts a private Azurite on 127.0.0.1, runs vet and the tests of
+# all three modules, stops Azurite, and exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,6 +15,14 @@ if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error
 fi
 go mod download -C shared && go mod download -C webrole && go mod download -C workerrole
+# The hub page's browser test drives Debian's chromium (it fails, not
+# skips, without it unless -short).
+if ! command -v chromium >/dev/null; then
+  echo "== installing chromium"
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
 
 cleanup() { tools/azurite.sh stop "$instance" || true; rm -rf ".azurite/$instance"; }
 trap cleanup EXIT

@@ -1,0 +1,241 @@
+package api_test
+
+import (
+	"cmp"
+	"context"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/publish"
+)
+
+// chromiumPath is Debian's chromium, which tools/test.sh installs when
+// it is missing.
+const chromiumPath = "/usr/bin/chromium"
+
+var screenshotDir = flag.String("screenshots", "", "keep the hub page screenshots of the browser test in this directory (default: the test's temporary directory)")
+
+// TestHubPageInChromium serves the web role over Azurite, loads a hub
+// page in headless Chromium at phone and desktop widths, picks a tag and
+// checks that only that tag's events remain, then clears the view. It
+// saves a screenshot of each page.
+func TestHubPageInChromium(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: the browser test needs Chromium")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("the browser test needs Chromium: %v (tools/test.sh installs Debian's chromium package)", err)
+	}
+	w := newWorld(t)
+	all, music := publishUpcoming(t, w.cals, time.Now())
+	srv := httptest.NewServer(w.h) // 127.0.0.1
+	t.Cleanup(srv.Close)
+	ctx := newBrowser(t, 90*time.Second)
+	shots := cmp.Or(*screenshotDir, t.TempDir())
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{
+		{name: "Phone", width: 390, height: 844, mobile: true},
+		{name: "Desktop", width: 1280, height: 900},
+	}
+	for _, tt := range tests {
+		// One tab per viewport, one after the other: the test already
+		// shares two cores with the rest of the suite.
+		tab, cancel := chromedp.NewContext(ctx)
+		opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+		if tt.mobile {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
+		}
+		step := func(what string, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatalf("%s: %s: %v", tt.name, what, err)
+			}
+		}
+		step("load the hub page", chromedp.Do(tab,
+			chromedp.EmulateViewport(tt.width, tt.height, opts...),
+			chromedp.Navigate(srv.URL+"/keene"),
+			chromedp.WaitVisible(chromedp.CSS("nav.picker")),
+		))
+		if got := visibleTitles(t, tab); !slices.Equal(got, all) {
+			t.Errorf("%s: events on the hub page = %q, want %q", tt.name, got, all)
+		}
+		if tt.mobile {
+			fits, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+			step("measure the page", err)
+			if !fits {
+				t.Errorf("%s: the page is wider than the %dpx screen", tt.name, tt.width)
+			}
+		}
+		screenshot(t, tab, filepath.Join(shots, "hub-"+strings.ToLower(tt.name)+".png"))
+		if !tt.mobile {
+			add, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('[data-uid="jazz@elmcity"] a.add').href`))
+			step("read the add-to-calendar link", err)
+			checkSingleEventICS(t, add, "Jazz Night")
+		}
+
+		// Pick the tag: a plain link, so the browser loads a new page.
+		_, err := chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.picker a[href$="view=music"]`))))
+		step("click the music tag", err)
+		loc, err := chromedp.Run(tab, chromedp.Location())
+		step("read the location", err)
+		if !strings.HasSuffix(loc, "/keene?view=music") {
+			t.Errorf("%s: after the click the page is %s, want /keene?view=music", tt.name, loc)
+		}
+		if got := visibleTitles(t, tab); !slices.Equal(got, music) {
+			t.Errorf("%s: events tagged music = %q, want %q", tt.name, got, music)
+		}
+		current, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(`nav.picker a[aria-current="page"]`)))
+		step("read the current tag", err)
+		if !strings.HasPrefix(strings.TrimSpace(current), "music") {
+			t.Errorf("%s: highlighted tag = %q, want music", tt.name, current)
+		}
+		screenshot(t, tab, filepath.Join(shots, "hub-"+strings.ToLower(tt.name)+"-music.png"))
+
+		_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.picker a.clear`))))
+		step("clear the view", err)
+		if got := visibleTitles(t, tab); !slices.Equal(got, all) {
+			t.Errorf("%s: events after clearing the view = %q, want %q", tt.name, got, all)
+		}
+		cancel()
+	}
+	t.Logf("screenshots in %s", shots)
+}
+
+// checkSingleEventICS fetches an add-to-calendar link and checks it is a
+// calendar with that one event.
+func checkSingleEventICS(t *testing.T, link, title string) {
+	t.Helper()
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ics := string(body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") ||
+		strings.Count(ics, "BEGIN:VEVENT") != 1 || !strings.Contains(ics, "SUMMARY:"+title+"\r\n") {
+		t.Errorf("GET %s = %d %s:\n%s\nwant a calendar with only %q", link, resp.StatusCode, resp.Header.Get("Content-Type"), ics, title)
+	}
+}
+
+// newBrowser starts headless Chromium for the test, bounded by timeout,
+// and stops it in cleanup. The allocator gives it a fresh
+// --user-data-dir and removes it afterwards.
+func newBrowser(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+		cancel()
+	})
+	// Start the browser now, so a missing library fails here and not in
+	// the middle of the test.
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, err)
+	}
+	return browser
+}
+
+// visibleTitles are the titles of the events the page shows, in order.
+func visibleTitles(t *testing.T, tab context.Context) []string {
+	t.Helper()
+	titles, err := chromedp.Run(tab, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('.event .title')].filter(e => e.offsetParent !== null).map(e => e.textContent.trim())`))
+	if err != nil {
+		t.Fatalf("read the event titles: %v", err)
+	}
+	return titles
+}
+
+// screenshot saves the whole page as PNG.
+func screenshot(t *testing.T, tab context.Context, path string) {
+	t.Helper()
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publishUpcoming publishes keene's calendar with events in the coming
+// days relative to now (the page starts today): a merged concert, a story
+// time, an all-day market and a late show. It returns the titles the hub
+// page lists, in order, and those tagged music.
+func publishUpcoming(t *testing.T, cals *publish.Store, now time.Time) (all, music []string) {
+	t.Helper()
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, m, d := now.In(loc).Date()
+	at := func(days, hour int) time.Time { return time.Date(y, m, d+days, hour, 0, 0, 0, loc) }
+	date := func(days int) time.Time { return time.Date(y, m, d+days, 0, 0, 0, 0, time.UTC) }
+	lib := calendar.EventSource{Feed: "f-lib", Name: "Keene Library", URL: "https://library.example.org/events"}
+	thr := calendar.EventSource{Feed: "f-thr", Name: "Colonial Theatre", URL: "https://theatre.example.org/jazz"}
+	events := []calendar.HubEvent{
+		{UID: "story@elmcity", Title: "Story Time", Start: at(1, 10), End: at(1, 11), Location: "Keene Public Library",
+			Tags: []string{"kids", "{books}"}, Sources: []calendar.EventSource{lib}},
+		{UID: "jazz@elmcity", Title: "Jazz Night", Start: at(1, 19), End: at(1, 21), Location: "Colonial Theatre, 95 Main St",
+			URL: "https://theatre.example.org/jazz", Tags: []string{"music", "{jazz}"}, Sources: []calendar.EventSource{thr, lib},
+			Merged: []calendar.MergeNote{{Feed: "f-lib", UID: "l1", Reason: "same start and title"}}},
+		{UID: "market@elmcity", Title: "Winter Market", Start: date(2), End: date(3), AllDay: true, Location: "Town Common",
+			Tags: []string{"market", "kids"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
+		{UID: "choir@elmcity", Title: "Choir Concert", Start: at(2, 15), End: at(2, 16), Location: "St. James Church",
+			Tags: []string{"music"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
+		{UID: "film@elmcity", Title: "Late Film", Start: at(3, 21), End: at(3, 23), Tags: []string{"film"}, Sources: []calendar.EventSource{thr}},
+	}
+	header := map[string]any{"v": 1, "hub": "keene", "events": len(events), "feeds_ok": 2, "feeds_failed": 1,
+		"feeds": []map[string]any{{"feed": "f-city", "source": "City Hall", "status": "failed", "error_class": "timeout"}}}
+	payload, err := calendar.EncodePayload(header, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cals.Publish(context.Background(), publish.Generation{Hub: "keene", Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"Story Time", "Jazz Night", "Winter Market", "Choir Concert", "Late Film"}, []string{"Jazz Night", "Choir Concert"}
+}
