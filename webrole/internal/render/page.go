@@ -145,12 +145,13 @@ func newPageData(v *View, opt PageOptions) *pageData {
 	cal := v.Cal
 	loc := cmp.Or(cal.Loc, time.UTC)
 	hubID := cal.Hub.ID
-	link := func(path string) string {
-		if opt.EventsOnly {
-			return v.Base + path
-		}
-		return path
+	// Links are relative on the page and absolute in the fragment, which
+	// lives on another site.
+	base := ""
+	if opt.EventsOnly {
+		base = v.Base
 	}
+	link := func(path string) string { return base + path }
 	pageHref := func(q url.Values) string {
 		if len(q) == 0 {
 			return link(HubPath(hubID))
@@ -186,10 +187,11 @@ func newPageData(v *View, opt PageOptions) *pageData {
 	// another.
 	window := v.Filter
 	window.Tags, window.Exclude, window.Count, window.UID = nil, nil, 0, ""
-	for _, tc := range pageTagCounts(window.Apply(cal.Events, loc)) {
-		tc.Href = tagHref(tc.Name)
-		tc.Current = slices.Contains(current, tc.Name)
-		d.Tags = append(d.Tags, tc)
+	for _, tc := range Tags(window.Apply(cal.Events, loc)) {
+		d.Tags = append(d.Tags, pageTag{
+			Name: tc.Tag, Href: tagHref(tc.Tag), Count: tc.Count,
+			Current: slices.Contains(current, tc.Tag), Contributed: tc.Contributed,
+		})
 	}
 
 	// Days. An event that began before the window's first day (still
@@ -228,10 +230,10 @@ func newPageData(v *View, opt PageOptions) *pageData {
 			UID:         e.UID,
 			When:        pageWhen(e, loc, end, day, ongoing),
 			Title:       e.Title,
-			URL:         pageSafeURL(pageEventURL(e)),
+			URL:         pageSafeURL(eventURL(e)),
 			Location:    e.Location,
 			Description: pageShorten(e.Description, 1000),
-			AddHref:     link(FormatPath(hubID, "ics") + "?uid=" + url.QueryEscape(e.UID)),
+			AddHref:     EventICSURL(base, hubID, e.UID),
 		}
 		if e.AllDay {
 			pe.StartAt = e.Start.UTC().Format(time.DateOnly)
@@ -246,10 +248,8 @@ func newPageData(v *View, opt PageOptions) *pageData {
 				pe.More = append(pe.More, l)
 			}
 		}
-		for _, tc := range pageTagCounts(v.Events[i : i+1]) {
-			tc.Href = tagHref(tc.Name)
-			tc.Current = slices.Contains(current, tc.Name)
-			pe.Tags = append(pe.Tags, tc)
+		for _, tag := range PlainTags(e.Tags) {
+			pe.Tags = append(pe.Tags, pageTag{Name: tag, Href: tagHref(tag), Current: slices.Contains(current, tag)})
 		}
 		all = append(all, placed{day, part, start, pe})
 	}
@@ -353,51 +353,6 @@ func pageDayLabel(day, today time.Time) string {
 		return "Tomorrow, " + label
 	}
 	return label
-}
-
-// pageTagCounts counts the tags of events by their plain name (a
-// contributed "{x}" and a hub tag "x" are one tag, counted once per
-// event), sorted by name. Contributed reports a tag only ever
-// contributed.
-func pageTagCounts(events []calendar.HubEvent) []pageTag {
-	idx := map[string]int{}
-	var out []pageTag
-	for i := range events {
-		seen := map[string]bool{}
-		for _, t := range events[i].Tags {
-			name := strings.TrimSuffix(strings.TrimPrefix(t, "{"), "}")
-			contributed := name != t
-			if name == "" {
-				continue
-			}
-			j, ok := idx[name]
-			if !ok {
-				j = len(out)
-				idx[name] = j
-				out = append(out, pageTag{Name: name, Contributed: true})
-			}
-			out[j].Contributed = out[j].Contributed && contributed
-			if !seen[name] {
-				seen[name] = true
-				out[j].Count++
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b pageTag) int { return cmp.Compare(a.Name, b.Name) })
-	return out
-}
-
-// pageEventURL is the event's own URL, else its first source's.
-func pageEventURL(e *calendar.HubEvent) string {
-	if e.URL != "" {
-		return e.URL
-	}
-	for _, s := range e.Sources {
-		if s.URL != "" {
-			return s.URL
-		}
-	}
-	return ""
 }
 
 // pageSafeURL returns u when it is an absolute http or https URL, else
