@@ -1,9 +1,11 @@
 package main
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/elmcity/elmcity/shared/envconfig"
+	"github.com/elmcity/elmcity/webrole/internal/api"
 )
 
 // Config is the web role's whole configuration, read from the environment
@@ -18,6 +20,7 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	MaxBodyBytes      int
+	Outputs           api.OutputConfig
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -34,6 +37,17 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 		WriteTimeout:      r.Duration("ELMCITY_HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute, "time to write a response"),
 		IdleTimeout:       r.Duration("ELMCITY_HTTP_IDLE_TIMEOUT", 120*time.Second, time.Second, time.Hour, "keep-alive idle time"),
 		MaxBodyBytes:      r.Int("ELMCITY_HTTP_MAX_BODY_BYTES", 1<<20, 1<<10, 64<<20, "largest request body accepted"),
+		Outputs: api.OutputConfig{
+			PublicURL:  r.String("ELMCITY_PUBLIC_URL", "", "absolute root URL of the public site (https://calendar.example.org) for links in the outputs; empty: each request's own scheme and host"),
+			CheckEvery: r.Duration("ELMCITY_OUTPUT_CHECK_INTERVAL", api.DefaultCheckEvery, 100*time.Millisecond, time.Hour, "how often an instance checks a hub for a new published calendar; the longest a new one takes to reach readers"),
+			MaxAge:     r.Duration("ELMCITY_OUTPUT_MAX_AGE", api.DefaultMaxAge, time.Second, 24*time.Hour, "Cache-Control max-age of the public outputs"),
+			CacheBytes: int64(r.Int("ELMCITY_OUTPUT_CACHE_BYTES", api.DefaultCacheBytes, 1<<20, 1<<34, "memory for rendered views, all hubs together")),
+		},
+	}
+	if u := c.Outputs.PublicURL; u != "" {
+		p, err := url.Parse(u)
+		r.Check(err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" && (p.Path == "" || p.Path == "/") && p.RawQuery == "",
+			"ELMCITY_PUBLIC_URL", u, "must be an absolute http(s) URL of a site root, such as https://calendar.example.org")
 	}
 	r.Check(c.AdminToken == "" || len(c.AdminToken) >= 16, "ELMCITY_ADMIN_TOKEN", "REDACTED", "must be at least 16 characters")
 	return c, r.Vars(), r.Err()

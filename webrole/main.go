@@ -70,6 +70,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		ScriptHost:   scripthost.New(tlog, st, cals, nil, "webrole"),
 		AdminToken:   cfg.AdminToken.Reveal(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes),
+		Outputs:      cfg.Outputs,
 	})
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
