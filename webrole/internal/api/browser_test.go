@@ -29,8 +29,8 @@ var screenshotDir = flag.String("screenshots", "", "keep the hub page screenshot
 
 // TestHubPageInChromium serves the web role over Azurite, loads a hub
 // page in headless Chromium at phone and desktop widths, picks a tag and
-// checks that only that tag's events remain, then clears the view. It
-// saves a screenshot of each page.
+// checks that only that tag's events remain, then clears the view, and
+// loads the stats report. It saves a screenshot of each page.
 func TestHubPageInChromium(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -118,6 +118,25 @@ func TestHubPageInChromium(t *testing.T) {
 		if got := visibleTitles(t, tab); !slices.Equal(got, all) {
 			t.Errorf("%s: events after clearing the view = %q, want %q", tt.name, got, all)
 		}
+		// The stats report: the failed feed stands out, and a phone
+		// scrolls the table, not the page.
+		step("load the stats report", chromedp.Do(tab,
+			chromedp.Navigate(srv.URL+"/services/keene/stats"),
+			chromedp.WaitVisible(chromedp.CSS("table")),
+		))
+		attention, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".attention")))
+		step("read the stats report", err)
+		if !strings.Contains(attention, "City Hall") || !strings.Contains(attention, "failed") {
+			t.Errorf("%s: stats report needs attention = %q, want the failed City Hall feed", tt.name, attention)
+		}
+		if tt.mobile {
+			fits, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+			step("measure the stats report", err)
+			if !fits {
+				t.Errorf("%s: the stats report is wider than the %dpx screen", tt.name, tt.width)
+			}
+		}
+		screenshot(t, tab, filepath.Join(shots, "stats-"+strings.ToLower(tt.name)+".png"))
 		cancel()
 	}
 	t.Logf("screenshots in %s", shots)

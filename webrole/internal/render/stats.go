@@ -79,6 +79,8 @@ type statsRow struct {
 	Took        string
 	ZoneList    string // "floating 2, windows 1"
 	LastSuccess string
+	// LastSuccessShort is the same time for the table: 2026-12-05 09:00.
+	LastSuccessShort string
 }
 
 // StatsPage writes the report of the hub's last run as HTML, for
@@ -145,6 +147,7 @@ func StatsPage(w io.Writer, cal *Calendar) error {
 		}
 		if !f.LastSuccess.IsZero() {
 			row.LastSuccess = statsTime(f.LastSuccess, loc)
+			row.LastSuccessShort = f.LastSuccess.In(loc).Format("2006-01-02 15:04")
 		}
 		d.Rows = append(d.Rows, row)
 		if row.Failed || row.Flagged {
