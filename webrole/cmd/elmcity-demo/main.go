@@ -23,6 +23,7 @@ import (
 	"path"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -97,6 +98,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	fmt.Fprintf(stdout, `
 The demo hub is loaded: %v events from %v feeds (%v failed).
 
+  The hub page:                 %s/demo
+  Subscribe (ICS):              webcal://%s/services/demo/ics  (or %s/services/demo/ics)
+  JSON, RSS, CSV, text:         %s/services/demo/json  .../rss  .../csv  .../text
+  Per-feed report:              %s/services/demo/stats
   Last run and per-feed stats:  curl -H 'Authorization: Bearer %s' %s/api/hubs/demo/stats
   The hub's info log:           curl -H 'Authorization: Bearer %s' %s/services/demo/log_info
   Its exceptions:               curl -H 'Authorization: Bearer %s' %s/services/demo/log_exception
@@ -104,7 +109,7 @@ The demo hub is loaded: %v events from %v feeds (%v failed).
 
 Curator token for the demo hub: %s
 Demo feeds are served from %s; Ctrl-C stops everything.
-`, last["events"], last["feeds_ok"], last["feeds_failed"], token, api, token, api, token, api, api, token, base)
+`, last["events"], last["feeds_ok"], last["feeds_failed"], api, strings.TrimPrefix(api, "http://"), api, api, api, token, api, token, api, token, api, api, token, base)
 	<-ctx.Done()
 	return nil
 }
