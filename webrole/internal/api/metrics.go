@@ -17,6 +17,9 @@ type metrics struct {
 	requests   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	scriptRuns *prometheus.CounterVec
+	views      *prometheus.CounterVec
+	loads      *prometheus.CounterVec
+	cacheBytes prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -35,8 +38,20 @@ func newMetrics() *metrics {
 			Name: "elmcity_script_runs_total",
 			Help: "Script runs by script and outcome (ok, error, timeout).",
 		}, []string{"script", "outcome"}),
+		views: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elmcity_output_views_total",
+			Help: "Public outputs served by format and cache (hit: rendered before; miss: rendered for this request).",
+		}, []string{"format", "cache"}),
+		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elmcity_output_calendar_loads_total",
+			Help: "Published calendars this instance loaded and decoded, by outcome (ok, error, stale: storage failed and the known calendar was served).",
+		}, []string{"outcome"}),
+		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "elmcity_output_cache_bytes",
+			Help: "Bytes of rendered views held in memory, all hubs together.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.scriptRuns,
+	m.reg.MustRegister(m.requests, m.latency, m.scriptRuns, m.views, m.loads, m.cacheBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -95,11 +95,12 @@ func IsFormat(what string) bool { _, ok := formats[what]; return ok }
 // pointer at most every CheckEvery and drops its views when the
 // generation changed, so no instance needs to know of the others.
 type outputs struct {
-	cals  calendars
-	store store
-	cfg   OutputConfig
-	now   func() time.Time
-	group singleflight.Group
+	cals    calendars
+	store   store
+	cfg     OutputConfig
+	now     func() time.Time
+	metrics *metrics
+	group   singleflight.Group
 
 	mu    sync.Mutex
 	hubs  map[string]*hubEntry
@@ -121,7 +122,7 @@ type rendered struct {
 	ctype string
 }
 
-func newOutputs(cals calendars, st store, now func() time.Time, cfg OutputConfig) *outputs {
+func newOutputs(cals calendars, st store, now func() time.Time, m *metrics, cfg OutputConfig) *outputs {
 	if cfg.CheckEvery <= 0 {
 		cfg.CheckEvery = DefaultCheckEvery
 	}
@@ -132,7 +133,7 @@ func newOutputs(cals calendars, st store, now func() time.Time, cfg OutputConfig
 		cfg.CacheBytes = DefaultCacheBytes
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &outputs{cals: cals, store: st, cfg: cfg, now: now, hubs: map[string]*hubEntry{}}
+	return &outputs{cals: cals, store: st, cfg: cfg, now: now, metrics: m, hubs: map[string]*hubEntry{}}
 }
 
 // getHubPage serves GET /{hub}: the hub page.
@@ -173,7 +174,9 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 		key += "\x00eventsonly"
 	}
 	r := o.view(cal, key)
+	cache := "hit"
 	if r == nil {
+		cache = "miss"
 		v := &render.View{Cal: cal, Filter: filter, Events: filter.Apply(cal.Events, cal.Loc), Now: now, Base: base}
 		var buf bytes.Buffer
 		if err := f.render(&buf, v, q); err != nil {
@@ -184,6 +187,7 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 		r = &rendered{body: buf.Bytes(), etag: `"` + hex.EncodeToString(sum[:16]) + `"`, ctype: f.ctype}
 		o.keep(cal, key, r)
 	}
+	o.metrics.views.WithLabelValues(what, cache).Inc()
 	h := c.Writer.Header()
 	h.Set("Content-Type", r.ctype)
 	h.Set("ETag", r.etag)
@@ -248,8 +252,10 @@ func (o *outputs) refresh(ctx context.Context, hubID string, old *hubEntry) (*re
 		return nil, err
 	case err != nil:
 		if old != nil && old.cal != nil {
+			o.metrics.loads.WithLabelValues("stale").Inc()
 			return old.cal, nil // storage is down: serve what we have
 		}
+		o.metrics.loads.WithLabelValues("error").Inc()
 		return nil, err
 	}
 	if old != nil && old.cal != nil && old.cal.Generation == p.ID {
@@ -261,10 +267,13 @@ func (o *outputs) refresh(ctx context.Context, hubID string, old *hubEntry) (*re
 	cal, err := o.load(ctx, hubID)
 	if err != nil {
 		if old != nil && old.cal != nil {
+			o.metrics.loads.WithLabelValues("stale").Inc()
 			return old.cal, nil
 		}
+		o.metrics.loads.WithLabelValues("error").Inc()
 		return nil, err
 	}
+	o.metrics.loads.WithLabelValues("ok").Inc()
 	o.set(hubID, &hubEntry{checked: now, cal: cal, views: map[string]*rendered{}})
 	return cal, nil
 }
@@ -356,6 +365,7 @@ func (o *outputs) drop(e *hubEntry) {
 		o.bytes -= int64(len(r.body))
 		delete(e.views, k)
 	}
+	o.metrics.cacheBytes.Set(float64(o.bytes))
 }
 
 // view returns a cached view of cal, or nil.
@@ -391,4 +401,5 @@ func (o *outputs) keep(cal *render.Calendar, key string, r *rendered) {
 	}
 	e.views[key] = r
 	o.bytes += int64(len(r.body))
+	o.metrics.cacheBytes.Set(float64(o.bytes))
 }

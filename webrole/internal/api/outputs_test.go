@@ -158,6 +158,16 @@ func TestOutputsConditional(t *testing.T) {
 	if other := getWith(t, h, "/services/keene/ics?days=30", nil); other.Header().Get("ETag") == "" || other.Code != 200 {
 		t.Errorf("GET ?days=30 = %d %q", other.Code, other.Header().Get("ETag"))
 	}
+	metrics := getWith(t, h, "/metrics", nil).Body.String()
+	for _, want := range []string{
+		`elmcity_output_views_total{cache="miss",format="ics"} 2`,
+		`elmcity_output_views_total{cache="hit",format="ics"} 7`,
+		`elmcity_output_calendar_loads_total{outcome="ok"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // TestOutputsFollowNewGenerations checks invalidation without instances

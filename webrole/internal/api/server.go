@@ -110,8 +110,9 @@ func New(deps Deps) *Server {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{deps: deps, engine: gin.New(), metrics: newMetrics(), host: deps.ScriptHost,
-		outputs: newOutputs(deps.Calendars, deps.Store, deps.Now, deps.Outputs)}
+	m := newMetrics()
+	s := &Server{deps: deps, engine: gin.New(), metrics: m, host: deps.ScriptHost,
+		outputs: newOutputs(deps.Calendars, deps.Store, deps.Now, m, deps.Outputs)}
 	if deps.AdminToken != "" {
 		sum := sha256.Sum256([]byte(deps.AdminToken))
 		s.adminSum = sum[:]
