@@ -1,52 +1,426 @@
 package calendar
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
-// EncodePayload writes a hub's published calendar: header (the run's
-// summary, any JSON value) on the first line, then one HubEvent per line.
-// The worker publishes it; the web role reads it back with DecodePayload.
+// A payload is a hub's published calendar. Its first line is the header
+// (the run's summary, any JSON value). Two formats follow it:
+//
+//   - Format 1, written before the compact calendar: one HubEvent per line,
+//     as JSON. It is still read.
+//   - Format 2: a line {"format":"elmcity/2","bodies":N,"groups":G,"rows":R},
+//     then N body lines, G group lines and R row lines. A body is one
+//     feed's copy of an event, less its times, as a JSON object (payloadBody),
+//     or a literal HubEvent under "x". A group is an event folded from
+//     several bodies: {"c":[primary, absorbed...],"h":[how each matched]}.
+//     A row is one occurrence, in the calendar's order, as space-separated
+//     fields: the body index (or "g" and the group index), the start in
+//     Unix seconds less the previous row's start, the duration in seconds,
+//     then optionally "o" and the start's UTC offset in seconds when it
+//     differs from its entry's "z", "e" and the end's offset when it
+//     differs from the start's, and "r" with comma-separated recurrence ids
+//     (seconds from the start, one per source of the entry) when some
+//     source's id is not its start.
+//
+// Hub UIDs of bodies with a source are derived from the source and the
+// row's times (sourceID), so a row holds no strings.
+
+// payloadFormat is the second line of a format-2 payload, up to its counts.
+const payloadFormat = `{"format":"elmcity/2"`
+
+// payloadHead is the second line of a format-2 payload.
+type payloadHead struct {
+	Format string `json:"format"`
+	Bodies int    `json:"bodies"`
+	Groups int    `json:"groups"`
+	Rows   int    `json:"rows"`
+}
+
+// payloadBody is a body line of a format-2 payload.
+type payloadBody struct {
+	Title       string    `json:"t,omitempty"`
+	Description string    `json:"d,omitempty"`
+	Location    string    `json:"l,omitempty"`
+	URL         string    `json:"u,omitempty"`
+	AllDay      bool      `json:"a,omitempty"`
+	Tags        []string  `json:"g,omitempty"`
+	Feed        string    `json:"f,omitempty"`
+	Name        string    `json:"n,omitempty"`
+	SourceURL   string    `json:"su,omitempty"`
+	UID         string    `json:"i,omitempty"`
+	Kind        string    `json:"k,omitempty"`
+	Summary     string    `json:"m,omitempty"`
+	Zone        int32     `json:"z,omitempty"`
+	Literal     *HubEvent `json:"x,omitempty"`
+}
+
+// payloadGroup is a group line of a format-2 payload.
+type payloadGroup struct {
+	Comps []int32  `json:"c"`
+	Hows  []string `json:"h"`
+	Zone  int32    `json:"z,omitempty"`
+}
+
+// EncodePayload writes a hub's published calendar from HubEvents, each
+// kept as it is (a literal body), in the order given. The worker encodes
+// its merged HubCalendar with HubCalendar.Encode instead, which holds each
+// body once.
 func EncodePayload(header any, events []HubEvent) ([]byte, error) {
+	c := &HubCalendar{bodies: make([]body, len(events)), rows: make([]row, len(events))}
+	for i, e := range events {
+		c.bodies[i] = literalBody(e)
+		c.rows[i] = rowAt(e.Start, e.End, int32(i))
+	}
+	return c.Encode(header)
+}
+
+// Encode writes c as a payload (format 2) after header, which the web role
+// and the next run read back with DecodePayload or ReadPayload.
+func (c *HubCalendar) Encode(header any) ([]byte, error) {
+	// Number the bodies and groups that rows refer to, in order of use.
+	bodyID := make([]int32, len(c.bodies))
+	groupID := make([]int32, len(c.groups))
+	bodyZone := make([]int32, len(c.bodies))
+	groupZone := make([]int32, len(c.groups))
+	var bodies, groups []int32
+	useBody := func(b int32, z int32) {
+		if bodyID[b] == 0 {
+			bodies = append(bodies, b)
+			bodyID[b] = int32(len(bodies))
+			bodyZone[b] = z
+		}
+	}
+	for i := range c.rows {
+		r := &c.rows[i]
+		if r.ref >= 0 {
+			useBody(r.ref, r.off)
+			continue
+		}
+		g := ^r.ref
+		if groupID[g] == 0 {
+			groups = append(groups, g)
+			groupID[g] = int32(len(groups))
+			groupZone[g] = r.off
+			for _, b := range c.groups[g].comps {
+				useBody(b, 0)
+			}
+		}
+	}
 	var buf bytes.Buffer
+	buf.Grow(len(c.rows)*16 + len(bodies)*256)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(header); err != nil {
 		return nil, fmt.Errorf("encode payload header: %w", err)
 	}
-	for i := range events {
-		if err := enc.Encode(&events[i]); err != nil {
-			return nil, fmt.Errorf("encode event %s: %w", events[i].UID, err)
+	if err := enc.Encode(payloadHead{Format: "elmcity/2", Bodies: len(bodies), Groups: len(groups), Rows: len(c.rows)}); err != nil {
+		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	for _, bi := range bodies {
+		b := &c.bodies[bi]
+		pb := payloadBody{Zone: bodyZone[bi]}
+		if b.lit != nil {
+			pb.Literal = b.lit
+		} else {
+			pb.Title, pb.Description, pb.Location, pb.URL, pb.AllDay, pb.Tags = b.Title, b.Description, b.Location, b.URL, b.AllDay, b.Tags
+			s := &b.Src
+			pb.Feed, pb.Name, pb.SourceURL, pb.UID, pb.Kind, pb.Summary = s.Feed, s.Name, s.URL, s.UID, string(s.Kind), s.Summary
+		}
+		if err := enc.Encode(&pb); err != nil {
+			return nil, fmt.Errorf("encode payload body %q: %w", b.Title, err)
 		}
 	}
-	return buf.Bytes(), nil
+	for _, gi := range groups {
+		g := &c.groups[gi]
+		pg := payloadGroup{Comps: make([]int32, len(g.comps)), Hows: g.hows, Zone: groupZone[gi]}
+		for k, b := range g.comps {
+			pg.Comps[k] = bodyID[b] - 1
+		}
+		if err := enc.Encode(&pg); err != nil {
+			return nil, fmt.Errorf("encode payload group: %w", err)
+		}
+	}
+	out := buf.Bytes()
+	var prev int64
+	for i := range c.rows {
+		r := &c.rows[i]
+		z := int32(0)
+		n := 1
+		if r.ref >= 0 {
+			out = strconv.AppendInt(out, int64(bodyID[r.ref]-1), 10)
+			z = bodyZone[r.ref]
+		} else {
+			out = append(out, 'g')
+			out = strconv.AppendInt(out, int64(groupID[^r.ref]-1), 10)
+			z, n = groupZone[^r.ref], len(c.groups[^r.ref].comps)
+		}
+		out = append(out, ' ')
+		out = strconv.AppendInt(out, r.start-prev, 10)
+		prev = r.start
+		out = append(out, ' ')
+		out = strconv.AppendInt(out, r.end-r.start, 10)
+		if r.off != z {
+			out = append(out, " o"...)
+			out = strconv.AppendInt(out, int64(r.off), 10)
+		}
+		if r.endOff != r.off {
+			out = append(out, " e"...)
+			out = strconv.AppendInt(out, int64(r.endOff), 10)
+		}
+		if r.x != 0 {
+			out = append(out, " r"...)
+			for k := range n {
+				if k > 0 {
+					out = append(out, ',')
+				}
+				out = strconv.AppendInt(out, c.rids[int(r.x)-1+k]-r.start, 10)
+			}
+		}
+		out = append(out, '\n')
+	}
+	return out, nil
 }
 
-// DecodePayload reads a payload written by EncodePayload, decoding its
-// header into header (a pointer, or *json.RawMessage to keep it as is).
+// DecodePayload reads a payload written by EncodePayload or
+// HubCalendar.Encode (or of the first format), decoding its header into
+// header (a pointer, or *json.RawMessage to keep it as is), and returns
+// every event, one HubEvent per occurrence, in the calendar's order.
 func DecodePayload(payload []byte, header any) ([]HubEvent, error) {
-	sc := bufio.NewScanner(bytes.NewReader(payload))
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	if !sc.Scan() {
+	c, err := ReadPayload(payload, header)
+	if err != nil {
+		return nil, err
+	}
+	return c.Events(), nil
+}
+
+// DecodePayloadHeader decodes only the header of a payload into header:
+// what a reader of the run's summary needs, without the events.
+func DecodePayloadHeader(payload []byte, header any) error {
+	line, _ := nextLine(payload)
+	if len(line) == 0 {
+		return errors.New("decode payload: empty")
+	}
+	if err := json.Unmarshal(line, header); err != nil {
+		return fmt.Errorf("decode payload header: %w", err)
+	}
+	return nil
+}
+
+// ReadPayload reads a payload into its compact calendar, decoding its
+// header into header, without making a HubEvent per occurrence.
+func ReadPayload(payload []byte, header any) (*HubCalendar, error) {
+	line, rest := nextLine(payload)
+	if len(line) == 0 {
 		return nil, errors.New("decode payload: empty")
 	}
-	if err := json.Unmarshal(sc.Bytes(), header); err != nil {
+	if err := json.Unmarshal(line, header); err != nil {
 		return nil, fmt.Errorf("decode payload header: %w", err)
 	}
-	var events []HubEvent
-	for sc.Scan() {
-		var e HubEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("decode payload event %d: %w", len(events)+1, err)
-		}
-		events = append(events, e)
+	if !bytes.HasPrefix(rest, []byte(payloadFormat)) {
+		return readPayloadV1(rest)
 	}
-	if err := sc.Err(); err != nil {
+	line, rest = nextLine(rest)
+	var head payloadHead
+	if err := json.Unmarshal(line, &head); err != nil {
 		return nil, fmt.Errorf("decode payload: %w", err)
 	}
-	return events, nil
+	c := &HubCalendar{bodies: make([]body, head.Bodies), groups: make([]group, head.Groups), rows: make([]row, 0, head.Rows)}
+	for i := range c.bodies {
+		line, rest = nextLine(rest)
+		var pb payloadBody
+		if err := json.Unmarshal(line, &pb); err != nil {
+			return nil, fmt.Errorf("decode payload body %d: %w", i+1, err)
+		}
+		if pb.Literal != nil {
+			c.bodies[i] = literalBody(*pb.Literal)
+			continue
+		}
+		c.bodies[i] = body{
+			Title: pb.Title, Description: pb.Description, Location: pb.Location, URL: pb.URL, AllDay: pb.AllDay, Tags: pb.Tags,
+			Src: bodySource{Feed: pb.Feed, Name: pb.Name, URL: pb.SourceURL, UID: pb.UID, Kind: kindOf(pb.Kind), Summary: pb.Summary},
+			z:   pb.Zone,
+		}
+	}
+	for i := range c.groups {
+		line, rest = nextLine(rest)
+		var pg payloadGroup
+		if err := json.Unmarshal(line, &pg); err != nil {
+			return nil, fmt.Errorf("decode payload group %d: %w", i+1, err)
+		}
+		if len(pg.Comps) == 0 || len(pg.Hows) != len(pg.Comps)-1 {
+			return nil, fmt.Errorf("decode payload group %d: %d bodies and %d matches", i+1, len(pg.Comps), len(pg.Hows))
+		}
+		for _, b := range pg.Comps {
+			if b < 0 || int(b) >= len(c.bodies) {
+				return nil, fmt.Errorf("decode payload group %d: no body %d", i+1, b)
+			}
+		}
+		c.groups[i] = group{comps: pg.Comps, hows: pg.Hows, z: pg.Zone}
+	}
+	var prev int64
+	for n := 1; len(rest) > 0; n++ {
+		line, rest = nextLine(rest)
+		r, err := c.parseRow(line, prev)
+		if err != nil {
+			return nil, fmt.Errorf("decode payload row %d: %w", n, err)
+		}
+		prev = r.start
+		c.rows = append(c.rows, r)
+	}
+	if len(c.rows) != head.Rows {
+		return nil, fmt.Errorf("decode payload: %d rows, want %d", len(c.rows), head.Rows)
+	}
+	return c, nil
+}
+
+// kindOf returns the id kind a payload body names.
+func kindOf(s string) byte {
+	if s == "" {
+		return idSingle
+	}
+	return s[0]
+}
+
+// readPayloadV1 reads the events of a format-1 payload.
+func readPayloadV1(rest []byte) (*HubCalendar, error) {
+	c := &HubCalendar{}
+	for len(rest) > 0 {
+		var line []byte
+		line, rest = nextLine(rest)
+		if len(line) == 0 {
+			continue
+		}
+		var e HubEvent
+		if err := json.Unmarshal(line, &e); err != nil {
+			return nil, fmt.Errorf("decode payload event %d: %w", len(c.rows)+1, err)
+		}
+		c.bodies = append(c.bodies, literalBody(e))
+		c.rows = append(c.rows, rowAt(e.Start, e.End, int32(len(c.bodies)-1)))
+	}
+	return c, nil
+}
+
+// nextLine splits off the first line of b, without its newline.
+func nextLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
+}
+
+// errRow is a malformed row line.
+var errRow = errors.New("malformed row")
+
+// parseRow parses a row line; prev is the previous row's start.
+func (c *HubCalendar) parseRow(line []byte, prev int64) (row, error) {
+	var r row
+	f, line := nextField(line)
+	n := 1
+	if len(f) > 0 && f[0] == 'g' {
+		g, ok := parseInt(f[1:])
+		if !ok || g < 0 || g >= int64(len(c.groups)) {
+			return r, errRow
+		}
+		r.ref = ^int32(g)
+		r.off = c.groups[g].z
+		n = len(c.groups[g].comps)
+	} else {
+		b, ok := parseInt(f)
+		if !ok || b < 0 || b >= int64(len(c.bodies)) {
+			return r, errRow
+		}
+		r.ref = int32(b)
+		r.off = c.bodies[b].z
+	}
+	f, line = nextField(line)
+	d, ok := parseInt(f)
+	if !ok {
+		return r, errRow
+	}
+	r.start = prev + d
+	f, line = nextField(line)
+	if d, ok = parseInt(f); !ok {
+		return r, errRow
+	}
+	r.end = r.start + d
+	endOff, endSet := int32(0), false
+	for len(line) > 0 {
+		f, line = nextField(line)
+		if len(f) < 2 {
+			return r, errRow
+		}
+		switch f[0] {
+		case 'o':
+			v, ok := parseInt(f[1:])
+			if !ok {
+				return r, errRow
+			}
+			r.off = int32(v)
+		case 'e':
+			v, ok := parseInt(f[1:])
+			if !ok {
+				return r, errRow
+			}
+			endOff, endSet = int32(v), true
+		case 'r':
+			r.x = int32(len(c.rids) + 1)
+			list := f[1:]
+			for k := range n {
+				var v []byte
+				if i := bytes.IndexByte(list, ','); i >= 0 {
+					v, list = list[:i], list[i+1:]
+				} else {
+					v, list = list, nil
+				}
+				d, ok := parseInt(v)
+				if !ok || k == n-1 && len(list) > 0 {
+					return r, errRow
+				}
+				c.rids = append(c.rids, r.start+d)
+			}
+		default:
+			return r, errRow
+		}
+	}
+	r.endOff = r.off
+	if endSet {
+		r.endOff = endOff
+	}
+	return r, nil
+}
+
+// nextField splits off the first space-separated field of b.
+func nextField(b []byte) (field, rest []byte) {
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
+}
+
+// parseInt parses a decimal int64 written by strconv.AppendInt, without
+// allocating.
+func parseInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, ch := range b {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(ch-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }

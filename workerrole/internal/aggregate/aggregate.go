@@ -187,14 +187,14 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 		return nil
 	}
 
-	head, events, err := j.run(ctx, h, prev, log)
+	head, cal, err := j.run(ctx, h, prev, log)
 	if err != nil {
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 			return c
 		}
 		return err
 	}
-	payload, err := encode(head, events)
+	payload, err := encode(head, cal)
 	if err != nil {
 		return err
 	}
@@ -272,16 +272,17 @@ func (j *Job) previous(ctx context.Context, hubID string) (publish.Generation, *
 	return g, d, nil
 }
 
-// decoded is a payload read back.
+// decoded is a payload read back: its header and its calendar in compact
+// form, from which failed and unchanged feeds are carried.
 type decoded struct {
 	Header
-	events []calendar.HubEvent
-	feeds  map[string]FeedStats
+	cal   *calendar.HubCalendar
+	feeds map[string]FeedStats
 }
 
-// encode writes the payload: the header line, then one event per line.
-func encode(h Header, events []calendar.HubEvent) ([]byte, error) {
-	return calendar.EncodePayload(h, events)
+// encode writes the payload: the header line, then the calendar.
+func encode(h Header, cal *calendar.HubCalendar) ([]byte, error) {
+	return cal.Encode(h)
 }
 
 // Decode reads a published payload: its header and events.
@@ -292,11 +293,12 @@ func Decode(payload []byte) (Header, []calendar.HubEvent, error) {
 }
 
 func decode(payload []byte) (*decoded, error) {
-	h, events, err := Decode(payload)
+	var h Header
+	cal, err := calendar.ReadPayload(payload, &h)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoded{Header: h, events: events, feeds: make(map[string]FeedStats, len(h.Feeds))}
+	d := &decoded{Header: h, cal: cal, feeds: make(map[string]FeedStats, len(h.Feeds))}
 	for _, f := range h.Feeds {
 		d.feeds[f.Feed] = f
 	}

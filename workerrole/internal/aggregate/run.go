@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
@@ -20,11 +22,26 @@ func window(h hub.Hub, now time.Time) (time.Time, time.Time) {
 	return from, from.AddDate(0, 0, h.HorizonDays)
 }
 
-// run fetches, parses, expands and merges every approved feed of h.
-func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logger) (Header, []calendar.HubEvent, error) {
+// PayloadVersion is Header.V: 2 since the payload holds each event body
+// once (calendar.HubCalendar) rather than one full event per occurrence.
+const PayloadVersion = 2
+
+// feedResult is one feed's part of a run.
+type feedResult struct {
+	st  FeedStats
+	c   *calendar.Contribution
+	bad bool
+}
+
+// run fetches, parses, expands and merges every approved feed of h. Feeds
+// are parsed and expanded on up to GOMAXPROCS goroutines (bounded by
+// FeedConcurrency), each into a compact contribution, and each feed's
+// body is dropped once parsed, so a hub's expanded occurrences are never
+// all held as full events.
+func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logger) (Header, *calendar.HubCalendar, error) {
 	started := j.cfg.Now()
 	from, to := window(h, started)
-	head := Header{V: 1, Hub: h.ID, Started: started, From: from, To: to}
+	head := Header{V: PayloadVersion, Hub: h.ID, Started: started, From: from, To: to}
 
 	all, err := j.hubs.ListFeeds(ctx, h.ID)
 	if err != nil {
@@ -51,98 +68,134 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 	parser := calendar.NewParser(calendar.Config{
 		FloatingZone: h.Location(), DefaultDuration: j.cfg.DefaultDuration, MaxPerSeries: j.cfg.MaxPerSeries,
 	})
-	inputs := make([]calendar.FeedEvents, len(feeds))
-	for i, f := range feeds {
-		in := calendar.FeedEvents{Feed: f.ID, Source: f.Source, HomeURL: f.URL, Categories: f.Categories, CatMap: f.CatMap}
-		var before FeedStats
-		if prev != nil {
-			before = prev.feeds[f.ID]
-		}
-		st := FeedStats{Feed: f.ID, URL: f.FeedURL, Source: f.Source, Previous: before.Occurrences, LastSuccess: before.LastSuccess}
-		out := outcomes[i]
-		res := out.Result
-		st.DurationMS = res.Duration.Milliseconds()
-		st.HTTPStatus = res.Status
-		st.Bytes = res.WireBytes
-		carry := func() {
-			if prev != nil {
-				in.Previous = calendar.Carry(prev.events, f.ID, from, to)
+	opts := calendar.MergeOptions{Vocabulary: h.Vocabulary}
+	results := make([]feedResult, len(feeds))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), j.cfg.FeedConcurrency, max(len(feeds), 1)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = j.feed(ctx, parser, opts, feeds[i], &outcomes[i], reqs[i].Prev, prev, from, to, started, log)
 			}
-			st.Occurrences = len(in.Previous)
-			st.Events, st.Recurring, st.Skipped, st.ProdID = before.Events, before.Recurring, before.Skipped, before.ProdID
-		}
-		switch {
-		case out.Err != nil:
-			st.Status = "failed"
-			st.ErrorClass = string(fetch.ClassOf(out.Err))
-			st.Error = out.Err.Error()
-			st.Validators = reqs[i].Prev
-			carry()
-			head.FeedsBad++
-			log.WarnContext(ctx, fmt.Sprintf("feed %s failed (%s); serving its last good events", f.Source, st.ErrorClass),
-				"feed_url", f.FeedURL, "error_class", st.ErrorClass, "error", st.Error, "carried", st.Occurrences)
-		case res.NotModified || res.Unchanged:
-			st.Status = "not_modified"
-			if res.Unchanged {
-				st.Status = "unchanged"
-			}
-			st.Validators = res.Validators
-			st.LastSuccess = started
-			carry()
-			head.FeedsOK++
-		default:
-			st.Validators = res.Validators
-			if err := j.parseFeed(ctx, parser, res.Body, from, to, &in, &st); err != nil {
-				if ctx.Err() != nil {
-					return head, nil, ctx.Err()
-				}
-				st.Status = "failed"
-				st.ErrorClass = "parse"
-				st.Error = err.Error()
-				st.Validators = fetch.Validators{} // refetch in full next time
-				carry()
-				head.FeedsBad++
-				log.WarnContext(ctx, fmt.Sprintf("feed %s is not a usable calendar; serving its last good events", f.Source),
-					"feed_url", f.FeedURL, "error", st.Error)
-				break
-			}
-			st.Status = "ok"
-			st.LastSuccess = started
-			head.FeedsOK++
-		}
-		switch {
-		case before.Occurrences > 0 && st.Occurrences == 0 && st.Status == "ok":
-			st.Flag = "dropped to zero"
-		case before.Occurrences > 0 && st.Occurrences*2 < before.Occurrences && st.Status == "ok":
-			st.Flag = "dropped by more than half"
-		}
-		if st.Flag != "" {
-			log.WarnContext(ctx, fmt.Sprintf("feed %s %s (%d to %d occurrences)", f.Source, st.Flag, before.Occurrences, st.Occurrences),
-				"feed_url", f.FeedURL)
-		}
-		inputs[i] = in
-		head.Feeds = append(head.Feeds, st)
+		})
+	}
+	for i := range feeds {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return head, nil, err
 	}
 
-	events, mst := calendar.Merge(inputs, calendar.MergeOptions{Vocabulary: h.Vocabulary})
-	head.Events = len(events)
+	cs := make([]*calendar.Contribution, len(results))
+	for i := range results {
+		r := &results[i]
+		if r.bad {
+			head.FeedsBad++
+		} else {
+			head.FeedsOK++
+		}
+		cs[i] = r.c
+		head.Feeds = append(head.Feeds, r.st)
+	}
+	cal, mst := calendar.MergeContributions(cs)
+	head.Events = cal.Len()
 	head.Merged = mst.Merged
 	head.Finished = j.cfg.Now()
-	return head, events, nil
+	return head, cal, nil
 }
 
-// parseFeed parses and expands one feed body into in.Occurrences,
-// filling st.
-func (j *Job) parseFeed(ctx context.Context, p *calendar.Parser, body []byte, from, to time.Time, in *calendar.FeedEvents, st *FeedStats) error {
+// feed turns one fetched feed into its contribution and stats: parsed and
+// expanded when it came, else its events carried from the previous run.
+// The outcome's body is released once parsed.
+func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.MergeOptions, f hub.Feed, out *fetch.Outcome, prevValidators fetch.Validators,
+	prev *decoded, from, to, started time.Time, log *slog.Logger) feedResult {
+	meta := calendar.FeedEvents{Feed: f.ID, Source: f.Source, HomeURL: f.URL, Categories: f.Categories, CatMap: f.CatMap}
+	var before FeedStats
+	if prev != nil {
+		before = prev.feeds[f.ID]
+	}
+	st := FeedStats{Feed: f.ID, URL: f.FeedURL, Source: f.Source, Previous: before.Occurrences, LastSuccess: before.LastSuccess}
+	res := out.Result
+	out.Result.Body = nil
+	st.DurationMS = res.Duration.Milliseconds()
+	st.HTTPStatus = res.Status
+	st.Bytes = res.WireBytes
+	var c *calendar.Contribution
+	bad := false
+	carry := func() {
+		c = calendar.NewContribution(meta, opts)
+		if prev != nil {
+			c.AddCarried(prev.cal.Carry(f.ID, from, to))
+		}
+		st.Occurrences = c.Len()
+		st.Events, st.Recurring, st.Skipped, st.ProdID = before.Events, before.Recurring, before.Skipped, before.ProdID
+	}
+	switch {
+	case out.Err != nil:
+		st.Status = "failed"
+		st.ErrorClass = string(fetch.ClassOf(out.Err))
+		st.Error = out.Err.Error()
+		st.Validators = prevValidators
+		carry()
+		bad = true
+		log.WarnContext(ctx, fmt.Sprintf("feed %s failed (%s); serving its last good events", f.Source, st.ErrorClass),
+			"feed_url", f.FeedURL, "error_class", st.ErrorClass, "error", st.Error, "carried", st.Occurrences)
+	case res.NotModified || res.Unchanged:
+		st.Status = "not_modified"
+		if res.Unchanged {
+			st.Status = "unchanged"
+		}
+		st.Validators = res.Validators
+		st.LastSuccess = started
+		carry()
+	default:
+		st.Validators = res.Validators
+		occs, err := j.parseFeed(ctx, parser, res.Body, from, to, &st)
+		if err != nil {
+			if ctx.Err() != nil {
+				return feedResult{st: st, c: calendar.NewContribution(meta, opts)}
+			}
+			st.Status = "failed"
+			st.ErrorClass = "parse"
+			st.Error = err.Error()
+			st.Validators = fetch.Validators{} // refetch in full next time
+			carry()
+			bad = true
+			log.WarnContext(ctx, fmt.Sprintf("feed %s is not a usable calendar; serving its last good events", f.Source),
+				"feed_url", f.FeedURL, "error", st.Error)
+			break
+		}
+		meta.Occurrences = occs
+		c = calendar.NewContribution(meta, opts)
+		st.Status = "ok"
+		st.LastSuccess = started
+	}
+	switch {
+	case before.Occurrences > 0 && st.Occurrences == 0 && st.Status == "ok":
+		st.Flag = "dropped to zero"
+	case before.Occurrences > 0 && st.Occurrences*2 < before.Occurrences && st.Status == "ok":
+		st.Flag = "dropped by more than half"
+	}
+	if st.Flag != "" {
+		log.WarnContext(ctx, fmt.Sprintf("feed %s %s (%d to %d occurrences)", f.Source, st.Flag, before.Occurrences, st.Occurrences),
+			"feed_url", f.FeedURL)
+	}
+	return feedResult{st: st, c: c, bad: bad}
+}
+
+// parseFeed parses and expands one feed body, filling st, and returns its
+// occurrences.
+func (j *Job) parseFeed(ctx context.Context, p *calendar.Parser, body []byte, from, to time.Time, st *FeedStats) ([]calendar.Occurrence, error) {
 	cal, err := p.Parse(ctx, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	x, err := cal.Expand(ctx, calendar.ExpandOptions{From: from, To: to})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	in.Occurrences = x.Occurrences
 	s := cal.Stats
 	st.Events, st.Recurring, st.Skipped, st.ProdID = s.Events, s.Recurring, len(s.Skipped), s.ProdID
 	st.Occurrences = len(x.Occurrences)
@@ -159,5 +212,5 @@ func (j *Job) parseFeed(ctx context.Context, p *calendar.Parser, body []byte, fr
 	if len(zones) > 0 {
 		st.Zones = zones
 	}
-	return nil
+	return x.Occurrences, nil
 }

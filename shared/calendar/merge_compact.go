@@ -1,0 +1,567 @@
+package calendar
+
+import (
+	"cmp"
+	"encoding/binary"
+	"slices"
+	"strings"
+)
+
+// Contribution is one feed's share of a merge in compact form: its event
+// bodies, each made once (tags included) however many occurrences share
+// it, and one row of times per occurrence. Build one per feed with
+// NewContribution, possibly on many goroutines at once, and merge them
+// with MergeContributions. The feed's parsed Calendar and Expansion are
+// not kept: only the bodies' strings are.
+type Contribution struct {
+	bodies []body
+	rows   []row
+	rids   []int64 // recurrence ids of rows whose id is not their start
+
+	in, dups int
+}
+
+// bodyKey identifies the body of an occurrence within a feed.
+type bodyKey struct {
+	ev     *Event
+	allDay bool
+	kind   byte
+}
+
+// seenKey identifies an occurrence within a feed: UID and recurrence id.
+type seenKey struct {
+	uid  int32
+	sec  int64
+	nsec int32
+}
+
+// NewContribution turns one feed's occurrences and carried events
+// (f.Occurrences and f.Previous) into its contribution, normalizing and
+// mapping tags once per event body and dropping repeats of a (UID,
+// RECURRENCE-ID) within the feed, as Merge does.
+func NewContribution(f FeedEvents, opts MergeOptions) *Contribution {
+	c := &Contribution{}
+	c.addOccurrences(f, opts.vocabulary())
+	for _, e := range f.Previous {
+		c.in++
+		c.bodies = append(c.bodies, literalBody(e))
+		c.rows = append(c.rows, rowAt(e.Start, e.End, int32(len(c.bodies)-1)))
+	}
+	return c
+}
+
+// vocabulary returns the hub's tags as a set.
+func (o MergeOptions) vocabulary() map[string]bool {
+	vocab := make(map[string]bool, len(o.Vocabulary))
+	for _, v := range o.Vocabulary {
+		vocab[normTag(v)] = true
+	}
+	return vocab
+}
+
+func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
+	occs := f.Occurrences
+	if len(occs) == 0 {
+		return
+	}
+	byKey := make(map[bodyKey]int32)
+	uids := make(map[string]int32)
+	seen := make(map[seenKey]struct{}, len(occs))
+	c.rows = slices.Grow(c.rows, len(occs))
+	for i := range occs {
+		o := &occs[i]
+		c.in++
+		if o.UID != "" {
+			u, ok := uids[o.UID]
+			if !ok {
+				u = int32(len(uids))
+				uids[o.UID] = u
+			}
+			k := seenKey{u, o.RecurrenceID.Unix(), int32(o.RecurrenceID.Nanosecond())}
+			if _, dup := seen[k]; dup {
+				c.dups++
+				continue
+			}
+			seen[k] = struct{}{}
+		}
+		kind := byte(idSingle)
+		switch {
+		case o.UID == "":
+			kind = idTitle
+		case o.Event != nil && (o.Recurring || o.Override):
+			kind = idInstance
+		}
+		key := bodyKey{o.Event, o.AllDay, kind}
+		bi, ok := byKey[key]
+		if !ok {
+			bi = int32(len(c.bodies))
+			byKey[key] = bi
+			title := strings.TrimSpace(o.Summary)
+			b := body{
+				Title: title, Description: o.Description, Location: o.Location, URL: o.URL, AllDay: o.AllDay,
+				Tags: eventTags(o, f.CatMap, f.Categories, vocab),
+				Src:  bodySource{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, Kind: kind},
+			}
+			if kind == idTitle {
+				b.Src.Summary = o.Summary
+			}
+			b.Tags = b.Tags[:len(b.Tags):len(b.Tags)]
+			c.bodies = append(c.bodies, b)
+		}
+		r := rowAt(o.Start, o.End, bi)
+		if kind == idInstance {
+			if rid := o.RecurrenceID.Unix(); rid != r.start {
+				c.rids = append(c.rids, rid)
+				r.x = int32(len(c.rids))
+			}
+		}
+		c.rows = append(c.rows, r)
+	}
+}
+
+// AddCarried adds a feed's events from an earlier run (HubCalendar.Carry),
+// used when the feed was unchanged or could not be fetched.
+func (c *Contribution) AddCarried(k *Carried) {
+	if k.Len() == 0 {
+		return
+	}
+	base := int32(len(c.bodies))
+	c.bodies = append(c.bodies, k.bodies...)
+	for i, r := range k.rows {
+		c.in++
+		r.ref += base
+		r.x = 0
+		if k.rids[i] != r.start {
+			c.rids = append(c.rids, k.rids[i])
+			r.x = int32(len(c.rids))
+		}
+		c.rows = append(c.rows, r)
+	}
+}
+
+// Len returns the number of occurrences c holds.
+func (c *Contribution) Len() int { return len(c.rows) }
+
+// MergeContributions merges the feeds' contributions into the hub's
+// calendar, exactly as Merge does: the same event from several feeds
+// (same start and all-day-ness, same or nearly the same title) is folded
+// into one that keeps every source, its primary being the copy with the
+// smallest hub UID; the result is sorted by start, title and UID.
+//
+// Titles are compared per distinct title, not per pair of occurrences:
+// only titles that match some other title at all are compared by words,
+// and hub UIDs are derived only for the occurrences that might fold or tie.
+// The contributions are consumed.
+func MergeContributions(cs []*Contribution) (*HubCalendar, MergeStats) {
+	var st MergeStats
+	nb, nr, nx := 0, 0, 0
+	for _, c := range cs {
+		nb += len(c.bodies)
+		nr += len(c.rows)
+		nx += len(c.rids)
+		st.In += c.in
+		st.SameFeedDups += c.dups
+	}
+	h := &HubCalendar{bodies: make([]body, 0, nb), rows: make([]row, 0, nr), rids: make([]int64, 0, nx)}
+	for fi, c := range cs {
+		bb, xb := int32(len(h.bodies)), int32(len(h.rids))
+		for _, b := range c.bodies {
+			b.feed = int32(fi)
+			h.bodies = append(h.bodies, b)
+		}
+		for _, r := range c.rows {
+			r.ref += bb
+			if r.x != 0 {
+				r.x += xb
+			}
+			h.rows = append(h.rows, r)
+		}
+		h.rids = append(h.rids, c.rids...)
+		*c = Contribution{}
+	}
+	t := indexTitles(h.bodies)
+	h.sortRows()
+	m := merger{h: h, t: t, groupIDs: make(map[string]int32)}
+	m.fold(&st)
+	h.tieBreak()
+	st.Out = len(h.rows)
+	return h, st
+}
+
+// titles is the merge's index of distinct normalized titles.
+type titles struct {
+	norms []string
+	words [][]string
+	// fuzzy[t] reports that title t matches some other distinct title by
+	// titleMatch: only such titles need comparing word by word.
+	fuzzy []bool
+}
+
+// indexTitles sets each body's norm, words, tid and rank, and finds the
+// titles that can match another one.
+func indexTitles(bodies []body) *titles {
+	t := &titles{}
+	ids := make(map[string]int32)
+	ranks := make(map[string]int32)
+	for i := range bodies {
+		b := &bodies[i]
+		if _, ok := ranks[b.Title]; !ok {
+			ranks[b.Title] = 0
+		}
+		b.norm = normTitle(b.Title)
+		id, ok := ids[b.norm]
+		if !ok {
+			id = int32(len(t.norms))
+			ids[b.norm] = id
+			t.norms = append(t.norms, b.norm)
+			t.words = append(t.words, sortedWords(b.norm))
+		}
+		b.tid = id
+		b.words = t.words[id]
+	}
+	sorted := make([]string, 0, len(ranks))
+	for s := range ranks {
+		sorted = append(sorted, s)
+	}
+	slices.Sort(sorted)
+	for i, s := range sorted {
+		ranks[s] = int32(i)
+	}
+	for i := range bodies {
+		bodies[i].rank = ranks[bodies[i].Title]
+	}
+	t.fuzzy = fuzzyTitles(t.norms, t.words)
+	return t
+}
+
+// fuzzyTitles reports, for each distinct normalized title, whether some
+// other one matches it by titleMatch. Candidates are found without
+// comparing every pair: a prefix match shares the first three words, and
+// titles sharing 80% of the longer one's words share one of each title's
+// rarest words (prefix filtering: with n words and at least
+// ceil(0.8n) shared, the n-ceil(0.8n)+1 rarest words of each title must
+// meet). Candidates are then checked with titleMatch itself; a bucket too
+// big to check pair by pair marks all its titles, which costs time later,
+// never correctness.
+func fuzzyTitles(norms []string, words [][]string) []bool {
+	const maxBucket = 256
+	fuzzy := make([]bool, len(norms))
+	// Tokens are words with their repeat count, so that a title's words
+	// form a set; each is ranked by how many titles use it.
+	tokens := make([][]string, len(norms))
+	df := make(map[string]int)
+	for i, ws := range words {
+		var tok []string
+		for j, w := range ws {
+			k := 0
+			for j-k-1 >= 0 && ws[j-k-1] == w {
+				k++
+			}
+			if k > 0 {
+				w += "\x00" + string(rune('0'+min(k, 40)))
+			}
+			tok = append(tok, w)
+			df[w]++
+		}
+		tokens[i] = tok
+	}
+	buckets := make(map[string][]int32)
+	for i, tok := range tokens {
+		n := len(tok)
+		if n >= 2 {
+			slices.SortFunc(tok, func(a, b string) int { return cmp.Or(cmp.Compare(df[a], df[b]), strings.Compare(a, b)) })
+			p := n - (4*n+4)/5 + 1
+			for _, w := range tok[:p] {
+				buckets[w] = append(buckets[w], int32(i))
+			}
+		}
+		if n >= 3 {
+			f := strings.SplitN(norms[i], " ", 4)
+			key := "\x01" + f[0] + " " + f[1] + " " + f[2]
+			buckets[key] = append(buckets[key], int32(i))
+		}
+	}
+	for _, ids := range buckets {
+		if len(ids) < 2 {
+			continue
+		}
+		if len(ids) > maxBucket {
+			for _, id := range ids {
+				fuzzy[id] = true
+			}
+			continue
+		}
+		for x, a := range ids {
+			for _, b := range ids[x+1:] {
+				if (!fuzzy[a] || !fuzzy[b]) && titleMatch(norms[a], norms[b], words[a], words[b]) != "" {
+					fuzzy[a], fuzzy[b] = true, true
+				}
+			}
+		}
+	}
+	return fuzzy
+}
+
+// sortRows orders the rows by start instant, then title.
+func (h *HubCalendar) sortRows() {
+	type key struct {
+		start int64
+		rank  int32
+		idx   int32
+	}
+	keys := make([]key, len(h.rows))
+	for i := range h.rows {
+		keys[i] = key{h.rows[i].start, h.bodies[h.rows[i].ref].rank, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.start != b.start {
+			return cmp.Compare(a.start, b.start)
+		}
+		return cmp.Compare(a.rank, b.rank)
+	})
+	sorted := make([]row, len(h.rows))
+	for i, k := range keys {
+		sorted[i] = h.rows[k.idx]
+	}
+	h.rows = sorted
+}
+
+// merger folds the rows of a sorted HubCalendar.
+type merger struct {
+	h        *HubCalendar
+	t        *titles
+	groupIDs map[string]int32
+	buf      []byte
+	// scratch
+	members []int32
+	inv     []int32
+	uids    []string
+	gone    []bool
+}
+
+// deleted marks a row folded into another.
+const deleted = -1 << 31
+
+// match says how the titles of bodies a and b match, as titleMatch does.
+func (m *merger) match(a, b *body) string {
+	if a.tid == b.tid {
+		if a.norm == "" {
+			return ""
+		}
+		return "same"
+	}
+	if !m.t.fuzzy[a.tid] || !m.t.fuzzy[b.tid] {
+		return ""
+	}
+	return titleMatch(a.norm, b.norm, a.words, b.words)
+}
+
+// fold merges each run of rows with the same start and all-day-ness.
+func (m *merger) fold(st *MergeStats) {
+	rows := m.h.rows
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].start == rows[i].start {
+			j++
+		}
+		if j-i > 1 {
+			m.foldRun(i, j, false, st)
+			m.foldRun(i, j, true, st)
+		}
+		i = j
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if r.ref != deleted {
+			out = append(out, r)
+		}
+	}
+	m.h.rows = out
+}
+
+// foldRun folds the rows [i, j) of one start whose all-day-ness is allDay.
+func (m *merger) foldRun(i, j int, allDay bool, st *MergeStats) {
+	h := m.h
+	m.members = m.members[:0]
+	for k := i; k < j; k++ {
+		// Rows folded by the other pass are of the other all-day-ness.
+		if ref := h.rows[k].ref; ref >= 0 && h.bodies[ref].AllDay == allDay {
+			m.members = append(m.members, int32(k))
+		}
+	}
+	if len(m.members) < 2 {
+		return
+	}
+	bodyOf := func(k int32) *body { return &h.bodies[h.rows[k].ref] }
+	// Involved rows: those that match a row of another feed.
+	slices.SortFunc(m.members, func(a, b int32) int { return cmp.Compare(bodyOf(a).tid, bodyOf(b).tid) })
+	m.inv = m.inv[:0]
+	var fuzzy []int32
+	for x := 0; x < len(m.members); {
+		y := x + 1
+		b := bodyOf(m.members[x])
+		for y < len(m.members) && bodyOf(m.members[y]).tid == b.tid {
+			y++
+		}
+		if b.norm != "" && y-x > 1 {
+			for z := x + 1; z < y; z++ {
+				if bodyOf(m.members[z]).feed != b.feed {
+					m.inv = append(m.inv, m.members[x:y]...)
+					break
+				}
+			}
+		}
+		if m.t.fuzzy[b.tid] {
+			fuzzy = append(fuzzy, m.members[x:y]...)
+		}
+		x = y
+	}
+	for x, a := range fuzzy {
+		ba := bodyOf(a)
+		for _, b := range fuzzy[x+1:] {
+			bb := bodyOf(b)
+			if ba.tid != bb.tid && ba.feed != bb.feed && m.match(ba, bb) != "" {
+				m.inv = append(m.inv, a, b)
+			}
+		}
+	}
+	if len(m.inv) < 2 {
+		return
+	}
+	slices.Sort(m.inv)
+	m.inv = slices.Compact(m.inv)
+	// Primary first: the smallest UID, so the choice does not depend on
+	// feed order.
+	type cand struct {
+		k   int32
+		uid string
+	}
+	cands := make([]cand, len(m.inv))
+	for x, k := range m.inv {
+		r := &h.rows[k]
+		cands[x] = cand{k, bodyOf(k).uid(&m.buf, r.start, h.rid(r, 0))}
+	}
+	// Stable: copies without a UID, alike in feed, summary and start,
+	// share a hub UID; they keep the calendar's order.
+	slices.SortStableFunc(cands, func(a, b cand) int { return strings.Compare(a.uid, b.uid) })
+	gone := make([]bool, len(cands))
+	var feeds []int32
+	var comps []int32
+	var hows []string
+	var rids []int64
+	for x, a := range cands {
+		if gone[x] {
+			continue
+		}
+		pa := bodyOf(a.k)
+		feeds = append(feeds[:0], pa.feed)
+		comps = append(comps[:0], h.rows[a.k].ref)
+		hows = hows[:0]
+		for y := x + 1; y < len(cands); y++ {
+			if gone[y] {
+				continue
+			}
+			b := cands[y]
+			pb := bodyOf(b.k)
+			if slices.Contains(feeds, pb.feed) {
+				continue
+			}
+			how := m.match(pa, pb)
+			if how == "" {
+				continue
+			}
+			gone[y] = true
+			feeds = append(feeds, pb.feed)
+			comps = append(comps, h.rows[b.k].ref)
+			hows = append(hows, how)
+		}
+		if len(hows) == 0 {
+			continue
+		}
+		st.Merged += len(hows)
+		ra := &h.rows[a.k]
+		rids = append(rids[:0], h.rid(ra, 0))
+		same := rids[0] == ra.start
+		for y := x + 1; y < len(cands); y++ {
+			if gone[y] && h.rows[cands[y].k].ref != deleted {
+				rb := &h.rows[cands[y].k]
+				rid := h.rid(rb, 0)
+				rids = append(rids, rid)
+				same = same && rid == rb.start
+				rb.ref = deleted
+			}
+		}
+		ra.ref = ^m.groupID(comps, hows)
+		ra.x = 0
+		if !same {
+			ra.x = int32(len(h.rids) + 1)
+			h.rids = append(h.rids, rids...)
+		}
+	}
+}
+
+// groupID returns the index of the group of comps and hows, adding it the
+// first time: every instance of two folded series shares one group.
+func (m *merger) groupID(comps []int32, hows []string) int32 {
+	b := m.buf[:0]
+	for _, c := range comps {
+		b = binary.LittleEndian.AppendUint32(b, uint32(c))
+	}
+	for _, how := range hows {
+		b = append(b, how[0])
+	}
+	m.buf = b
+	if id, ok := m.groupIDs[string(b)]; ok {
+		return id
+	}
+	id := int32(len(m.h.groups))
+	m.groupIDs[string(b)] = id
+	m.h.groups = append(m.h.groups, group{comps: slices.Clone(comps), hows: slices.Clone(hows)})
+	return id
+}
+
+// title returns the rank of a row's title.
+func (h *HubCalendar) title(r *row) int32 {
+	if r.ref >= 0 {
+		return h.bodies[r.ref].rank
+	}
+	return h.bodies[h.groups[^r.ref].comps[0]].rank
+}
+
+// tieBreak orders rows of the same start and title by UID.
+func (h *HubCalendar) tieBreak() {
+	var buf []byte
+	type tied struct {
+		r   row
+		uid string
+	}
+	var run []tied
+	for i := 0; i < len(h.rows); {
+		j := i + 1
+		ti := h.title(&h.rows[i])
+		for j < len(h.rows) && h.rows[j].start == h.rows[i].start && h.title(&h.rows[j]) == ti {
+			j++
+		}
+		if j-i > 1 {
+			run = run[:0]
+			for k := i; k < j; k++ {
+				r := &h.rows[k]
+				run = append(run, tied{*r, h.uidOf(&buf, r)})
+			}
+			slices.SortStableFunc(run, func(a, b tied) int { return strings.Compare(a.uid, b.uid) })
+			for k := range run {
+				h.rows[i+k] = run[k].r
+			}
+		}
+		i = j
+	}
+}
+
+// uidOf returns the hub UID of a row's event.
+func (h *HubCalendar) uidOf(buf *[]byte, r *row) string {
+	ref := r.ref
+	if ref < 0 {
+		ref = h.groups[^ref].comps[0]
+	}
+	return h.bodies[ref].uid(buf, r.start, h.rid(r, 0))
+}

@@ -1,0 +1,155 @@
+package calendar
+
+// The merge and carry as they were before the compact engine (one HubEvent
+// per occurrence), kept as the oracle the engine's output is compared with.
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// referenceMerge is the merge as it was before the compact engine: it turns the feeds' occurrences into the hub's events: tags
+// normalized and mapped, repeats within a feed dropped, and the same event
+// from several feeds (same start, same or nearly the same title) folded
+// into one that keeps every source. The result is sorted by start, title
+// and UID.
+func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
+	vocab := make(map[string]bool, len(opts.Vocabulary))
+	for _, v := range opts.Vocabulary {
+		vocab[normTag(v)] = true
+	}
+	var st MergeStats
+	type cand struct {
+		ev    HubEvent
+		feed  int
+		title string   // normalized
+		words []string // title's words, sorted, for the fuzzy match
+	}
+	var cands []cand
+	for fi, f := range feeds {
+		seen := make(map[string]bool, len(f.Occurrences))
+		feedTags := f.Categories
+		for i := range f.Occurrences {
+			o := &f.Occurrences[i]
+			st.In++
+			key := o.UID + "\x00" + strconv.FormatInt(o.RecurrenceID.UnixNano(), 10)
+			if o.UID != "" && seen[key] {
+				st.SameFeedDups++
+				continue
+			}
+			seen[key] = true
+			uid := referenceUID(f.Feed, o)
+			ev := HubEvent{
+				UID:         uid,
+				Title:       strings.TrimSpace(o.Summary),
+				Start:       o.Start,
+				End:         o.End,
+				AllDay:      o.AllDay,
+				Description: o.Description,
+				Location:    o.Location,
+				URL:         o.URL,
+				Tags:        eventTags(o, f.CatMap, feedTags, vocab),
+				Sources:     []EventSource{{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, ID: uid}},
+			}
+			t := normTitle(ev.Title)
+			cands = append(cands, cand{ev: ev, feed: fi, title: t, words: sortedWords(t)})
+		}
+		for _, ev := range f.Previous {
+			st.In++
+			t := normTitle(ev.Title)
+			cands = append(cands, cand{ev: ev, feed: fi, title: t, words: sortedWords(t)})
+		}
+	}
+
+	// Group by start instant (and all-day-ness), then fold within groups.
+	groups := make(map[int64][]int)
+	var order []int64
+	for i, c := range cands {
+		k := c.ev.Start.UnixNano()
+		if c.ev.AllDay {
+			k = ^k
+		}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	out := make([]HubEvent, 0, len(cands))
+	for _, k := range order {
+		idx := groups[k]
+		absorbed := make([]bool, len(idx))
+		// Primary first: the smallest UID, so the choice does not depend
+		// on feed order.
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(cands[a].ev.UID, cands[b].ev.UID) })
+		for i, a := range idx {
+			if absorbed[i] {
+				continue
+			}
+			ev := cands[a].ev
+			feedsIn := map[int]bool{cands[a].feed: true}
+			for j := i + 1; j < len(idx); j++ {
+				b := idx[j]
+				if absorbed[j] || feedsIn[cands[b].feed] {
+					continue
+				}
+				how := titleMatch(cands[a].title, cands[b].title, cands[a].words, cands[b].words)
+				if how == "" {
+					continue
+				}
+				absorbed[j] = true
+				feedsIn[cands[b].feed] = true
+				st.Merged++
+				other := cands[b].ev
+				ev.Sources = append(ev.Sources, other.Sources...)
+				ev.Tags = unionTags(ev.Tags, other.Tags)
+				if ev.URL == "" {
+					ev.URL = other.URL
+				}
+				if ev.Location == "" {
+					ev.Location = other.Location
+				}
+				if len(other.Description) > len(ev.Description) {
+					ev.Description = other.Description
+				}
+				ev.Merged = append(ev.Merged, MergeNote{
+					Feed: other.Sources[0].Feed, UID: other.Sources[0].UID,
+					Reason: fmt.Sprintf("same start %s and %s title (%q ~ %q)", ev.Start.UTC().Format(time.RFC3339), how, ev.Title, other.Title),
+				})
+			}
+			out = append(out, ev)
+		}
+	}
+	slices.SortFunc(out, func(a, b HubEvent) int {
+		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.Title, b.Title), strings.Compare(a.UID, b.UID))
+	})
+	st.Out = len(out)
+	return out, st
+}
+
+// referenceUID derives the hub UID of an occurrence from its feed and source
+// identity: feed + UID for a single event (so a rescheduled event keeps
+// its UID), plus the recurrence id for an instance of a series. Without a
+// source UID, the title and start stand in.
+func referenceUID(feed string, o *Occurrence) string {
+	h := sha256.New()
+	h.Write([]byte(feed))
+	h.Write([]byte{0})
+	if o.UID == "" {
+		h.Write([]byte(o.Summary))
+		h.Write([]byte{0})
+		h.Write([]byte(o.Start.UTC().Format(time.RFC3339)))
+	} else {
+		h.Write([]byte(o.UID))
+		if o.Event != nil && (o.Recurring || o.Override) {
+			h.Write([]byte{0})
+			h.Write([]byte(o.RecurrenceID.UTC().Format(time.RFC3339)))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16]) + "@elmcity"
+}
