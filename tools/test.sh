@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: installs what it
-# needs (Go modules, Azurite via npm ci, Debian's chromium for the browser
-# test), starts a private Azurite on 127.0.0.1, runs vet and the tests of
+# needs (Go modules, Azurite via npm ci, Debian's chromium and xmllint for
+# the browser and XML schema tests), starts a private Azurite on 127.0.0.1, runs vet and the tests of
 # all three modules, stops Azurite, and exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,13 +15,17 @@ if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error
 fi
 go mod download -C shared && go mod download -C webrole && go mod download -C workerrole
-# The hub page's browser test drives Debian's chromium (it fails, not
-# skips, without it unless -short).
-if ! command -v chromium >/dev/null; then
-  echo "== installing chromium"
+# The hub page's browser test drives Debian's chromium, and the XML
+# output is validated against its schema with xmllint (libxml2-utils);
+# those tests fail, not skip, without them unless -short.
+debs=()
+command -v chromium >/dev/null || debs+=(chromium)
+command -v xmllint >/dev/null || debs+=(libxml2-utils)
+if [ ${#debs[@]} -gt 0 ]; then
+  echo "== installing ${debs[*]}"
   sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}"
 fi
 
 cleanup() { tools/azurite.sh stop "$instance" || true; rm -rf ".azurite/$instance"; }

@@ -292,7 +292,7 @@ func TestJSONSchema(t *testing.T) {
 
 // TestRSSAndXMLAreValid decodes both documents strictly and checks what
 // RSS 2.0 requires of a channel and its items, and the XML calendar's
-// own schema.
+// own schema (TestXMLMatchesItsSchema checks it against calendar.xsd).
 func TestRSSAndXMLAreValid(t *testing.T) {
 	t.Parallel()
 	v := testView(t, "")
@@ -384,6 +384,28 @@ func TestCSVColumns(t *testing.T) {
 		}
 		if strings.HasPrefix(r[7], "=") {
 			t.Errorf("CSV cell %q would run as a formula", r[7])
+		}
+	}
+}
+
+// TestXMLMatchesItsSchema validates the XML output against calendar.xsd
+// with xmllint (libxml2), which the test command installs.
+func TestXMLMatchesItsSchema(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("needs xmllint (Debian's libxml2-utils)")
+	}
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		t.Fatal("xmllint is not installed (apt-get install libxml2-utils; make test installs it)")
+	}
+	dir := t.TempDir()
+	for _, q := range []string{"", "view=music", "uid=market%40elmcity"} {
+		path := filepath.Join(dir, "cal.xml")
+		if err := os.WriteFile(path, []byte(renderString(t, "xml", testView(t, q))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("xmllint", "--noout", "--schema", "calendar.xsd", path).CombinedOutput(); err != nil {
+			t.Errorf("xml?%s does not match calendar.xsd: %v\n%s", q, err, out)
 		}
 	}
 }
