@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: installs what it
 # needs (Go modules, Azurite via npm ci, Debian's chromium and xmllint for
-# the browser and XML schema tests), starts a private Azurite on 127.0.0.1, runs vet and the tests of
-# all three modules, stops Azurite, and exits non-zero on any failure.
+# the browser and XML schema tests), starts a private Azurite on
+# 127.0.0.1, runs vet and the tests of all three modules, stops Azurite,
+# and exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
