@@ -409,3 +409,25 @@ func TestXMLMatchesItsSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestICSFoldsAnyBytes: a value that is not UTF-8 is still folded at 75
+// octets, and one that is never has a character split.
+func TestICSFoldsAnyBytes(t *testing.T) {
+	t.Parallel()
+	v := testView(t, "uid=jazz%40elmcity")
+	ev := v.Events[0]
+	ev.URL = "https://example.org/" + strings.Repeat("\xbf", 200)
+	ev.Title = strings.Repeat("é", 100) + strings.Repeat("🎨", 30)
+	v.Events = []calendar.HubEvent{ev}
+	out := renderString(t, "ics", v)
+	for _, line := range strings.Split(out, "\r\n") {
+		if len(line) > 75 {
+			t.Errorf("line of %d octets: %q", len(line), line)
+		}
+		if strings.HasPrefix(line, "SUMMARY") || strings.HasPrefix(line, " é") || strings.HasPrefix(line, " 🎨") {
+			if !utf8Valid(line) {
+				t.Errorf("folding split a character: %q", line)
+			}
+		}
+	}
+}

@@ -210,27 +210,41 @@ func (e *icsWriter) line(name, value string) {
 	if e.err != nil {
 		return
 	}
-	s := name + ":" + value
-	n := 0 // octets on the current physical line
-	for len(s) > 0 {
-		_, size := utf8.DecodeRuneInString(s)
-		if n+size > 75 {
-			e.w.WriteString("\r\n ")
-			n = 1
+	e.w.WriteString(name)
+	e.w.WriteByte(':')
+	n := len(name) + 1 // octets on the current physical line
+	for len(value) > 75-n {
+		// Cut at 75 octets, backing off to the start of a character.
+		cut := 75 - n
+		for cut > 0 && !utf8.RuneStart(value[cut]) {
+			cut--
 		}
-		e.w.WriteString(s[:size])
-		n += size
-		s = s[size:]
+		if cut == 0 { // not UTF-8: cut anywhere rather than loop
+			cut = 75 - n
+		}
+		e.w.WriteString(value[:cut])
+		e.w.WriteString("\r\n ")
+		value, n = value[cut:], 1
 	}
+	e.w.WriteString(value)
 	_, e.err = e.w.WriteString("\r\n")
 }
 
 // escapeText escapes a TEXT value (RFC 5545 section 3.3.11): backslash,
 // semicolon, comma and line breaks; other control characters are
-// dropped.
+// dropped and invalid UTF-8 replaced.
 func escapeText(s string) string {
+	clean := utf8.ValidString(s)
+	for i := 0; clean && i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' || c == ';' || c == ',' {
+			clean = false
+		}
+	}
+	if clean {
+		return s
+	}
 	var b strings.Builder
-	b.Grow(len(s))
+	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\':
