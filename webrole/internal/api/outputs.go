@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -120,6 +121,49 @@ type rendered struct {
 	body  []byte
 	etag  string
 	ctype string
+	// gz is body gzipped, for clients that accept it (nil when body is
+	// too small to gain); gzEtag its own strong tag.
+	gz     []byte
+	gzEtag string
+}
+
+// size is what the view holds in memory.
+func (r *rendered) size() int64 { return int64(len(r.body) + len(r.gz)) }
+
+// minGzip is the smallest body worth compressing.
+const minGzip = 1 << 10
+
+// newRendered tags body and compresses it once, so every request after
+// the first is served from memory in either encoding.
+func newRendered(body []byte, ctype string) (*rendered, error) {
+	sum := sha256.Sum256(body)
+	tag := hex.EncodeToString(sum[:16])
+	r := &rendered{body: body, etag: `"` + tag + `"`, ctype: ctype}
+	if len(body) >= minGzip {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(body); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		r.gz, r.gzEtag = buf.Bytes(), `"`+tag+`-gzip"`
+	}
+	return r, nil
+}
+
+// acceptsGzip reports whether an Accept-Encoding header admits gzip.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if name = strings.TrimSpace(name); name != "gzip" && name != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }
 
 func newOutputs(cals calendars, st store, now func() time.Time, m *metrics, cfg OutputConfig) *outputs {
@@ -183,14 +227,22 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 			_ = c.Error(fmt.Errorf("render %s of %s: %w", what, hubID, err))
 			return
 		}
-		sum := sha256.Sum256(buf.Bytes())
-		r = &rendered{body: buf.Bytes(), etag: `"` + hex.EncodeToString(sum[:16]) + `"`, ctype: f.ctype}
+		if r, err = newRendered(buf.Bytes(), f.ctype); err != nil {
+			_ = c.Error(fmt.Errorf("compress %s of %s: %w", what, hubID, err))
+			return
+		}
 		o.keep(cal, key, r)
 	}
 	o.metrics.views.WithLabelValues(what, cache).Inc()
 	h := c.Writer.Header()
 	h.Set("Content-Type", r.ctype)
-	h.Set("ETag", r.etag)
+	h.Set("Vary", "Accept-Encoding")
+	body, etag := r.body, r.etag
+	if r.gz != nil && acceptsGzip(c.GetHeader("Accept-Encoding")) {
+		body, etag = r.gz, r.gzEtag
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
 	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(o.cfg.MaxAge.Seconds())))
 	h.Set("Access-Control-Allow-Origin", "*")
 	if what == "ics" {
@@ -198,7 +250,7 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 	}
 	// ServeContent answers If-None-Match, If-Modified-Since and ranges
 	// against the ETag and modification time.
-	http.ServeContent(c.Writer, c.Request, "", cal.PublishedAt, bytes.NewReader(r.body))
+	http.ServeContent(c.Writer, c.Request, "", cal.PublishedAt, bytes.NewReader(body))
 }
 
 // requestBase is the request's scheme and host. Behind a TLS-terminating
@@ -362,7 +414,7 @@ func (o *outputs) set(hubID string, e *hubEntry) {
 // drop forgets an entry's views; o.mu is held.
 func (o *outputs) drop(e *hubEntry) {
 	for k, r := range e.views {
-		o.bytes -= int64(len(r.body))
+		o.bytes -= r.size()
 		delete(e.views, k)
 	}
 	o.metrics.cacheBytes.Set(float64(o.bytes))
@@ -386,20 +438,20 @@ func (o *outputs) keep(cal *render.Calendar, key string, r *rendered) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	e := o.hubs[cal.Hub.ID]
-	if e == nil || e.cal != cal || int64(len(r.body)) > o.cfg.CacheBytes/4 {
+	if e == nil || e.cal != cal || r.size() > o.cfg.CacheBytes/4 {
 		return
 	}
 	for k, old := range e.views {
-		if len(e.views) < maxViewsPerHub && o.bytes+int64(len(r.body)) <= o.cfg.CacheBytes {
+		if len(e.views) < maxViewsPerHub && o.bytes+r.size() <= o.cfg.CacheBytes {
 			break
 		}
-		o.bytes -= int64(len(old.body))
+		o.bytes -= old.size()
 		delete(e.views, k)
 	}
-	if o.bytes+int64(len(r.body)) > o.cfg.CacheBytes {
+	if o.bytes+r.size() > o.cfg.CacheBytes {
 		return
 	}
 	e.views[key] = r
-	o.bytes += int64(len(r.body))
+	o.bytes += r.size()
 	o.metrics.cacheBytes.Set(float64(o.bytes))
 }

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"compress/gzip"
 	"context"
+	"io"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -250,6 +252,38 @@ func TestNoScriptShadowsAFormat(t *testing.T) {
 		rec := getWith(t, h, p, map[string]string{"Authorization": "Bearer " + adminToken})
 		if rec.Code != 200 || strings.Contains(rec.Body.String(), "shadowed") {
 			t.Errorf("GET %s = %d %.100s, want the built-in format", p, rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestOutputsGzip(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	clock := &testClock{now: time.Now()}
+	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night", "Story Time", "Blues Night", "Open Mic", "Choir"))
+	plain := getWith(t, h, "/services/keene/ics", nil)
+	gz := getWith(t, h, "/services/keene/ics", map[string]string{"Accept-Encoding": "br, gzip;q=0.8"})
+	if gz.Header().Get("Content-Encoding") != "gzip" || gz.Header().Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("gzip response headers = %v", gz.Header())
+	}
+	zr, err := gzip.NewReader(gz.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil || string(body) != plain.Body.String() {
+		t.Errorf("gunzipped body differs from the identity one (%v)", err)
+	}
+	if gz.Header().Get("ETag") == plain.Header().Get("ETag") || gz.Body.Len() >= plain.Body.Len() {
+		t.Errorf("gzip ETag %q vs %q, %d vs %d bytes", gz.Header().Get("ETag"), plain.Header().Get("ETag"), gz.Body.Len(), plain.Body.Len())
+	}
+	if rec := getWith(t, h, "/services/keene/ics", map[string]string{"Accept-Encoding": "gzip", "If-None-Match": gz.Header().Get("ETag")}); rec.Code != 304 {
+		t.Errorf("If-None-Match with the gzip tag = %d, want 304", rec.Code)
+	}
+	for _, ae := range []string{"gzip;q=0", "identity", "br"} {
+		if rec := getWith(t, h, "/services/keene/ics", map[string]string{"Accept-Encoding": ae}); rec.Header().Get("Content-Encoding") != "" {
+			t.Errorf("Accept-Encoding %q got %q", ae, rec.Header().Get("Content-Encoding"))
 		}
 	}
 }
