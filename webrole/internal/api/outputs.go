@@ -358,7 +358,8 @@ func (o *outputs) load(ctx context.Context, hubID string) (*render.Calendar, err
 	return cal, nil
 }
 
-// publicFeeds lists the approved feeds with their last run's status.
+// publicFeeds lists the approved feeds with their last run's status;
+// feed URLs lose their credentials (render.PublicFeedURL).
 func publicFeeds(feeds []hub.Feed, run json.RawMessage) []render.Feed {
 	var head struct {
 		Feeds []struct {
@@ -382,7 +383,7 @@ func publicFeeds(feeds []hub.Feed, run json.RawMessage) []render.Feed {
 			continue
 		}
 		st := last[f.ID]
-		out = append(out, render.Feed{ID: f.ID, Source: f.Source, FeedURL: f.FeedURL, HomeURL: f.URL, Status: st.status, Events: st.n})
+		out = append(out, render.Feed{ID: f.ID, Source: f.Source, FeedURL: render.PublicFeedURL(f.FeedURL), HomeURL: f.URL, Status: st.status, Events: st.n})
 	}
 	return out
 }

@@ -39,7 +39,7 @@ type Calendar struct {
 type Feed struct {
 	ID      string
 	Source  string // display name
-	FeedURL string // the ICS feed
+	FeedURL string // the ICS feed, as render.PublicFeedURL shows it
 	HomeURL string // the contributor's home page, if any
 	Status  string // last run: ok, not_modified, unchanged, failed
 	Events  int    // occurrences contributed in the last run
