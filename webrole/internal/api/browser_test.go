@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -71,6 +72,15 @@ func TestHubPageInChromium(t *testing.T) {
 				t.Fatalf("%s: %s: %v", tt.name, what, err)
 			}
 		}
+		// The page must work without JavaScript: the tab runs none of
+		// the page's (the test's own evaluations still run).
+		_, err := chromedp.Call(tab, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		step("disable JavaScript", err)
+		step("load a page with a script", chromedp.Do(tab,
+			chromedp.Navigate(`data:text/html,<title>off</title><script>document.title="on"</script>`)))
+		if title, err := chromedp.Run(tab, chromedp.Title()); err != nil || title != "off" {
+			t.Fatalf("%s: with JavaScript disabled a page's script set the title to %q (%v)", tt.name, title, err)
+		}
 		step("load the hub page", chromedp.Do(tab,
 			chromedp.EmulateViewport(tt.width, tt.height, opts...),
 			chromedp.Navigate(srv.URL+"/keene"),
@@ -94,7 +104,7 @@ func TestHubPageInChromium(t *testing.T) {
 		}
 
 		// Pick the tag: a plain link, so the browser loads a new page.
-		_, err := chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil,
+		_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil,
 			chromedp.Click(chromedp.CSS(`nav.picker a[href$="view=music"]`))))
 		step("click the music tag", err)
 		loc, err := chromedp.Run(tab, chromedp.Location())
