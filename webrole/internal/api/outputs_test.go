@@ -3,8 +3,8 @@ package api_test
 import (
 	"compress/gzip"
 	"context"
-	"io"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
