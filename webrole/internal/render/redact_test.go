@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/elmcity/elmcity/webrole/internal/render"
@@ -22,5 +23,26 @@ func TestPublicFeedURL(t *testing.T) {
 		if got := render.PublicFeedURL(tt.in); got != tt.want {
 			t.Errorf("PublicFeedURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestStatsPageHidesFeedSecrets: the public report never shows a feed's
+// credentials, in its link or in an error that quotes the URL.
+func TestStatsPageHidesFeedSecrets(t *testing.T) {
+	t.Parallel()
+	cal := testCalendar(t)
+	secret := "https://ann:hunter2@cal.example.org/feed.ics?token=s3cr3t"
+	cal.Run = []byte(`{"feeds":[{"feed":"f1","source":"Club","url":"` + secret + `","status":"failed","error_class":"http_4xx","error":"GET ` + secret + `: 403"}]}`)
+	var b strings.Builder
+	if err := render.StatsPage(&b, cal); err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"hunter2", "s3cr3t"} {
+		if strings.Contains(b.String(), leak) {
+			t.Errorf("the stats page shows %q", leak)
+		}
+	}
+	if !strings.Contains(b.String(), "token=REDACTED") {
+		t.Error("the stats page lost the redacted feed URL")
 	}
 }

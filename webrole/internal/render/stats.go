@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -115,6 +116,14 @@ func StatsPage(w io.Writer, cal *Calendar) error {
 		d.Window = r.From.In(loc).Format("Jan 2, 2006") + " to " + r.To.In(loc).Format("Jan 2, 2006")
 	}
 	for i, f := range r.Feeds {
+		// The report is public: a feed URL, and an error that quotes
+		// it, lose their credentials.
+		if pub := PublicFeedURL(f.URL); pub != f.URL {
+			if f.URL != "" {
+				f.Error = strings.ReplaceAll(f.Error, f.URL, cmp.Or(pub, "(private feed URL)"))
+			}
+			f.URL = pub
+		}
 		row := statsRow{
 			statsFeed: f,
 			Anchor:    "feed-" + strconv.Itoa(i+1),
