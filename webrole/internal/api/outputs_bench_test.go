@@ -29,7 +29,7 @@ func BenchmarkOutputs(b *testing.B) {
 	publishEvents(b, w.cals, "keene", benchEvents(clock.Now(), 5000))
 	for _, format := range []string{"json", "ics"} {
 		path := "/services/keene/" + format
-		first := getWith(b, h, path, nil)
+		first := do(b, h, http.MethodGet, path, nil)
 		if first.Code != 200 {
 			b.Fatalf("GET %s = %d", path, first.Code)
 		}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -73,17 +72,6 @@ func upcoming(now time.Time, titles ...string) []calendar.HubEvent {
 	return out
 }
 
-func getWith(t testing.TB, h http.Handler, path string, hdr map[string]string) *httptest.ResponseRecorder {
-	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, path, nil)
-	for k, v := range hdr {
-		r.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
-	return rec
-}
-
 func TestOutputsEveryFormat(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -105,7 +93,7 @@ func TestOutputsEveryFormat(t *testing.T) {
 		{"/services/keene/json?view=-music", "application/json", `"count":0`},
 	}
 	for _, tt := range tests {
-		rec := getWith(t, h, tt.path, nil)
+		rec := do(t, h, http.MethodGet, tt.path, nil)
 		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.ctype) || !strings.Contains(rec.Body.String(), tt.contains) {
 			t.Errorf("GET %s = %d %s, want 200 %s containing %q; body:\n%.400s", tt.path, rec.Code, rec.Header().Get("Content-Type"), tt.ctype, tt.contains, rec.Body)
 			continue
@@ -127,12 +115,12 @@ func TestOutputsConditional(t *testing.T) {
 	clock := &testClock{now: time.Now()}
 	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
-	first := getWith(t, h, "/services/keene/ics", nil)
+	first := do(t, h, http.MethodGet, "/services/keene/ics", nil)
 	etag, lastMod := first.Header().Get("ETag"), first.Header().Get("Last-Modified")
 	if first.Code != 200 || !strings.HasPrefix(etag, `"`) {
 		t.Fatalf("GET = %d, ETag %q (want a strong one)", first.Code, etag)
 	}
-	if again := getWith(t, h, "/services/keene/ics", nil); again.Body.String() != first.Body.String() || again.Header().Get("ETag") != etag {
+	if again := do(t, h, http.MethodGet, "/services/keene/ics", nil); again.Body.String() != first.Body.String() || again.Header().Get("ETag") != etag {
 		t.Error("a second GET of the same generation differs")
 	}
 	tests := []struct {
@@ -148,7 +136,7 @@ func TestOutputsConditional(t *testing.T) {
 		{"NoneMatchWinsOverModifiedSince", map[string]string{"If-None-Match": `"other"`, "If-Modified-Since": lastMod}, 200},
 	}
 	for _, tt := range tests {
-		rec := getWith(t, h, "/services/keene/ics", tt.hdr)
+		rec := do(t, h, http.MethodGet, "/services/keene/ics", tt.hdr)
 		if rec.Code != tt.want {
 			t.Errorf("%s: GET = %d, want %d", tt.name, rec.Code, tt.want)
 		}
@@ -157,10 +145,10 @@ func TestOutputsConditional(t *testing.T) {
 		}
 	}
 	// Another view has another tag.
-	if other := getWith(t, h, "/services/keene/ics?days=30", nil); other.Header().Get("ETag") == "" || other.Code != 200 {
+	if other := do(t, h, http.MethodGet, "/services/keene/ics?days=30", nil); other.Header().Get("ETag") == "" || other.Code != 200 {
 		t.Errorf("GET ?days=30 = %d %q", other.Code, other.Header().Get("ETag"))
 	}
-	metrics := getWith(t, h, "/metrics", nil).Body.String()
+	metrics := do(t, h, http.MethodGet, "/metrics", nil).Body.String()
 	for _, want := range []string{
 		`elmcity_output_views_total{cache="miss",format="ics"} 2`,
 		`elmcity_output_views_total{cache="hit",format="ics"} 7`,
@@ -183,17 +171,17 @@ func TestOutputsFollowNewGenerations(t *testing.T) {
 	a, b := newInstance(t, w.testBundle, clock, cfg), newInstance(t, w.testBundle, clock, cfg)
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
 	for _, h := range []http.Handler{a, b} {
-		if rec := getWith(t, h, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Jazz Night") {
+		if rec := do(t, h, http.MethodGet, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Jazz Night") {
 			t.Fatalf("first generation not served: %d %s", rec.Code, rec.Body)
 		}
 	}
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Blues Night"))
-	if rec := getWith(t, a, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Jazz Night") {
+	if rec := do(t, a, http.MethodGet, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Jazz Night") {
 		t.Errorf("within the check interval the cached generation is served; got %s", rec.Body)
 	}
 	clock.Add(2 * time.Minute)
 	for i, h := range []http.Handler{a, b} {
-		if rec := getWith(t, h, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Blues Night") {
+		if rec := do(t, h, http.MethodGet, "/services/keene/json", nil); !strings.Contains(rec.Body.String(), "Blues Night") {
 			t.Errorf("instance %d still serves the old generation: %s", i, rec.Body)
 		}
 	}
@@ -204,7 +192,7 @@ func TestOutputsErrors(t *testing.T) {
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
 	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
-	if rec := getWith(t, h, "/services/keene/ics", nil); rec.Code != 404 || !strings.Contains(rec.Body.String(), "not_published") {
+	if rec := do(t, h, http.MethodGet, "/services/keene/ics", nil); rec.Code != 404 || !strings.Contains(rec.Body.String(), "not_published") {
 		t.Errorf("before the first run = %d %s, want 404 not_published", rec.Code, rec.Body)
 	}
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
@@ -224,7 +212,7 @@ func TestOutputsErrors(t *testing.T) {
 		{"/services/bad%20hub/json", 404, ""},
 	}
 	for _, tt := range tests {
-		rec := getWith(t, h, tt.path, nil)
+		rec := do(t, h, http.MethodGet, tt.path, nil)
 		var body struct {
 			Error struct {
 				Code    string            `json:"code"`
@@ -249,7 +237,7 @@ func TestNoScriptShadowsAFormat(t *testing.T) {
 	h, _, b := newScriptServer(t, map[string]string{"ics": `var result = "shadowed";`, "json": `var result = "shadowed";`})
 	publishEvents(t, b.cals, "keene", upcoming(time.Now(), "Jazz Night"))
 	for _, p := range []string{"/services/keene/ics", "/services/keene/json"} {
-		rec := getWith(t, h, p, map[string]string{"Authorization": "Bearer " + adminToken})
+		rec := do(t, h, http.MethodGet, p, map[string]string{"Authorization": "Bearer " + adminToken})
 		if rec.Code != 200 || strings.Contains(rec.Body.String(), "shadowed") {
 			t.Errorf("GET %s = %d %.100s, want the built-in format", p, rec.Code, rec.Body)
 		}
@@ -262,8 +250,8 @@ func TestOutputsGzip(t *testing.T) {
 	clock := &testClock{now: time.Now()}
 	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night", "Story Time", "Blues Night", "Open Mic", "Choir"))
-	plain := getWith(t, h, "/services/keene/ics", nil)
-	gz := getWith(t, h, "/services/keene/ics", map[string]string{"Accept-Encoding": "br, gzip;q=0.8"})
+	plain := do(t, h, http.MethodGet, "/services/keene/ics", nil)
+	gz := do(t, h, http.MethodGet, "/services/keene/ics", map[string]string{"Accept-Encoding": "br, gzip;q=0.8"})
 	if gz.Header().Get("Content-Encoding") != "gzip" || gz.Header().Get("Vary") != "Accept-Encoding" {
 		t.Fatalf("gzip response headers = %v", gz.Header())
 	}
@@ -278,11 +266,11 @@ func TestOutputsGzip(t *testing.T) {
 	if gz.Header().Get("ETag") == plain.Header().Get("ETag") || gz.Body.Len() >= plain.Body.Len() {
 		t.Errorf("gzip ETag %q vs %q, %d vs %d bytes", gz.Header().Get("ETag"), plain.Header().Get("ETag"), gz.Body.Len(), plain.Body.Len())
 	}
-	if rec := getWith(t, h, "/services/keene/ics", map[string]string{"Accept-Encoding": "gzip", "If-None-Match": gz.Header().Get("ETag")}); rec.Code != 304 {
+	if rec := do(t, h, http.MethodGet, "/services/keene/ics", map[string]string{"Accept-Encoding": "gzip", "If-None-Match": gz.Header().Get("ETag")}); rec.Code != 304 {
 		t.Errorf("If-None-Match with the gzip tag = %d, want 304", rec.Code)
 	}
 	for _, ae := range []string{"gzip;q=0", "identity", "br"} {
-		if rec := getWith(t, h, "/services/keene/ics", map[string]string{"Accept-Encoding": ae}); rec.Header().Get("Content-Encoding") != "" {
+		if rec := do(t, h, http.MethodGet, "/services/keene/ics", map[string]string{"Accept-Encoding": ae}); rec.Header().Get("Content-Encoding") != "" {
 			t.Errorf("Accept-Encoding %q got %q", ae, rec.Header().Get("Content-Encoding"))
 		}
 	}

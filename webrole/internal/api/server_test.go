@@ -111,7 +111,7 @@ func (s *syncWriter) String() string {
 	return ""
 }
 
-func do(t *testing.T, h http.Handler, method, path string, hdr map[string]string) *httptest.ResponseRecorder {
+func do(t testing.TB, h http.Handler, method, path string, hdr map[string]string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, nil)
 	for k, v := range hdr {

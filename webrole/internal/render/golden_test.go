@@ -14,20 +14,13 @@ import (
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
-// Both golden helpers of the package share the -update flag, registered
-// once.
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-	return true
-}()
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // checkGolden compares got with testdata/name, or rewrites it with -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -2,11 +2,8 @@ package render_test
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,35 +16,6 @@ import (
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
-
-// The golden files are rewritten with -update; the flag is registered
-// by whichever golden helper of the package comes first.
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-	return true
-}()
-
-// pageGolden compares got with testdata/name, or rewrites it with
-// -update.
-func pageGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it); got:\n%s", path, got)
-	}
-}
 
 // pageNow is the clock of the page fixture: Saturday, December 5, 2026,
 // 10:30 in Keene.
@@ -148,7 +116,7 @@ func TestPageGolden(t *testing.T) {
 			if err := render.Page(&buf, v, render.PageOptions{EventsOnly: tt.eventsOnly}); err != nil {
 				t.Fatalf("Page() = %v", err)
 			}
-			pageGolden(t, tt.golden, buf.Bytes())
+			checkGolden(t, tt.golden, buf.Bytes())
 			doc := checkHTML(t, buf.Bytes(), tt.eventsOnly)
 			var titles []string
 			for _, n := range findAll(doc, hasClass("title")) {

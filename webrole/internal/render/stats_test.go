@@ -48,7 +48,7 @@ func TestStatsPageGolden(t *testing.T) {
 			if err := render.StatsPage(&buf, cal); err != nil {
 				t.Fatalf("StatsPage() = %v", err)
 			}
-			pageGolden(t, tt.golden, buf.Bytes())
+			checkGolden(t, tt.golden, buf.Bytes())
 			doc := checkHTML(t, buf.Bytes(), false)
 			var attention []string
 			for _, sec := range findAll(doc, hasClass("attention")) {
