@@ -11,6 +11,7 @@ dev:
 ## test: install what is needed, start a private Azurite, vet and test all modules
 test:
 	tools/test.sh
+	GOWORK=off go -C tools/benchsummary vet ./... && GOWORK=off go -C tools/benchsummary test ./...
 
 ## vet: go vet over all three modules
 vet:
