@@ -3,7 +3,7 @@
 # baselines (the raw Azure SDK, net/http, bare goja, raw go-ical, a bare Gin
 # endpoint), run against a private Azurite, and one summary table of the
 # headline figures with each baseline as a ratio (tools/benchsummary reads
-# benchstat's medians). It takes about 7 minutes on 2 cores.
+# benchstat's medians). It takes about 6 minutes on 2 cores.
 #
 # Benchmarks that have a baseline name their variants with an `impl=` key,
 # e.g. BenchmarkWrite/size=small/impl=log-write100 and .../impl=sdk-batch100.
