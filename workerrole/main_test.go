@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
+	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
@@ -166,13 +167,21 @@ func openStores(tb testing.TB, env map[string]string) stores {
 }
 
 // libraryFeed is the small test feed every hub here aggregates.
+// libraryFeed returns the library fixture (five events from 2026-12-02)
+// moved by whole weeks to start no earlier than today, where the worker's
+// window (from local midnight today) holds all five.
 func libraryFeed(tb testing.TB) []byte {
 	tb.Helper()
 	feed, err := os.ReadFile("internal/aggregate/testdata/library.ics")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return feed
+	first := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	weeks := 0
+	if d := time.Since(first); d > 0 {
+		weeks = int(d/(7*24*time.Hour)) + 1
+	}
+	return calendar.ShiftWeeks(feed, weeks)
 }
 
 // addHubs creates each hub with one approved feed at baseURL/<id>.ics.

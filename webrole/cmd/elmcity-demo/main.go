@@ -21,11 +21,12 @@ import (
 	"os"
 	"os/signal"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/elmcity/elmcity/shared/calendar"
 )
 
 //go:embed feeds/*.ics
@@ -114,10 +115,6 @@ Demo feeds are served from %s; Ctrl-C stops everything.
 	return nil
 }
 
-// dateValue finds the dates of DTSTART, DTEND, RECURRENCE-ID, EXDATE,
-// RDATE and UNTIL values.
-var dateValue = regexp.MustCompile(`(?m)^((?:DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)[^:]*:|RRULE:.*UNTIL=)(\d{8})`)
-
 // feedHandler serves the embedded feeds with their dates moved forward by
 // whole weeks (so weekdays and weekly rules hold).
 func feedHandler(weeks int) http.Handler {
@@ -127,14 +124,7 @@ func feedHandler(weeks int) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		b = dateValue.ReplaceAllFunc(b, func(m []byte) []byte {
-			d := m[len(m)-8:]
-			t, err := time.Parse("20060102", string(d))
-			if err != nil {
-				return m
-			}
-			return append(append([]byte(nil), m[:len(m)-8]...), t.AddDate(0, 0, 7*weeks).Format("20060102")...)
-		})
+		b = calendar.ShiftWeeks(b, weeks)
 		w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 		_, _ = w.Write(b)
 	})
