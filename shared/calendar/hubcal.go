@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -29,7 +30,15 @@ type HubCalendar struct {
 	// from their start: row.x-1 is the index of the first, one per
 	// component of the row's entry.
 	rids []int64
+	// encChunks, when set, are the bodies' lines of the payload, in
+	// order, written by the merge.
+	encChunks [][]byte
+	// slim reports that the bodies hold only what the merge needs (their
+	// titles and source identities); the rest is read back from
+	// encChunks when HubEvents are asked for.
+	slim bool
 
+	readyOnce   sync.Once
 	resolveOnce sync.Once
 	resolved    []resolvedGroup // one per group, for Events and Carry
 }
@@ -109,6 +118,7 @@ func (c *HubCalendar) Bodies() int { return len(c.bodies) }
 // body share its Tags slice (capped, so appending copies): treat them as
 // read-only.
 func (c *HubCalendar) Events() []HubEvent {
+	c.ready()
 	out := make([]HubEvent, len(c.rows))
 	var d eventMaker
 	for i := range c.rows {
@@ -119,6 +129,7 @@ func (c *HubCalendar) Events() []HubEvent {
 
 // Event returns the i-th event of c, 0 <= i < Len.
 func (c *HubCalendar) Event(i int) HubEvent {
+	c.ready()
 	var d eventMaker
 	var e HubEvent
 	c.event(&d, i, &e)
@@ -169,7 +180,6 @@ func (c *HubCalendar) event(d *eventMaker, i int, e *HubEvent) {
 		c.bodyEvent(d, b, r, c.rid(r, 0), e)
 		return
 	}
-	c.resolveOnce.Do(c.resolve)
 	g := &c.groups[^r.ref]
 	rg := &c.resolved[^r.ref]
 	p := &c.bodies[g.comps[0]]
@@ -295,6 +305,40 @@ func sourceID(buf *[]byte, s *bodySource, start, rid int64) string {
 	return string(out)
 }
 
+// ready makes c's bodies whole again, if the merge slimmed them, and
+// resolves its groups: what making HubEvents needs.
+func (c *HubCalendar) ready() {
+	c.readyOnce.Do(func() {
+		if c.slim {
+			c.restore()
+		}
+		c.resolve()
+	})
+}
+
+// restore reads the slimmed bodies' fields back from their payload lines.
+func (c *HubCalendar) restore() {
+	i := 0
+	for _, ch := range c.encChunks {
+		for len(ch) > 0 {
+			var line []byte
+			line, ch = nextLine(ch)
+			var pb payloadBody
+			// The lines were written by appendBodies from these bodies.
+			if err := json.Unmarshal(line, &pb); err != nil {
+				panic(fmt.Sprintf("calendar: body %d of a merged calendar does not read back: %v", i, err))
+			}
+			if b := &c.bodies[i]; b.lit == nil {
+				whole := pb.body()
+				whole.feed, whole.norm, whole.words, whole.tid, whole.rank, whole.z = b.feed, b.norm, b.words, b.tid, b.rank, b.z
+				*b = whole
+			}
+			i++
+		}
+	}
+	c.slim = false
+}
+
 // resolve computes every group's fields: the primary's title, the union
 // of the tags, the first URL and location, the longest description.
 func (c *HubCalendar) resolve() {
@@ -351,7 +395,7 @@ func carryWindow(start, end int64, from, to time.Time) bool {
 // for every event that lists feed among its sources, that source's copy
 // with its own UID.
 func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
-	c.resolveOnce.Do(c.resolve)
+	c.ready()
 	out := &Carried{}
 	fromGroup := map[[2]int32]int32{} // (group, component) -> carried body
 	fromBody := map[int32]int32{}
@@ -369,7 +413,9 @@ func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
 				var ev HubEvent
 				c.bodyEvent(&d, b, r, r.start, &ev)
 				if cp, ok := carryCopy(ev, feed); ok {
-					out.add(literalBody(cp), nr, r.start)
+					lb := literalBody(cp)
+					lb.z = r.off
+					out.add(lb, nr, r.start)
 				}
 				continue
 			}
@@ -398,7 +444,9 @@ func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
 				var ev HubEvent
 				c.event(&d, i, &ev)
 				if cp, ok := carryCopy(ev, feed); ok {
-					out.add(literalBody(cp), nr, r.start)
+					lb := literalBody(cp)
+					lb.z = r.off
+					out.add(lb, nr, r.start)
 				}
 				break
 			}
@@ -412,7 +460,7 @@ func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
 				bi = int32(len(out.bodies))
 				out.bodies = append(out.bodies, body{
 					Title: rg.title, Description: rg.description, Location: rg.location, URL: rg.url,
-					AllDay: c.bodies[g.comps[0]].AllDay, Tags: rg.tags, Src: b.Src,
+					AllDay: c.bodies[g.comps[0]].AllDay, Tags: rg.tags, Src: b.Src, z: r.off,
 				})
 				fromGroup[key] = bi
 			}

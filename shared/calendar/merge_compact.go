@@ -3,8 +3,10 @@ package calendar
 import (
 	"cmp"
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Contribution is one feed's share of a merge in compact form: its event
@@ -19,6 +21,7 @@ type Contribution struct {
 	rids   []int64 // recurrence ids of rows whose id is not their start
 
 	in, dups int
+	enc      []byte // the bodies' payload lines, once prepared
 }
 
 // bodyKey identifies the body of an occurrence within a feed.
@@ -46,6 +49,7 @@ func NewContribution(f FeedEvents, opts MergeOptions) *Contribution {
 		c.in++
 		c.bodies = append(c.bodies, literalBody(e))
 		c.rows = append(c.rows, rowAt(e.Start, e.End, int32(len(c.bodies)-1)))
+		c.bodies[len(c.bodies)-1].z = c.rows[len(c.rows)-1].off
 	}
 	return c
 }
@@ -109,6 +113,9 @@ func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
 			c.bodies = append(c.bodies, b)
 		}
 		r := rowAt(o.Start, o.End, bi)
+		if !ok {
+			c.bodies[bi].z = r.off
+		}
 		if kind == idInstance {
 			if rid := o.RecurrenceID.Unix(); rid != r.start {
 				c.rids = append(c.rids, rid)
@@ -153,6 +160,12 @@ func (c *Contribution) Len() int { return len(c.rows) }
 // and hub UIDs are derived only for the occurrences that might fold or tie.
 // The contributions are consumed.
 func MergeContributions(cs []*Contribution) (*HubCalendar, MergeStats) {
+	return mergeContributions(cs, 4096)
+}
+
+// mergeContributions is MergeContributions folding in parts of at least
+// minPart rows.
+func mergeContributions(cs []*Contribution, minPart int) (*HubCalendar, MergeStats) {
 	var st MergeStats
 	nb, nr, nx := 0, 0, 0
 	for _, c := range cs {
@@ -162,30 +175,192 @@ func MergeContributions(cs []*Contribution) (*HubCalendar, MergeStats) {
 		st.In += c.in
 		st.SameFeedDups += c.dups
 	}
-	h := &HubCalendar{bodies: make([]body, 0, nb), rows: make([]row, 0, nr), rids: make([]int64, 0, nx)}
+	// What each feed's part needs on its own runs on every core: titles
+	// normalized, rows sorted by start and title, bodies' JSON written.
+	parallel(len(cs), func(i int) { cs[i].prepare() })
+	h := &HubCalendar{bodies: make([]body, 0, nb), rids: make([]int64, 0, nx), encChunks: make([][]byte, 0, len(cs)), slim: true}
+	bodyBase := make([]int32, len(cs))
+	ridBase := make([]int32, len(cs))
 	for fi, c := range cs {
-		bb, xb := int32(len(h.bodies)), int32(len(h.rids))
+		bodyBase[fi], ridBase[fi] = int32(len(h.bodies)), int32(len(h.rids))
 		for _, b := range c.bodies {
 			b.feed = int32(fi)
 			h.bodies = append(h.bodies, b)
 		}
-		for _, r := range c.rows {
-			r.ref += bb
-			if r.x != 0 {
-				r.x += xb
-			}
-			h.rows = append(h.rows, r)
-		}
 		h.rids = append(h.rids, c.rids...)
-		*c = Contribution{}
+		h.encChunks = append(h.encChunks, c.enc)
 	}
 	t := indexTitles(h.bodies)
-	h.sortRows()
-	m := merger{h: h, t: t, groupIDs: make(map[string]int32)}
-	m.fold(&st)
+	h.rows = mergeSorted(cs, h.bodies, bodyBase, ridBase, nr)
+	for _, c := range cs {
+		*c = Contribution{}
+	}
+	foldAll(h, t, minPart, &st)
 	h.tieBreak()
 	st.Out = len(h.rows)
 	return h, st
+}
+
+// parallel calls f(0) ... f(n-1) on up to GOMAXPROCS goroutines.
+func parallel(n int, f func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(n, 1)) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// prepare readies a contribution for the merge: its bodies' normalized
+// titles and JSON, and its rows sorted by start and title (stably).
+func (c *Contribution) prepare() {
+	for i := range c.bodies {
+		c.bodies[i].norm = normTitle(c.bodies[i].Title)
+	}
+	slices.SortStableFunc(c.rows, func(a, b row) int {
+		if a.start != b.start {
+			return cmp.Compare(a.start, b.start)
+		}
+		return strings.Compare(c.bodies[a.ref].Title, c.bodies[b.ref].Title)
+	})
+	c.enc = appendBodies(nil, c.bodies)
+	// Once written, a body's text is needed only to make HubEvents, and
+	// HubCalendar.ready reads it back then: drop it from the heap now.
+	for i := range c.bodies {
+		if b := &c.bodies[i]; b.lit == nil {
+			*b = body{Title: b.Title, AllDay: b.AllDay, norm: b.norm, z: b.z,
+				Src: bodySource{Feed: b.Src.Feed, UID: b.Src.UID, Kind: b.Src.Kind, Summary: b.Src.Summary}}
+		}
+	}
+}
+
+// mergeSorted merges the contributions' sorted rows into one slice
+// ordered by start and title rank, rebasing their body and recurrence-id
+// indices; rows alike in both keep the feeds' order.
+func mergeSorted(cs []*Contribution, bodies []body, bodyBase, ridBase []int32, n int) []row {
+	type cursor struct {
+		start int64
+		rank  int32
+		feed  int32
+		pos   int
+	}
+	less := func(a, b *cursor) bool {
+		if a.start != b.start {
+			return a.start < b.start
+		}
+		if a.rank != b.rank {
+			return a.rank < b.rank
+		}
+		return a.feed < b.feed
+	}
+	load := func(fi int32, pos int) (cursor, bool) {
+		c := cs[fi]
+		if pos >= len(c.rows) {
+			return cursor{}, false
+		}
+		r := &c.rows[pos]
+		return cursor{r.start, bodies[bodyBase[fi]+r.ref].rank, fi, pos}, true
+	}
+	heap := make([]cursor, 0, len(cs))
+	for fi := range cs {
+		if cur, ok := load(int32(fi), 0); ok {
+			heap = append(heap, cur)
+		}
+	}
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(heap) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(heap) && less(&heap[r], &heap[l]) {
+				m = r
+			}
+			if !less(&heap[m], &heap[i]) {
+				return
+			}
+			heap[i], heap[m] = heap[m], heap[i]
+			i = m
+		}
+	}
+	for i := len(heap)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	out := make([]row, 0, n)
+	for len(heap) > 0 {
+		top := &heap[0]
+		r := cs[top.feed].rows[top.pos]
+		r.ref += bodyBase[top.feed]
+		if r.x != 0 {
+			r.x += ridBase[top.feed]
+		}
+		out = append(out, r)
+		if next, ok := load(top.feed, top.pos+1); ok {
+			heap[0] = next
+		} else {
+			heap[0] = heap[len(heap)-1]
+			heap = heap[:len(heap)-1]
+		}
+		down(0)
+	}
+	return out
+}
+
+// foldAll folds the sorted rows of h, in as many parts as there are
+// cores, each part a whole number of starts; the parts' groups and
+// recurrence ids are then joined.
+func foldAll(h *HubCalendar, t *titles, minPart int, st *MergeStats) {
+	parts := min(runtime.GOMAXPROCS(0), max(len(h.rows)/minPart, 1))
+	bounds := []int{0}
+	for p := 1; p < parts; p++ {
+		i := max(len(h.rows)*p/parts, bounds[len(bounds)-1])
+		for i < len(h.rows) && i > 0 && h.rows[i].start == h.rows[i-1].start {
+			i++
+		}
+		bounds = append(bounds, i)
+	}
+	bounds = append(bounds, len(h.rows))
+	ms := make([]*merger, parts)
+	parallel(parts, func(p int) {
+		m := &merger{h: h, t: t, groupIDs: make(map[string]int32)}
+		m.fold(bounds[p], bounds[p+1])
+		ms[p] = m
+	})
+	base := make([]int32, parts)
+	ridBase := make([]int32, parts)
+	for p, m := range ms {
+		base[p], ridBase[p] = int32(len(h.groups)), int32(len(h.rids))
+		h.groups = append(h.groups, m.groups...)
+		h.rids = append(h.rids, m.rids...)
+		st.Merged += m.merged
+	}
+	out := h.rows[:0]
+	p := 0
+	for i, r := range h.rows {
+		for i >= bounds[p+1] {
+			p++
+		}
+		if r.ref == deleted {
+			continue
+		}
+		if r.ref < 0 {
+			r.ref = ^(^r.ref + base[p])
+			if r.x != 0 {
+				r.x += ridBase[p]
+			}
+		}
+		out = append(out, r)
+	}
+	h.rows = out
 }
 
 // titles is the merge's index of distinct normalized titles.
@@ -193,8 +368,19 @@ type titles struct {
 	norms []string
 	words [][]string
 	// fuzzy[t] reports that title t matches some other distinct title by
-	// titleMatch: only such titles need comparing word by word.
+	// titleMatch.
 	fuzzy []bool
+	// partners[t] lists the other titles that t matches, by index, with
+	// how; unchecked[t] reports that t's candidates were too many to check
+	// pair by pair, so its matches are found by titleMatch itself.
+	partners  [][]partner
+	unchecked []bool
+}
+
+// partner is a title that another one matches.
+type partner struct {
+	tid int32
+	how string
 }
 
 // indexTitles sets each body's norm, words, tid and rank, and finds the
@@ -208,7 +394,9 @@ func indexTitles(bodies []body) *titles {
 		if _, ok := ranks[b.Title]; !ok {
 			ranks[b.Title] = 0
 		}
-		b.norm = normTitle(b.Title)
+		if b.norm == "" {
+			b.norm = normTitle(b.Title)
+		}
 		id, ok := ids[b.norm]
 		if !ok {
 			id = int32(len(t.norms))
@@ -230,22 +418,24 @@ func indexTitles(bodies []body) *titles {
 	for i := range bodies {
 		bodies[i].rank = ranks[bodies[i].Title]
 	}
-	t.fuzzy = fuzzyTitles(t.norms, t.words)
+	t.fuzzy, t.partners, t.unchecked = fuzzyTitles(t.norms, t.words)
 	return t
 }
 
 // fuzzyTitles reports, for each distinct normalized title, whether some
-// other one matches it by titleMatch. Candidates are found without
+// other one matches it by titleMatch, and which. Candidates are found without
 // comparing every pair: a prefix match shares the first three words, and
 // titles sharing 80% of the longer one's words share one of each title's
 // rarest words (prefix filtering: with n words and at least
 // ceil(0.8n) shared, the n-ceil(0.8n)+1 rarest words of each title must
 // meet). Candidates are then checked with titleMatch itself; a bucket too
-// big to check pair by pair marks all its titles, which costs time later,
-// never correctness.
-func fuzzyTitles(norms []string, words [][]string) []bool {
+// big to check pair by pair marks all its titles unchecked, which costs
+// time later, never correctness.
+func fuzzyTitles(norms []string, words [][]string) (fuzzy []bool, partners [][]partner, unchecked []bool) {
 	const maxBucket = 256
-	fuzzy := make([]bool, len(norms))
+	fuzzy = make([]bool, len(norms))
+	partners = make([][]partner, len(norms))
+	unchecked = make([]bool, len(norms))
 	// Tokens are words with their repeat count, so that a title's words
 	// form a set; each is ranked by how many titles use it.
 	tokens := make([][]string, len(norms))
@@ -287,43 +477,26 @@ func fuzzyTitles(norms []string, words [][]string) []bool {
 		}
 		if len(ids) > maxBucket {
 			for _, id := range ids {
-				fuzzy[id] = true
+				fuzzy[id], unchecked[id] = true, true
 			}
 			continue
 		}
 		for x, a := range ids {
 			for _, b := range ids[x+1:] {
-				if (!fuzzy[a] || !fuzzy[b]) && titleMatch(norms[a], norms[b], words[a], words[b]) != "" {
+				if how := titleMatch(norms[a], norms[b], words[a], words[b]); how != "" {
 					fuzzy[a], fuzzy[b] = true, true
+					partners[a] = append(partners[a], partner{b, how})
+					partners[b] = append(partners[b], partner{a, how})
 				}
 			}
 		}
 	}
-	return fuzzy
-}
-
-// sortRows orders the rows by start instant, then title.
-func (h *HubCalendar) sortRows() {
-	type key struct {
-		start int64
-		rank  int32
-		idx   int32
+	for i, ps := range partners {
+		// A pair may share several buckets.
+		slices.SortFunc(ps, func(a, b partner) int { return cmp.Compare(a.tid, b.tid) })
+		partners[i] = slices.CompactFunc(ps, func(a, b partner) bool { return a.tid == b.tid })
 	}
-	keys := make([]key, len(h.rows))
-	for i := range h.rows {
-		keys[i] = key{h.rows[i].start, h.bodies[h.rows[i].ref].rank, int32(i)}
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if a.start != b.start {
-			return cmp.Compare(a.start, b.start)
-		}
-		return cmp.Compare(a.rank, b.rank)
-	})
-	sorted := make([]row, len(h.rows))
-	for i, k := range keys {
-		sorted[i] = h.rows[k.idx]
-	}
-	h.rows = sorted
+	return fuzzy, partners, unchecked
 }
 
 // merger folds the rows of a sorted HubCalendar.
@@ -331,6 +504,9 @@ type merger struct {
 	h        *HubCalendar
 	t        *titles
 	groupIDs map[string]int32
+	groups   []group // this part's groups
+	rids     []int64 // this part's recurrence ids of group rows
+	merged   int
 	buf      []byte
 	// scratch
 	members []int32
@@ -353,34 +529,36 @@ func (m *merger) match(a, b *body) string {
 	if !m.t.fuzzy[a.tid] || !m.t.fuzzy[b.tid] {
 		return ""
 	}
-	return titleMatch(a.norm, b.norm, a.words, b.words)
+	if m.t.unchecked[a.tid] || m.t.unchecked[b.tid] {
+		return titleMatch(a.norm, b.norm, a.words, b.words)
+	}
+	ps := m.t.partners[a.tid]
+	if i, ok := slices.BinarySearchFunc(ps, b.tid, func(p partner, t int32) int { return cmp.Compare(p.tid, t) }); ok {
+		return ps[i].how
+	}
+	return ""
 }
 
-// fold merges each run of rows with the same start and all-day-ness.
-func (m *merger) fold(st *MergeStats) {
+// fold merges each run of rows in [lo, hi) with the same start and
+// all-day-ness. A folded row is marked deleted; a primary refers to one
+// of m.groups, and its recurrence ids (x) to m.rids.
+func (m *merger) fold(lo, hi int) {
 	rows := m.h.rows
-	for i := 0; i < len(rows); {
+	for i := lo; i < hi; {
 		j := i + 1
-		for j < len(rows) && rows[j].start == rows[i].start {
+		for j < hi && rows[j].start == rows[i].start {
 			j++
 		}
 		if j-i > 1 {
-			m.foldRun(i, j, false, st)
-			m.foldRun(i, j, true, st)
+			m.foldRun(i, j, false)
+			m.foldRun(i, j, true)
 		}
 		i = j
 	}
-	out := rows[:0]
-	for _, r := range rows {
-		if r.ref != deleted {
-			out = append(out, r)
-		}
-	}
-	m.h.rows = out
 }
 
 // foldRun folds the rows [i, j) of one start whose all-day-ness is allDay.
-func (m *merger) foldRun(i, j int, allDay bool, st *MergeStats) {
+func (m *merger) foldRun(i, j int, allDay bool) {
 	h := m.h
 	m.members = m.members[:0]
 	for k := i; k < j; k++ {
@@ -478,7 +656,7 @@ func (m *merger) foldRun(i, j int, allDay bool, st *MergeStats) {
 		if len(hows) == 0 {
 			continue
 		}
-		st.Merged += len(hows)
+		m.merged += len(hows)
 		ra := &h.rows[a.k]
 		rids = append(rids[:0], h.rid(ra, 0))
 		same := rids[0] == ra.start
@@ -494,8 +672,8 @@ func (m *merger) foldRun(i, j int, allDay bool, st *MergeStats) {
 		ra.ref = ^m.groupID(comps, hows)
 		ra.x = 0
 		if !same {
-			ra.x = int32(len(h.rids) + 1)
-			h.rids = append(h.rids, rids...)
+			ra.x = int32(len(m.rids) + 1)
+			m.rids = append(m.rids, rids...)
 		}
 	}
 }
@@ -514,9 +692,9 @@ func (m *merger) groupID(comps []int32, hows []string) int32 {
 	if id, ok := m.groupIDs[string(b)]; ok {
 		return id
 	}
-	id := int32(len(m.h.groups))
+	id := int32(len(m.groups))
 	m.groupIDs[string(b)] = id
-	m.h.groups = append(m.h.groups, group{comps: slices.Clone(comps), hows: slices.Clone(hows)})
+	m.groups = append(m.groups, group{comps: slices.Clone(comps), hows: slices.Clone(hows)})
 	return id
 }
 

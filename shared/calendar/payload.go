@@ -75,6 +75,7 @@ func EncodePayload(header any, events []HubEvent) ([]byte, error) {
 	for i, e := range events {
 		c.bodies[i] = literalBody(e)
 		c.rows[i] = rowAt(e.Start, e.End, int32(i))
+		c.bodies[i].z = c.rows[i].off
 	}
 	return c.Encode(header)
 }
@@ -82,81 +83,52 @@ func EncodePayload(header any, events []HubEvent) ([]byte, error) {
 // Encode writes c as a payload (format 2) after header, which the web role
 // and the next run read back with DecodePayload or ReadPayload.
 func (c *HubCalendar) Encode(header any) ([]byte, error) {
-	// Number the bodies and groups that rows refer to, in order of use.
-	bodyID := make([]int32, len(c.bodies))
-	groupID := make([]int32, len(c.groups))
-	bodyZone := make([]int32, len(c.bodies))
+	// A group's zone is its first row's.
 	groupZone := make([]int32, len(c.groups))
-	var bodies, groups []int32
-	useBody := func(b int32, z int32) {
-		if bodyID[b] == 0 {
-			bodies = append(bodies, b)
-			bodyID[b] = int32(len(bodies))
-			bodyZone[b] = z
-		}
-	}
+	seen := make([]bool, len(c.groups))
 	for i := range c.rows {
-		r := &c.rows[i]
-		if r.ref >= 0 {
-			useBody(r.ref, r.off)
-			continue
-		}
-		g := ^r.ref
-		if groupID[g] == 0 {
-			groups = append(groups, g)
-			groupID[g] = int32(len(groups))
-			groupZone[g] = r.off
-			for _, b := range c.groups[g].comps {
-				useBody(b, 0)
-			}
+		if r := &c.rows[i]; r.ref < 0 && !seen[^r.ref] {
+			seen[^r.ref] = true
+			groupZone[^r.ref] = r.off
 		}
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(c.rows)*16 + len(bodies)*256)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(header); err != nil {
+	chunks := c.encChunks
+	if chunks == nil {
+		chunks = [][]byte{appendBodies(nil, c.bodies)}
+	}
+	bodies := 0
+	for _, ch := range chunks {
+		bodies += len(ch)
+	}
+	head, err := json.Marshal(header)
+	if err != nil {
 		return nil, fmt.Errorf("encode payload header: %w", err)
 	}
-	if err := enc.Encode(payloadHead{Format: "elmcity/2", Bodies: len(bodies), Groups: len(groups), Rows: len(c.rows)}); err != nil {
-		return nil, fmt.Errorf("encode payload: %w", err)
+	out := make([]byte, 0, len(head)+bodies+len(c.groups)*32+len(c.rows)*20+256)
+	out = append(append(out, head...), '\n')
+	out = fmt.Appendf(out, `%s,"bodies":%d,"groups":%d,"rows":%d}`+"\n", payloadFormat, len(c.bodies), len(c.groups), len(c.rows))
+	for _, ch := range chunks {
+		out = append(out, ch...)
 	}
-	for _, bi := range bodies {
-		b := &c.bodies[bi]
-		pb := payloadBody{Zone: bodyZone[bi]}
-		if b.lit != nil {
-			pb.Literal = b.lit
-		} else {
-			pb.Title, pb.Description, pb.Location, pb.URL, pb.AllDay, pb.Tags = b.Title, b.Description, b.Location, b.URL, b.AllDay, b.Tags
-			s := &b.Src
-			pb.Feed, pb.Name, pb.SourceURL, pb.UID, pb.Kind, pb.Summary = s.Feed, s.Name, s.URL, s.UID, string(s.Kind), s.Summary
-		}
-		if err := enc.Encode(&pb); err != nil {
-			return nil, fmt.Errorf("encode payload body %q: %w", b.Title, err)
-		}
-	}
-	for _, gi := range groups {
+	for gi := range c.groups {
 		g := &c.groups[gi]
-		pg := payloadGroup{Comps: make([]int32, len(g.comps)), Hows: g.hows, Zone: groupZone[gi]}
-		for k, b := range g.comps {
-			pg.Comps[k] = bodyID[b] - 1
-		}
-		if err := enc.Encode(&pg); err != nil {
+		b, err := json.Marshal(payloadGroup{Comps: g.comps, Hows: g.hows, Zone: groupZone[gi]})
+		if err != nil {
 			return nil, fmt.Errorf("encode payload group: %w", err)
 		}
+		out = append(append(out, b...), '\n')
 	}
-	out := buf.Bytes()
 	var prev int64
 	for i := range c.rows {
 		r := &c.rows[i]
 		z := int32(0)
 		n := 1
 		if r.ref >= 0 {
-			out = strconv.AppendInt(out, int64(bodyID[r.ref]-1), 10)
-			z = bodyZone[r.ref]
+			out = strconv.AppendInt(out, int64(r.ref), 10)
+			z = c.bodies[r.ref].z
 		} else {
 			out = append(out, 'g')
-			out = strconv.AppendInt(out, int64(groupID[^r.ref]-1), 10)
+			out = strconv.AppendInt(out, int64(^r.ref), 10)
 			z, n = groupZone[^r.ref], len(c.groups[^r.ref].comps)
 		}
 		out = append(out, ' ')
@@ -184,6 +156,28 @@ func (c *HubCalendar) Encode(header any) ([]byte, error) {
 		out = append(out, '\n')
 	}
 	return out, nil
+}
+
+// appendBodies appends the body lines of a payload for bodies, in order.
+func appendBodies(out []byte, bodies []body) []byte {
+	buf := bytes.NewBuffer(out)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	for i := range bodies {
+		b := &bodies[i]
+		pb := payloadBody{Zone: b.z}
+		if b.lit != nil {
+			pb.Literal = b.lit
+		} else {
+			pb.Title, pb.Description, pb.Location, pb.URL, pb.AllDay, pb.Tags = b.Title, b.Description, b.Location, b.URL, b.AllDay, b.Tags
+			s := &b.Src
+			pb.Feed, pb.Name, pb.SourceURL, pb.UID, pb.Kind, pb.Summary = s.Feed, s.Name, s.URL, s.UID, string(s.Kind), s.Summary
+		}
+		// Every field is a string, bool, int or string slice, and a
+		// HubEvent's fields are too: encoding cannot fail.
+		_ = enc.Encode(&pb)
+	}
+	return buf.Bytes()
 }
 
 // DecodePayload reads a payload written by EncodePayload or
@@ -236,15 +230,7 @@ func ReadPayload(payload []byte, header any) (*HubCalendar, error) {
 		if err := json.Unmarshal(line, &pb); err != nil {
 			return nil, fmt.Errorf("decode payload body %d: %w", i+1, err)
 		}
-		if pb.Literal != nil {
-			c.bodies[i] = literalBody(*pb.Literal)
-			continue
-		}
-		c.bodies[i] = body{
-			Title: pb.Title, Description: pb.Description, Location: pb.Location, URL: pb.URL, AllDay: pb.AllDay, Tags: pb.Tags,
-			Src: bodySource{Feed: pb.Feed, Name: pb.Name, URL: pb.SourceURL, UID: pb.UID, Kind: kindOf(pb.Kind), Summary: pb.Summary},
-			z:   pb.Zone,
-		}
+		c.bodies[i] = pb.body()
 	}
 	for i := range c.groups {
 		line, rest = nextLine(rest)
@@ -278,6 +264,20 @@ func ReadPayload(payload []byte, header any) (*HubCalendar, error) {
 	return c, nil
 }
 
+// body returns the body a payload line holds.
+func (pb *payloadBody) body() body {
+	if pb.Literal != nil {
+		b := literalBody(*pb.Literal)
+		b.z = pb.Zone
+		return b
+	}
+	return body{
+		Title: pb.Title, Description: pb.Description, Location: pb.Location, URL: pb.URL, AllDay: pb.AllDay, Tags: pb.Tags,
+		Src: bodySource{Feed: pb.Feed, Name: pb.Name, URL: pb.SourceURL, UID: pb.UID, Kind: kindOf(pb.Kind), Summary: pb.Summary},
+		z:   pb.Zone,
+	}
+}
+
 // kindOf returns the id kind a payload body names.
 func kindOf(s string) byte {
 	if s == "" {
@@ -299,8 +299,11 @@ func readPayloadV1(rest []byte) (*HubCalendar, error) {
 		if err := json.Unmarshal(line, &e); err != nil {
 			return nil, fmt.Errorf("decode payload event %d: %w", len(c.rows)+1, err)
 		}
-		c.bodies = append(c.bodies, literalBody(e))
-		c.rows = append(c.rows, rowAt(e.Start, e.End, int32(len(c.bodies)-1)))
+		b := literalBody(e)
+		r := rowAt(e.Start, e.End, int32(len(c.bodies)))
+		b.z = r.off
+		c.bodies = append(c.bodies, b)
+		c.rows = append(c.rows, r)
 	}
 	return c, nil
 }
