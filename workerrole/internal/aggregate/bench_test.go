@@ -235,8 +235,8 @@ func BenchmarkSyntheticHub(b *testing.B) {
 // extracted is what the yardstick reads of an event.
 type extracted struct {
 	uid, summary, description, location, url, rrule string
-	categories                                       []string
-	start, end                                       time.Time
+	categories                                      []string
+	start, end                                      time.Time
 }
 
 // extract reads e's usual fields, its times in zones looked up once each.
