@@ -22,6 +22,7 @@ type Contribution struct {
 
 	in, dups int
 	enc      []byte // the bodies' payload lines, once prepared
+	prepared bool
 }
 
 // bodyKey identifies the body of an occurrence within a feed.
@@ -129,6 +130,9 @@ func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
 // AddCarried adds a feed's events from an earlier run (HubCalendar.Carry),
 // used when the feed was unchanged or could not be fetched.
 func (c *Contribution) AddCarried(k *Carried) {
+	if c.prepared {
+		panic("calendar: AddCarried on a prepared Contribution")
+	}
 	if k.Len() == 0 {
 		return
 	}
@@ -177,7 +181,7 @@ func mergeContributions(cs []*Contribution, minPart int) (*HubCalendar, MergeSta
 	}
 	// What each feed's part needs on its own runs on every core: titles
 	// normalized, rows sorted by start and title, bodies' JSON written.
-	parallel(len(cs), func(i int) { cs[i].prepare() })
+	parallel(len(cs), func(i int) { cs[i].Prepare() })
 	h := &HubCalendar{bodies: make([]body, 0, nb), rids: make([]int64, 0, nx), encChunks: make([][]byte, 0, len(cs)), slim: true}
 	bodyBase := make([]int32, len(cs))
 	ridBase := make([]int32, len(cs))
@@ -189,6 +193,8 @@ func mergeContributions(cs []*Contribution, minPart int) (*HubCalendar, MergeSta
 		}
 		h.rids = append(h.rids, c.rids...)
 		h.encChunks = append(h.encChunks, c.enc)
+		// Copied: let the collector have them while the rest is copied.
+		c.bodies, c.rids, c.enc = nil, nil, nil
 	}
 	t := indexTitles(h.bodies)
 	h.rows = mergeSorted(cs, h.bodies, bodyBase, ridBase, nr)
@@ -219,9 +225,20 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// prepare readies a contribution for the merge: its bodies' normalized
-// titles and JSON, and its rows sorted by start and title (stably).
-func (c *Contribution) prepare() {
+// encScratch holds buffers for Prepare's payload lines.
+var encScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// Prepare does the merge's work that concerns c alone, once: its bodies'
+// normalized titles and payload lines, and its rows sorted by start and
+// title (stably). MergeContributions prepares the contributions not yet
+// prepared, on every core; a caller building contributions in parallel
+// calls Prepare where each is built. A prepared contribution takes no
+// more occurrences.
+func (c *Contribution) Prepare() {
+	if c.prepared {
+		return
+	}
+	c.prepared = true
 	for i := range c.bodies {
 		c.bodies[i].norm = normTitle(c.bodies[i].Title)
 	}
@@ -231,7 +248,13 @@ func (c *Contribution) prepare() {
 		}
 		return strings.Compare(c.bodies[a.ref].Title, c.bodies[b.ref].Title)
 	})
-	c.enc = appendBodies(nil, c.bodies)
+	// Written into a reused buffer and copied out at its size: the lines
+	// stay on the heap until the payload is written, without the slack
+	// of a grown buffer.
+	scratch := encScratch.Get().(*[]byte)
+	*scratch = appendBodies((*scratch)[:0], c.bodies)
+	c.enc = slices.Clone(*scratch)
+	encScratch.Put(scratch)
 	// Once written, a body's text is needed only to make HubEvents, and
 	// HubCalendar.ready reads it back then: drop it from the heap now.
 	for i := range c.bodies {
@@ -307,6 +330,7 @@ func mergeSorted(cs []*Contribution, bodies []body, bodyBase, ridBase []int32, n
 		if next, ok := load(top.feed, top.pos+1); ok {
 			heap[0] = next
 		} else {
+			cs[top.feed].rows = nil // merged: let the collector have them
 			heap[0] = heap[len(heap)-1]
 			heap = heap[:len(heap)-1]
 		}

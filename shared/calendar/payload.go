@@ -81,7 +81,10 @@ func EncodePayload(header any, events []HubEvent) ([]byte, error) {
 }
 
 // Encode writes c as a payload (format 2) after header, which the web role
-// and the next run read back with DecodePayload or ReadPayload.
+// and the next run read back with DecodePayload or ReadPayload. A calendar
+// from MergeContributions keeps reading its events' text from the payload
+// it returns (rather than keep a second copy): do not modify the payload
+// while c is in use.
 func (c *HubCalendar) Encode(header any) ([]byte, error) {
 	// A group's zone is its first row's.
 	groupZone := make([]int32, len(c.groups))
@@ -107,8 +110,16 @@ func (c *HubCalendar) Encode(header any) ([]byte, error) {
 	out := make([]byte, 0, len(head)+bodies+len(c.groups)*32+len(c.rows)*20+256)
 	out = append(append(out, head...), '\n')
 	out = fmt.Appendf(out, `%s,"bodies":%d,"groups":%d,"rows":%d}`+"\n", payloadFormat, len(c.bodies), len(c.groups), len(c.rows))
-	for _, ch := range chunks {
+	bodyStart := len(out)
+	for i, ch := range chunks {
 		out = append(out, ch...)
+		if c.encChunks != nil {
+			c.encChunks[i] = nil // copied: let the collector have it
+		}
+	}
+	if c.encChunks != nil {
+		// The payload holds the lines now: c reads them from there.
+		c.encChunks = [][]byte{out[bodyStart:len(out):len(out)]}
 	}
 	for gi := range c.groups {
 		g := &c.groups[gi]

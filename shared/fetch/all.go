@@ -27,6 +27,17 @@ type Outcome struct {
 // done with the context's error.
 func (f *Fetcher) FetchAll(ctx context.Context, reqs []Request, limit int) []Outcome {
 	out := make([]Outcome, len(reqs))
+	f.FetchEach(ctx, reqs, limit, func(i int, o Outcome) { out[i] = o })
+	return out
+}
+
+// FetchEach fetches like [Fetcher.FetchAll] but hands each outcome to
+// handle as soon as it is in, from the fetching goroutine, and returns
+// once every handle call has returned. A request keeps its slots until
+// its handle returns, so a handle that passes the body on to a bounded
+// pool of workers also bounds the bodies held: at most limit are fetched
+// and not yet taken.
+func (f *Fetcher) FetchEach(ctx context.Context, reqs []Request, limit int, handle func(i int, o Outcome)) {
 	var hub chan struct{}
 	if limit > 0 {
 		hub = make(chan struct{}, limit)
@@ -37,10 +48,10 @@ func (f *Fetcher) FetchAll(ctx context.Context, reqs []Request, limit int) []Out
 	var wg sync.WaitGroup
 	for i, r := range reqs {
 		wg.Go(func() {
-			res, err := f.fetch(ctx, r.URL, r.Prev, hub)
-			out[i] = Outcome{Result: res, Err: err}
+			res, done, err := f.fetch(ctx, r.URL, r.Prev, hub)
+			defer done()
+			handle(i, Outcome{Result: res, Err: err})
 		})
 	}
 	wg.Wait()
-	return out
 }

@@ -194,3 +194,53 @@ func TestFetchAll(t *testing.T) {
 		t.Errorf("peak concurrent requests = %d, want at most 2", p)
 	}
 }
+
+// TestFetchEachHoldsSlots checks that FetchEach hands outcomes over as
+// they come and that a request keeps its hub slot until its handle
+// returns: with limit 2 and both handles blocked, no third request is
+// sent; once they return, the rest are.
+func TestFetchEachHoldsSlots(t *testing.T) {
+	t.Parallel()
+	const limit = 2
+	b := newBundle(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(calendar)) })
+	f := newFetcher(t, fetch.Config{AllowPrivate: true})
+	reqs := make([]fetch.Request, 5)
+	for i := range reqs {
+		reqs[i] = fetch.Request{URL: b.srv.URL + "/" + strings.Repeat("x", i)}
+	}
+	handed := make(chan int, len(reqs))
+	release := make(chan struct{})
+	done := make(chan struct{})
+	var mu sync.Mutex
+	got := map[int]bool{}
+	go func() {
+		defer close(done)
+		f.FetchEach(t.Context(), reqs, limit, func(i int, o fetch.Outcome) {
+			if o.Err != nil || string(o.Result.Body) != calendar {
+				t.Errorf("outcome %d = %q, %v", i, o.Result.Body, o.Err)
+			}
+			mu.Lock()
+			got[i] = true
+			mu.Unlock()
+			handed <- i
+			<-release
+		})
+	}()
+	for range limit {
+		waitOrTimeout(t, handed)
+	}
+	// Both slots are held by blocked handles: nothing else is fetched.
+	time.Sleep(100 * time.Millisecond) // waiting for something not to happen
+	if n := b.hits.Load(); n != limit {
+		t.Errorf("server got %d requests while both handles were blocked, want %d", n, limit)
+	}
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("FetchEach() did not return")
+	}
+	if len(got) != len(reqs) {
+		t.Errorf("handled %d outcomes, want %d", len(got), len(reqs))
+	}
+}

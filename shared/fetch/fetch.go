@@ -213,17 +213,26 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 // [ErrCharset], [ErrStatus], context.Canceled and context.DeadlineExceeded
 // (for the Fetcher's own timeouts too).
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev Validators) (Result, error) {
-	return f.fetch(ctx, rawURL, prev, nil)
+	res, done, err := f.fetch(ctx, rawURL, prev, nil)
+	done()
+	return res, err
 }
 
 // fetch is Fetch with an optional hub-wide semaphore, taken after the
 // per-host slot so that requests queued for a busy host hold no hub slot.
-func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}) (Result, error) {
+// The slots stay held until the caller calls done.
+func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}) (_ Result, done func(), _ error) {
+	var held []func()
+	done = func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			held[i]()
+		}
+	}
 	u, err := NormalizeURL(rawURL)
 	if err != nil {
-		return Result{}, &Error{URL: redact(rawURL), Class: ClassBadURL, Err: err}
+		return Result{}, done, &Error{URL: redact(rawURL), Class: ClassBadURL, Err: err}
 	}
-	fail := func(ctx context.Context, status int, err error) (Result, error) {
+	fail := func(ctx context.Context, status int, err error) (Result, func(), error) {
 		// A body read cut short by ctx may report the transport's own
 		// error; make sure errors.Is sees the context's.
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
@@ -233,18 +242,18 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub
 		if errors.Is(err, ErrStatus) {
 			class = statusClass(status)
 		}
-		return Result{}, &Error{URL: redact(rawURL), Class: class, Status: status, Err: err}
+		return Result{}, done, &Error{URL: redact(rawURL), Class: class, Status: status, Err: err}
 	}
 
 	release, err := f.hosts.acquire(ctx, strings.ToLower(u.Hostname()))
 	if err != nil {
 		return fail(ctx, 0, fmt.Errorf("wait for host slot: %w", err))
 	}
-	defer release()
+	held = append(held, release)
 	if hub != nil {
 		select {
 		case hub <- struct{}{}:
-			defer func() { <-hub }()
+			held = append(held, func() { <-hub })
 		case <-ctx.Done():
 			return fail(ctx, 0, fmt.Errorf("wait for hub slot: %w", ctx.Err()))
 		}
@@ -274,7 +283,7 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub
 		slog.Bool("unchanged", res.Unchanged),
 		slog.Bool("forced", res.Forced),
 	)
-	return res, nil
+	return res, done, nil
 }
 
 func statusClass(status int) Class {

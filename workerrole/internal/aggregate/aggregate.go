@@ -31,7 +31,7 @@ type hubs interface {
 
 // fetcher fetches feeds (*fetch.Fetcher).
 type fetcher interface {
-	FetchAll(ctx context.Context, reqs []fetch.Request, limit int) []fetch.Outcome
+	FetchEach(ctx context.Context, reqs []fetch.Request, limit int, handle func(i int, o fetch.Outcome))
 }
 
 // publisher stores generations (*publish.Store).

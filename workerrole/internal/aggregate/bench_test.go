@@ -133,7 +133,8 @@ func peakHeap() (stop func() uint64) {
 //
 //	go test -run '^$' -bench SyntheticHub -benchtime 3x ./workerrole/internal/aggregate/
 func BenchmarkSyntheticHub(b *testing.B) {
-	feeds := synthetic(b)
+	feeds := offHeap(b, synthetic(b))
+	runtime.GC()
 	names := make([]string, 0, len(feeds))
 	var total int64
 	for n, body := range feeds {
@@ -147,6 +148,8 @@ func BenchmarkSyntheticHub(b *testing.B) {
 			http.NotFound(w, r)
 			return
 		}
+		// As a web server sends a static file.
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 	}))
 	defer srv.Close()

@@ -60,28 +60,30 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 			reqs[i].Prev = prev.feeds[f.ID].Validators
 		}
 	}
-	outcomes := j.fetch.FetchAll(ctx, reqs, j.cfg.FeedConcurrency)
-	if err := ctx.Err(); err != nil {
-		return head, nil, err
-	}
-
 	parser := calendar.NewParser(calendar.Config{
 		FloatingZone: h.Location(), DefaultDuration: j.cfg.DefaultDuration, MaxPerSeries: j.cfg.MaxPerSeries,
 	})
 	opts := calendar.MergeOptions{Vocabulary: h.Vocabulary}
+	// Feeds are parsed as they arrive, on as many workers as there are
+	// cores; a fetched body waits for a free worker holding its fetch
+	// slot, so at most FeedConcurrency bodies wait.
 	results := make([]feedResult, len(feeds))
-	next := make(chan int)
+	type arrived struct {
+		i int
+		o fetch.Outcome
+	}
+	next := make(chan arrived)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), j.cfg.FeedConcurrency, max(len(feeds), 1)) {
 		wg.Go(func() {
-			for i := range next {
-				results[i] = j.feed(ctx, parser, opts, feeds[i], &outcomes[i], reqs[i].Prev, prev, from, to, started, log)
+			for a := range next {
+				r := j.feed(ctx, parser, opts, feeds[a.i], &a.o, reqs[a.i].Prev, prev, from, to, started, log)
+				r.c.Prepare()
+				results[a.i] = r
 			}
 		})
 	}
-	for i := range feeds {
-		next <- i
-	}
+	j.fetch.FetchEach(ctx, reqs, j.cfg.FeedConcurrency, func(i int, o fetch.Outcome) { next <- arrived{i, o} })
 	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
