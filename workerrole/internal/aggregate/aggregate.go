@@ -181,13 +181,19 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	}
 	// The scheduler asks for stale hubs only: one made fresh meanwhile
 	// (by a run that started just before the scheduler looked) is done.
-	if prev != nil && job.RequestedBy == ScheduledBy && j.cfg.Now().Sub(prev.Finished) < h.Interval() {
+	// A region is stale, too, once a member has published since it ran.
+	if prev != nil && job.RequestedBy == ScheduledBy && j.cfg.Now().Sub(prev.Finished) < h.Interval() &&
+		!j.memberPublishedSince(ctx, h, prevGen.PublishedAt) {
 		log.InfoContext(ctx, "scheduled aggregation skipped: the hub is fresh",
 			"published", prevGen.PublishedAt.Format(time.RFC3339))
 		return nil
 	}
 
-	head, cal, err := j.run(ctx, h, prev, log)
+	run := j.run
+	if h.Type == hub.TypeRegion {
+		run = j.runRegion
+	}
+	head, cal, err := run(ctx, h, prev, log)
 	if err != nil {
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 			return c

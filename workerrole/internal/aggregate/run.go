@@ -174,11 +174,8 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		st.Status = "ok"
 		st.LastSuccess = started
 	}
-	switch {
-	case before.Occurrences > 0 && st.Occurrences == 0 && st.Status == "ok":
-		st.Flag = "dropped to zero"
-	case before.Occurrences > 0 && st.Occurrences*2 < before.Occurrences && st.Status == "ok":
-		st.Flag = "dropped by more than half"
+	if st.Status == "ok" {
+		flagDrop(&st)
 	}
 	if st.Flag != "" {
 		log.WarnContext(ctx, fmt.Sprintf("feed %s %s (%d to %d occurrences)", f.Source, st.Flag, before.Occurrences, st.Occurrences),

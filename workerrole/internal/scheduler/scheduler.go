@@ -147,9 +147,18 @@ func (s *Scheduler) enqueueStale(ctx context.Context) error {
 	}
 	now := s.cfg.Now()
 	var errs []error
+	type current struct {
+		p   publish.Pointer
+		err error
+	}
+	pointers := make(map[string]current, len(hubs))
+	for _, h := range hubs {
+		p, err := s.pub.Current(ctx, h.ID)
+		pointers[h.ID] = current{p, err}
+	}
 	for _, h := range hubs {
 		reason := ""
-		p, err := s.pub.Current(ctx, h.ID)
+		p, err := pointers[h.ID].p, pointers[h.ID].err
 		switch {
 		case errors.Is(err, publish.ErrNotFound):
 			reason = "never aggregated"
@@ -158,6 +167,15 @@ func (s *Scheduler) enqueueStale(ctx context.Context) error {
 			continue
 		case now.Sub(p.PublishedAt) >= h.Interval():
 			reason = fmt.Sprintf("last aggregated %s ago, interval %s", now.Sub(p.PublishedAt).Round(time.Minute), h.Interval())
+		case h.Type == hub.TypeRegion:
+			// A region follows its members: stale once one has published
+			// since the region did.
+			for _, m := range h.Members {
+				if mp, ok := pointers[m]; ok && mp.err == nil && mp.p.PublishedAt.After(p.PublishedAt) {
+					reason = fmt.Sprintf("member hub %s published since", m)
+					break
+				}
+			}
 		}
 		if reason == "" {
 			continue

@@ -176,6 +176,50 @@ func TestEnqueuesStaleHubsOnce(t *testing.T) {
 	}
 }
 
+// TestEnqueuesRegionAfterItsMembers checks that a region within its
+// interval is queued once a member has published since the region did.
+func TestEnqueuesRegionAfterItsMembers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	for _, h := range []hub.Hub{
+		{ID: "keene", Title: "Keene", IntervalHours: 8},
+		{ID: "swanzey", Title: "Swanzey", IntervalHours: 8},
+		{ID: "region", Title: "Region", Type: hub.TypeRegion, IntervalHours: 8, Members: []string{"keene", "swanzey", "gone"}},
+	} {
+		if _, err := b.store.CreateHub(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publishHub := func(id string) {
+		t.Helper()
+		if _, err := b.pub.Publish(ctx, publish.Generation{Hub: id, Payload: []byte("{}\n")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publishHub("keene")
+	publishHub("swanzey")
+	b.clk.Add(time.Minute)
+	publishHub("region")
+	b.clk.Add(time.Minute)
+	s := b.scheduler(t, "w", scheduler.Schedule{})
+	if _, err := s.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.queued(t); len(got) != 0 {
+		t.Errorf("queued %v while every hub is fresh", got)
+	}
+	b.clk.Add(time.Minute)
+	publishHub("swanzey")
+	b.clk.Add(time.Minute)
+	if _, err := s.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(b.queued(t), ","); got != "region" {
+		t.Errorf("queued %q after a member published, want region", got)
+	}
+}
+
 func TestRunsDueScriptsAndLogsOutcomes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -1,0 +1,132 @@
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/publish"
+	"github.com/elmcity/elmcity/shared/tablestore"
+)
+
+// MemberFeed is the FeedStats.Feed of a region's member hub: a region's
+// "feeds" are its members' published calendars.
+func MemberFeed(hubID string) string { return "hub:" + hubID }
+
+// runRegion merges the published calendars of a region's member hubs:
+// each member contributes its events in the region's window as they were
+// published (with their sources, tags and UIDs), and the same event
+// published by several members becomes one. A member that does not exist
+// or has never published contributes nothing and is reported failed; a
+// storage error fails the run, which is retried with the region's last
+// calendar still served.
+func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logger) (Header, *calendar.HubCalendar, error) {
+	started := j.cfg.Now()
+	from, to := window(h, started)
+	head := Header{V: PayloadVersion, Hub: h.ID, Started: started, From: from, To: to}
+	opts := calendar.MergeOptions{Vocabulary: h.Vocabulary}
+	cs := make([]*calendar.Contribution, 0, len(h.Members))
+	for _, m := range h.Members {
+		st, events, err := j.member(ctx, m, prev)
+		if err != nil {
+			return head, nil, err
+		}
+		var in []calendar.HubEvent
+		for _, e := range events {
+			if e.Start.Before(to) && (!e.Start.Before(from) || e.End.After(from)) {
+				in = append(in, e)
+			}
+		}
+		st.Occurrences = len(in)
+		if st.Status == "ok" {
+			head.FeedsOK++
+			flagDrop(&st)
+		} else {
+			head.FeedsBad++
+			log.WarnContext(ctx, fmt.Sprintf("member hub %s: %s", m, st.Error), "member", m, "error_class", st.ErrorClass)
+		}
+		if st.Flag != "" {
+			log.WarnContext(ctx, fmt.Sprintf("member hub %s %s (%d to %d events)", m, st.Flag, st.Previous, st.Occurrences), "member", m)
+		}
+		head.Feeds = append(head.Feeds, st)
+		c := calendar.NewContribution(calendar.FeedEvents{Feed: MemberFeed(m), Source: st.Source, Previous: in}, opts)
+		c.Prepare()
+		cs = append(cs, c)
+	}
+	cal, mst := calendar.MergeContributions(cs)
+	head.Events = cal.Len()
+	head.Merged = mst.Merged
+	head.Finished = j.cfg.Now()
+	return head, cal, nil
+}
+
+// member loads one member hub and its published events.
+func (j *Job) member(ctx context.Context, id string, prev *decoded) (FeedStats, []calendar.HubEvent, error) {
+	st := FeedStats{Feed: MemberFeed(id), Source: id}
+	if prev != nil {
+		before := prev.feeds[st.Feed]
+		st.Previous, st.LastSuccess = before.Occurrences, before.LastSuccess
+	}
+	fail := func(class, msg string) (FeedStats, []calendar.HubEvent, error) {
+		st.Status, st.ErrorClass, st.Error = "failed", class, msg
+		return st, nil, nil
+	}
+	m, err := j.hubs.GetHub(ctx, id)
+	if errors.Is(err, tablestore.ErrNotFound) {
+		return fail("no_hub", "no such hub")
+	}
+	if err != nil {
+		return st, nil, fmt.Errorf("load member hub %s: %w", id, err)
+	}
+	st.Source = m.Title
+	g, err := j.pub.Load(ctx, id)
+	if errors.Is(err, publish.ErrNotFound) {
+		return fail("not_published", "never published")
+	}
+	if err != nil {
+		return st, nil, fmt.Errorf("load calendar of member hub %s: %w", id, err)
+	}
+	mh, events, err := Decode(g.Payload)
+	if err != nil {
+		return fail("parse", "published calendar unreadable: "+err.Error())
+	}
+	st.Status = "ok"
+	st.Events = mh.Events
+	st.Bytes = int64(len(g.Payload))
+	st.LastSuccess = g.PublishedAt
+	return st, events, nil
+}
+
+// flagDrop flags a good feed (or member) whose occurrences dropped to
+// zero or by more than half since the previous run.
+func flagDrop(st *FeedStats) {
+	switch {
+	case st.Previous > 0 && st.Occurrences == 0:
+		st.Flag = "dropped to zero"
+	case st.Previous > 0 && st.Occurrences*2 < st.Previous:
+		st.Flag = "dropped by more than half"
+	}
+}
+
+// memberPublishedSince reports whether h is a region one of whose members
+// published after t. A member that cannot be read counts as published:
+// the run finds out what it is.
+func (j *Job) memberPublishedSince(ctx context.Context, h hub.Hub, t time.Time) bool {
+	if h.Type != hub.TypeRegion {
+		return false
+	}
+	for _, m := range h.Members {
+		p, err := j.pub.Current(ctx, m)
+		if errors.Is(err, publish.ErrNotFound) {
+			continue
+		}
+		if err != nil || p.PublishedAt.After(t) {
+			return true
+		}
+	}
+	return false
+}
