@@ -81,11 +81,20 @@ func EncodePayload(header any, events []HubEvent) ([]byte, error) {
 }
 
 // Encode writes c as a payload (format 2) after header, which the web role
-// and the next run read back with DecodePayload or ReadPayload. A calendar
-// from MergeContributions keeps reading its events' text from the payload
-// it returns (rather than keep a second copy): do not modify the payload
-// while c is in use.
+// and the next run read back with DecodePayload or ReadPayload.
 func (c *HubCalendar) Encode(header any) ([]byte, error) {
+	parts, err := c.EncodeParts(header)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Join(parts, nil), nil
+}
+
+// EncodeParts is Encode with the payload in pieces, to be written in
+// order (publish.Generation.Parts): a calendar from MergeContributions
+// already holds its bodies' lines, and the parts share them rather than
+// copy them. The parts are read-only; they stay valid after c is dropped.
+func (c *HubCalendar) EncodeParts(header any) ([][]byte, error) {
 	// A group's zone is its first row's.
 	groupZone := make([]int32, len(c.groups))
 	seen := make([]bool, len(c.groups))
@@ -99,28 +108,18 @@ func (c *HubCalendar) Encode(header any) ([]byte, error) {
 	if chunks == nil {
 		chunks = [][]byte{appendBodies(nil, c.bodies)}
 	}
-	bodies := 0
-	for _, ch := range chunks {
-		bodies += len(ch)
-	}
 	head, err := json.Marshal(header)
 	if err != nil {
 		return nil, fmt.Errorf("encode payload header: %w", err)
 	}
-	out := make([]byte, 0, len(head)+bodies+len(c.groups)*32+len(c.rows)*20+256)
-	out = append(append(out, head...), '\n')
-	out = fmt.Appendf(out, `%s,"bodies":%d,"groups":%d,"rows":%d}`+"\n", payloadFormat, len(c.bodies), len(c.groups), len(c.rows))
-	bodyStart := len(out)
-	for i, ch := range chunks {
-		out = append(out, ch...)
-		if c.encChunks != nil {
-			c.encChunks[i] = nil // copied: let the collector have it
-		}
+	first := append(head, '\n')
+	first = fmt.Appendf(first, `%s,"bodies":%d,"groups":%d,"rows":%d}`+"\n", payloadFormat, len(c.bodies), len(c.groups), len(c.rows))
+	parts := make([][]byte, 0, len(chunks)+2)
+	parts = append(parts, first)
+	for _, ch := range chunks {
+		parts = append(parts, ch[:len(ch):len(ch)])
 	}
-	if c.encChunks != nil {
-		// The payload holds the lines now: c reads them from there.
-		c.encChunks = [][]byte{out[bodyStart:len(out):len(out)]}
-	}
+	out := make([]byte, 0, len(c.groups)*32+len(c.rows)*20+64)
 	for gi := range c.groups {
 		g := &c.groups[gi]
 		b, err := json.Marshal(payloadGroup{Comps: g.comps, Hows: g.hows, Zone: groupZone[gi]})
@@ -166,7 +165,7 @@ func (c *HubCalendar) Encode(header any) ([]byte, error) {
 		}
 		out = append(out, '\n')
 	}
-	return out, nil
+	return append(parts, out), nil
 }
 
 // appendBodies appends the body lines of a payload for bodies, in order.

@@ -125,6 +125,22 @@ type Generation struct {
 	// Payload is the encoded calendar, opaque to this package. An empty
 	// payload loads as an empty, non-nil slice.
 	Payload []byte
+	// Parts, when Payload is nil, is the payload to publish in pieces,
+	// written in order (a caller that holds it so need not join it first).
+	// A loaded generation has Payload.
+	Parts [][]byte
+}
+
+// parts returns g's payload as pieces and its length.
+func (g *Generation) parts() ([][]byte, int64) {
+	if g.Payload != nil || g.Parts == nil {
+		return [][]byte{g.Payload}, int64(len(g.Payload))
+	}
+	var n int64
+	for _, p := range g.Parts {
+		n += int64(len(p))
+	}
+	return g.Parts, n
 }
 
 // Pointer describes a hub's current generation without loading it: one

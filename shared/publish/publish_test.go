@@ -88,6 +88,33 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPublishParts checks that a payload published in parts loads as
+// their concatenation, with the size and digest of the whole.
+func TestPublishParts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupSmall(t, publish.Config{})
+	whole := append(jsonLines(2000, 3), randomBytes(300<<10, 4)...)
+	parts := [][]byte{whole[:1], {}, whole[1 : 400<<10], whole[400<<10:]}
+	if _, err := b.store.Publish(ctx, publish.Generation{Hub: "parts", Parts: parts}); err != nil {
+		t.Fatalf("Publish(parts) = %v", err)
+	}
+	got, err := b.store.Load(ctx, "parts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Payload, whole) {
+		t.Errorf("Load() = %d bytes, want the %d bytes of the parts joined", len(got.Payload), len(whole))
+	}
+	p, err := b.store.Current(ctx, "parts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Size != int64(len(whole)) || p.SHA256 != sum(whole) || p.Chunks < 2 {
+		t.Errorf("Current() = size %d, sha %s, %d chunks; want %d, %s, several", p.Size, p.SHA256, p.Chunks, len(whole), sum(whole))
+	}
+}
+
 func TestLevels(t *testing.T) {
 	t.Parallel()
 	payload := jsonLines(2000, 2)

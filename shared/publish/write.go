@@ -26,7 +26,7 @@ const cleanupTimeout = 30 * time.Second
 // the context.
 const feedSize = 1 << 20
 
-// Publish stores g.Payload and g.Meta as a new generation of g.Hub and
+// Publish stores g.Payload (or g.Parts) and g.Meta as a new generation of g.Hub and
 // makes it current, returning g with ID and PublishedAt set (their values
 // in g are ignored). Readers see the previous generation until the switch
 // and the new one after it.
@@ -40,8 +40,9 @@ func (s *Store) Publish(ctx context.Context, g Generation) (Generation, error) {
 	if err := checkHub(g.Hub); err != nil {
 		return Generation{}, fmt.Errorf("publish: %w", err)
 	}
-	if len(g.Payload) > MaxPayload {
-		return Generation{}, fmt.Errorf("publish %s: payload of %d bytes exceeds %d: %w", g.Hub, len(g.Payload), MaxPayload, ErrInvalid)
+	parts, size := g.parts()
+	if size > MaxPayload {
+		return Generation{}, fmt.Errorf("publish %s: payload of %d bytes exceeds %d: %w", g.Hub, size, MaxPayload, ErrInvalid)
 	}
 	meta, err := encodeMeta(g.Meta)
 	if err != nil {
@@ -63,9 +64,9 @@ func (s *Store) Publish(ctx context.Context, g Generation) (Generation, error) {
 	id := newID(at)
 	m := &pointerEntity{
 		PartitionKey: g.Hub, RowKey: manifestKey(id), Codec: codecDeflate,
-		Size: int64(len(g.Payload)), PublishedAt: at, Meta: meta,
+		Size: size, PublishedAt: at, Meta: meta,
 	}
-	batches, err := s.writeGeneration(ctx, id, g.Payload, m)
+	batches, err := s.writeGeneration(ctx, id, parts, m)
 	if err != nil {
 		s.discard(ctx, g.Hub, id)
 		return Generation{}, fmt.Errorf("publish %s: write generation %s: %w", g.Hub, id, err)
@@ -86,10 +87,10 @@ func (s *Store) Publish(ctx context.Context, g Generation) (Generation, error) {
 	return g, nil
 }
 
-// writeGeneration compresses payload into chunk entities and writes them,
-// then the manifest m (which it completes), with up to s.parallel
+// writeGeneration compresses the payload's parts into chunk entities and
+// writes them, then the manifest m (which it completes), with up to s.parallel
 // transactions in flight. It returns the number of transactions.
-func (s *Store) writeGeneration(ctx context.Context, id string, payload []byte, m *pointerEntity) (int, error) {
+func (s *Store) writeGeneration(ctx context.Context, id string, payload [][]byte, m *pointerEntity) (int, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -132,21 +133,23 @@ func (s *Store) writeGeneration(ctx context.Context, id string, payload []byte, 
 	return c.batches, nil
 }
 
-// compress feeds payload through the hash and the compressor into c, then
-// completes m and adds it as the generation's last entity.
-func (s *Store) compress(ctx context.Context, payload []byte, c *chunker, m *pointerEntity) error {
+// compress feeds the payload's parts through the hash and the compressor
+// into c, then completes m and adds it as the generation's last entity.
+func (s *Store) compress(ctx context.Context, payload [][]byte, c *chunker, m *pointerEntity) error {
 	zw, _ := s.writers.Get().(*flate.Writer)
 	defer s.writers.Put(zw)
 	zw.Reset(c)
 	h := sha256.New()
-	for off := 0; off < len(payload); off += feedSize {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		seg := payload[off:min(off+feedSize, len(payload))]
-		h.Write(seg)
-		if _, err := zw.Write(seg); err != nil {
-			return err
+	for _, part := range payload {
+		for off := 0; off < len(part); off += feedSize {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			seg := part[off:min(off+feedSize, len(part))]
+			h.Write(seg)
+			if _, err := zw.Write(seg); err != nil {
+				return err
+			}
 		}
 	}
 	if err := zw.Close(); err != nil {

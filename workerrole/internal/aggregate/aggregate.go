@@ -200,15 +200,21 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 		}
 		return err
 	}
-	payload, err := encode(head, cal)
+	// In parts: the merged calendar's body lines go to the publisher as
+	// they are, never copied into one payload.
+	parts, err := cal.EncodeParts(head)
 	if err != nil {
 		return err
+	}
+	size := 0
+	for _, p := range parts {
+		size += len(p)
 	}
 	meta := map[string]string{
 		"events": strconv.Itoa(head.Events), "feeds_ok": strconv.Itoa(head.FeedsOK),
 		"feeds_failed": strconv.Itoa(head.FeedsBad), "started": head.Started.Format(time.RFC3339Nano),
 	}
-	g, err := j.pub.Publish(ctx, publish.Generation{Hub: h.ID, Meta: meta, Payload: payload})
+	g, err := j.pub.Publish(ctx, publish.Generation{Hub: h.ID, Meta: meta, Parts: parts})
 	if errors.Is(err, publish.ErrStale) {
 		log.InfoContext(ctx, "another run published first; its calendar stands")
 		return nil
@@ -224,7 +230,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	}
 	log.InfoContext(ctx, fmt.Sprintf("published %d events from %d of %d feeds", head.Events, head.FeedsOK, head.FeedsOK+head.FeedsBad),
 		"generation", g.ID, "events", head.Events, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
-		"payload_bytes", len(payload), "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
+		"payload_bytes", size, "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
 	return nil
 }
 
@@ -284,11 +290,6 @@ type decoded struct {
 	Header
 	cal   *calendar.HubCalendar
 	feeds map[string]FeedStats
-}
-
-// encode writes the payload: the header line, then the calendar.
-func encode(h Header, cal *calendar.HubCalendar) ([]byte, error) {
-	return cal.Encode(h)
 }
 
 // Decode reads a published payload: its header and events.

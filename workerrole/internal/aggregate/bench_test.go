@@ -90,9 +90,13 @@ func (s *sink) Load(context.Context, string) (publish.Generation, error) {
 	return publish.Generation{}, publish.ErrNotFound
 }
 func (s *sink) Publish(_ context.Context, g publish.Generation) (publish.Generation, error) {
-	s.bytes.Store(int64(len(g.Payload)))
-	n, _ := strconv.Atoi(g.Meta["events"])
-	s.events.Store(int64(n))
+	n := len(g.Payload)
+	for _, p := range g.Parts {
+		n += len(p)
+	}
+	s.bytes.Store(int64(n))
+	events, _ := strconv.Atoi(g.Meta["events"])
+	s.events.Store(int64(events))
 	return g, nil
 }
 
