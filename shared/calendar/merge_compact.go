@@ -197,7 +197,7 @@ func mergeContributions(cs []*Contribution, minPart int) (*HubCalendar, MergeSta
 		c.bodies, c.rids, c.enc = nil, nil, nil
 	}
 	t := indexTitles(h.bodies)
-	h.rows = mergeSorted(cs, h.bodies, bodyBase, ridBase, nr)
+	h.rows = mergeSorted(cs, h.bodies, bodyBase, ridBase, nr, minPart)
 	for _, c := range cs {
 		*c = Contribution{}
 	}
@@ -267,8 +267,62 @@ func (c *Contribution) Prepare() {
 
 // mergeSorted merges the contributions' sorted rows into one slice
 // ordered by start and title rank, rebasing their body and recurrence-id
-// indices; rows alike in both keep the feeds' order.
-func mergeSorted(cs []*Contribution, bodies []body, bodyBase, ridBase []int32, n int) []row {
+// indices; rows alike in both keep the feeds' order. The merge runs in as
+// many parts as there are cores (of at least minPart rows), split at
+// start instants sampled from the contributions, each part a heap merge
+// of every contribution's rows in its range into its own stretch of the
+// output.
+func mergeSorted(cs []*Contribution, bodies []body, bodyBase, ridBase []int32, n, minPart int) []row {
+	ranks := make([]int32, len(bodies))
+	for i := range bodies {
+		ranks[i] = bodies[i].rank
+	}
+	parts := min(runtime.GOMAXPROCS(0), max(n/max(minPart, 1), 1))
+	// Split instants: quantiles of a sample of every contribution's starts.
+	var sample []int64
+	for _, c := range cs {
+		for k := range 64 {
+			if len(c.rows) > 0 {
+				sample = append(sample, c.rows[len(c.rows)*k/64].start)
+			}
+		}
+	}
+	slices.Sort(sample)
+	pivots := make([]int64, 0, parts-1)
+	for p := 1; p < parts && len(sample) > 0; p++ {
+		if v := sample[len(sample)*p/parts]; len(pivots) == 0 || v > pivots[len(pivots)-1] {
+			pivots = append(pivots, v)
+		}
+	}
+	parts = len(pivots) + 1
+	// bounds[p][fi] is where part p starts in contribution fi's rows.
+	bounds := make([][]int, parts+1)
+	offsets := make([]int, parts+1)
+	for p := range bounds {
+		bounds[p] = make([]int, len(cs))
+		for fi, c := range cs {
+			switch p {
+			case 0:
+			case parts:
+				bounds[p][fi] = len(c.rows)
+			default:
+				bounds[p][fi], _ = slices.BinarySearchFunc(c.rows, pivots[p-1], func(r row, t int64) int { return cmp.Compare(r.start, t) })
+			}
+			if p > 0 {
+				offsets[p] += bounds[p][fi]
+			}
+		}
+	}
+	out := make([]row, n)
+	parallel(parts, func(p int) {
+		mergeRange(cs, ranks, bodyBase, ridBase, bounds[p], bounds[p+1], out[offsets[p]:offsets[p+1]])
+	})
+	return out
+}
+
+// mergeRange heap-merges rows [lo[fi], hi[fi]) of every contribution fi
+// into out, which has room for exactly them.
+func mergeRange(cs []*Contribution, ranks, bodyBase, ridBase []int32, lo, hi []int, out []row) {
 	type cursor struct {
 		start int64
 		rank  int32
@@ -285,16 +339,15 @@ func mergeSorted(cs []*Contribution, bodies []body, bodyBase, ridBase []int32, n
 		return a.feed < b.feed
 	}
 	load := func(fi int32, pos int) (cursor, bool) {
-		c := cs[fi]
-		if pos >= len(c.rows) {
+		if pos >= hi[fi] {
 			return cursor{}, false
 		}
-		r := &c.rows[pos]
-		return cursor{r.start, bodies[bodyBase[fi]+r.ref].rank, fi, pos}, true
+		r := &cs[fi].rows[pos]
+		return cursor{r.start, ranks[bodyBase[fi]+r.ref], fi, pos}, true
 	}
 	heap := make([]cursor, 0, len(cs))
 	for fi := range cs {
-		if cur, ok := load(int32(fi), 0); ok {
+		if cur, ok := load(int32(fi), lo[fi]); ok {
 			heap = append(heap, cur)
 		}
 	}
@@ -318,7 +371,7 @@ func mergeSorted(cs []*Contribution, bodies []body, bodyBase, ridBase []int32, n
 	for i := len(heap)/2 - 1; i >= 0; i-- {
 		down(i)
 	}
-	out := make([]row, 0, n)
+	k := 0
 	for len(heap) > 0 {
 		top := &heap[0]
 		r := cs[top.feed].rows[top.pos]
@@ -326,17 +379,16 @@ func mergeSorted(cs []*Contribution, bodies []body, bodyBase, ridBase []int32, n
 		if r.x != 0 {
 			r.x += ridBase[top.feed]
 		}
-		out = append(out, r)
+		out[k] = r
+		k++
 		if next, ok := load(top.feed, top.pos+1); ok {
 			heap[0] = next
 		} else {
-			cs[top.feed].rows = nil // merged: let the collector have them
 			heap[0] = heap[len(heap)-1]
 			heap = heap[:len(heap)-1]
 		}
 		down(0)
 	}
-	return out
 }
 
 // foldAll folds the sorted rows of h, in as many parts as there are
@@ -353,9 +405,10 @@ func foldAll(h *HubCalendar, t *titles, minPart int, st *MergeStats) {
 		bounds = append(bounds, i)
 	}
 	bounds = append(bounds, len(h.rows))
+	keys := foldKeys(h, t)
 	ms := make([]*merger, parts)
 	parallel(parts, func(p int) {
-		m := &merger{h: h, t: t, groupIDs: make(map[string]int32)}
+		m := &merger{h: h, t: t, keys: keys, groupIDs: make(map[string]int32)}
 		m.fold(bounds[p], bounds[p+1])
 		ms[p] = m
 	})
@@ -527,6 +580,7 @@ func fuzzyTitles(norms []string, words [][]string) (fuzzy []bool, partners [][]p
 type merger struct {
 	h        *HubCalendar
 	t        *titles
+	keys     []foldKey // by body index
 	groupIDs map[string]int32
 	groups   []group // this part's groups
 	rids     []int64 // this part's recurrence ids of group rows
@@ -537,6 +591,26 @@ type merger struct {
 	inv     []int32
 	uids    []string
 	gone    []bool
+}
+
+// foldKey is what folding reads of every body, kept apart from the
+// bodies so that a run's checks stay in cache.
+type foldKey struct {
+	tid    int32
+	feed   int32
+	allDay bool
+	titled bool // a non-empty normalized title
+	fuzzy  bool // t.fuzzy[tid]
+}
+
+// foldKeys returns the fold keys of h's bodies.
+func foldKeys(h *HubCalendar, t *titles) []foldKey {
+	keys := make([]foldKey, len(h.bodies))
+	for i := range h.bodies {
+		b := &h.bodies[i]
+		keys[i] = foldKey{tid: b.tid, feed: b.feed, allDay: b.AllDay, titled: b.norm != "", fuzzy: t.fuzzy[b.tid]}
+	}
+	return keys
 }
 
 // deleted marks a row folded into another.
@@ -587,7 +661,7 @@ func (m *merger) foldRun(i, j int, allDay bool) {
 	m.members = m.members[:0]
 	for k := i; k < j; k++ {
 		// Rows folded by the other pass are of the other all-day-ness.
-		if ref := h.rows[k].ref; ref >= 0 && h.bodies[ref].AllDay == allDay {
+		if ref := h.rows[k].ref; ref >= 0 && m.keys[ref].allDay == allDay {
 			m.members = append(m.members, int32(k))
 		}
 	}
@@ -595,34 +669,34 @@ func (m *merger) foldRun(i, j int, allDay bool) {
 		return
 	}
 	bodyOf := func(k int32) *body { return &h.bodies[h.rows[k].ref] }
+	keyOf := func(k int32) *foldKey { return &m.keys[h.rows[k].ref] }
 	// Involved rows: those that match a row of another feed.
-	slices.SortFunc(m.members, func(a, b int32) int { return cmp.Compare(bodyOf(a).tid, bodyOf(b).tid) })
+	slices.SortFunc(m.members, func(a, b int32) int { return cmp.Compare(keyOf(a).tid, keyOf(b).tid) })
 	m.inv = m.inv[:0]
 	var fuzzy []int32
 	for x := 0; x < len(m.members); {
 		y := x + 1
-		b := bodyOf(m.members[x])
-		for y < len(m.members) && bodyOf(m.members[y]).tid == b.tid {
+		b := keyOf(m.members[x])
+		for y < len(m.members) && keyOf(m.members[y]).tid == b.tid {
 			y++
 		}
-		if b.norm != "" && y-x > 1 {
+		if b.titled && y-x > 1 {
 			for z := x + 1; z < y; z++ {
-				if bodyOf(m.members[z]).feed != b.feed {
+				if keyOf(m.members[z]).feed != b.feed {
 					m.inv = append(m.inv, m.members[x:y]...)
 					break
 				}
 			}
 		}
-		if m.t.fuzzy[b.tid] {
+		if b.fuzzy {
 			fuzzy = append(fuzzy, m.members[x:y]...)
 		}
 		x = y
 	}
 	for x, a := range fuzzy {
-		ba := bodyOf(a)
+		ka := keyOf(a)
 		for _, b := range fuzzy[x+1:] {
-			bb := bodyOf(b)
-			if ba.tid != bb.tid && ba.feed != bb.feed && m.match(ba, bb) != "" {
+			if kb := keyOf(b); ka.tid != kb.tid && ka.feed != kb.feed && m.match(bodyOf(a), bodyOf(b)) != "" {
 				m.inv = append(m.inv, a, b)
 			}
 		}
