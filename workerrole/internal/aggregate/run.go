@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -139,6 +140,9 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		st.Status = "failed"
 		st.ErrorClass = string(fetch.ClassOf(out.Err))
 		st.Error = out.Err.Error()
+		if fe, ok := errors.AsType[*fetch.Error](out.Err); ok && fe.Status != 0 {
+			st.HTTPStatus = fe.Status
+		}
 		st.Validators = prevValidators
 		carry()
 		bad = true
