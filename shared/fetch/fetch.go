@@ -195,10 +195,10 @@ func (f *Fetcher) CloseIdleConnections() { f.client.CloseIdleConnections() }
 // target, mapping a webcal target to https in place before it is sent.
 func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > f.cfg.MaxRedirects {
-		return fmt.Errorf("redirect %d to %s: %w", len(via), req.URL.Redacted(), ErrTooManyRedirects)
+		return fmt.Errorf("redirect %d to %s: %w", len(via), redact(req.URL.String()), ErrTooManyRedirects)
 	}
 	if err := checkURL(req.URL); err != nil {
-		return fmt.Errorf("redirect to %s: %w", req.URL.Redacted(), err)
+		return fmt.Errorf("redirect to %s: %w", redact(req.URL.String()), err)
 	}
 	return nil
 }
@@ -273,7 +273,7 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub
 	}
 	res.Duration = f.cfg.Now().Sub(start)
 	f.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "feed fetched",
-		slog.String("feed_url", res.URL),
+		slog.String("feed_url", LogURL(res.URL)),
 		slog.Int("status", res.Status),
 		slog.Int64("duration_ms", res.Duration.Milliseconds()),
 		slog.Int64("wire_bytes", res.WireBytes),
@@ -352,12 +352,12 @@ func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators) (Result, 
 		return res, resp.StatusCode, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		drain(resp.Body)
-		return Result{}, resp.StatusCode, fmt.Errorf("get %s: %w %d", res.URL, ErrStatus, resp.StatusCode)
+		return Result{}, resp.StatusCode, fmt.Errorf("get %s: %w %d", redact(res.URL), ErrStatus, resp.StatusCode)
 	}
 
 	raw, err := f.readBody(resp, &res)
 	if err != nil {
-		return Result{}, resp.StatusCode, fmt.Errorf("read body of %s: %w", res.URL, err)
+		return Result{}, resp.StatusCode, fmt.Errorf("read body of %s: %w", redact(res.URL), err)
 	}
 	res.Body, res.Charset, err = decodeCharset(raw, resp.Header.Get("Content-Type"))
 	if err != nil {

@@ -613,3 +613,46 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestLogURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://example.org/events.ics":                                                 "https://example.org/events.ics",
+		"https://example.org/cal.ics?token=s3cret&view=week":                             "https://example.org/cal.ics?token=REDACTED&view=week",
+		"https://example.org/cal.ics?X-Amz-Signature=s3cret&api_key=k3y":                 "https://example.org/cal.ics?X-Amz-Signature=REDACTED&api_key=REDACTED",
+		"https://calendar.google.com/calendar/ical/a%40b.org/private-0123abcd/basic.ics": "https://calendar.google.com/calendar/ical/a@b.org/private-REDACTED/basic.ics",
+		"https://ann:s3cret@example.org/cal.ics":                                         "https://ann@example.org/cal.ics",
+		"http://[::1/calendar.ics":                                                       "(unparsable url)",
+	} {
+		if got := fetch.LogURL(in); got != want {
+			t.Errorf("LogURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestErrorsAndLogsHideCredentials checks that a feed URL's token or
+// private address reaches neither the error of a failed fetch nor the
+// debug log of a good one.
+func TestErrorsAndLogsHideCredentials(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	b := setup(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("fail") != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(calendar))
+	}, fetch.Config{Logger: slog.New(slog.NewJSONHandler(&lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	for _, u := range []string{"/private-0123abcd/basic.ics?fail=1", "/cal.ics?token=s3cret&fail=1", "/private-0123abcd/basic.ics", "/cal.ics?token=s3cret"} {
+		_, err := b.f.Fetch(t.Context(), b.srv.URL+u, fetch.Validators{})
+		if err != nil && (strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "0123abcd")) {
+			t.Errorf("Fetch(%s) error %q reveals the credential", u, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if s := logs.String(); strings.Contains(s, "s3cret") || strings.Contains(s, "0123abcd") || !strings.Contains(s, "REDACTED") {
+		t.Errorf("fetch logs reveal a credential or log no fetch:\n%s", s)
+	}
+}

@@ -49,11 +49,68 @@ func checkURL(u *url.URL) error {
 	return nil
 }
 
-// redact returns rawURL with any password replaced, for error messages.
-func redact(rawURL string) string {
+// redact returns rawURL fit for error messages: see LogURL.
+func redact(rawURL string) string { return LogURL(rawURL) }
+
+// secretParams are query parameter names (lowercase) that carry
+// credentials in feed URLs: API keys, tokens, signatures.
+var secretParams = []string{"key", "apikey", "api_key", "token", "access_token", "auth", "secret", "password", "pass", "pwd", "sig", "signature", "code", "session", "sid"}
+
+// SecretParam reports whether a query parameter of that name carries a
+// credential ("token", "api_key", "X-Amz-Signature", ...).
+func SecretParam(name string) bool {
+	lk := strings.ToLower(name)
+	for _, s := range secretParams {
+		if lk == s || strings.HasSuffix(lk, "_"+s) || strings.HasSuffix(lk, "-"+s) {
+			return true
+		}
+	}
+	return false
+}
+
+// PrivatePathSegment reports a path segment that is itself a calendar's
+// secret address, as Google's .../private-<key>/basic.ics.
+func PrivatePathSegment(seg string) bool {
+	l := strings.ToLower(seg)
+	return strings.HasPrefix(l, "private-") || strings.HasPrefix(l, "private_")
+}
+
+// LogURL returns a feed URL fit for logs and error messages: the host and
+// path that tell a feed apart, without its credentials. A password is
+// dropped, credential-like query values become REDACTED and a private
+// address segment becomes private-REDACTED; text that does not parse as
+// a URL becomes "(unparsable url)".
+func LogURL(rawURL string) string {
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil {
-		return rawURL
+		return "(unparsable url)"
 	}
-	return u.Redacted()
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	if strings.Contains(strings.ToLower(u.Path), "private") {
+		segs := strings.Split(u.Path, "/")
+		for i, seg := range segs {
+			if PrivatePathSegment(seg) {
+				segs[i] = "private-REDACTED"
+			}
+		}
+		u.Path, u.RawPath = strings.Join(segs, "/"), ""
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		changed := false
+		for k, vs := range q {
+			if SecretParam(k) {
+				for i := range vs {
+					vs[i] = "REDACTED"
+				}
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.String()
 }

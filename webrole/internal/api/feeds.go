@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
@@ -63,7 +64,7 @@ func (s *Server) postFeed(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	s.deps.Logger.InfoContext(ctx, "feed added", "hub", c.Param("hub"), "feed_url", f.FeedURL, "by", who(c).name())
+	s.deps.Logger.InfoContext(ctx, "feed added", "hub", c.Param("hub"), "feed_url", fetch.LogURL(f.FeedURL), "by", who(c).name())
 	c.Header("Location", "/api/hubs/"+c.Param("hub")+"/feeds/"+f.ID)
 	c.Header("ETag", f.ETag)
 	c.JSON(http.StatusCreated, f)
@@ -105,7 +106,7 @@ func (s *Server) putFeed(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	s.deps.Logger.InfoContext(ctx, "feed changed", "hub", c.Param("hub"), "feed_url", updated.FeedURL, "by", who(c).name())
+	s.deps.Logger.InfoContext(ctx, "feed changed", "hub", c.Param("hub"), "feed_url", fetch.LogURL(updated.FeedURL), "by", who(c).name())
 	c.Header("ETag", updated.ETag)
 	c.JSON(http.StatusOK, updated)
 }

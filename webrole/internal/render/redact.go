@@ -3,11 +3,9 @@ package render
 import (
 	"net/url"
 	"strings"
-)
 
-// secretParams are query parameter names (lowercase) that carry
-// credentials in feed URLs: API keys, tokens, signatures.
-var secretParams = []string{"key", "apikey", "api_key", "token", "access_token", "auth", "secret", "password", "pass", "pwd", "sig", "signature", "code", "session", "sid"}
+	"github.com/elmcity/elmcity/shared/fetch"
+)
 
 // PublicFeedURL is a feed URL fit to show the public: no user name or
 // password, credential-like query values replaced by REDACTED, and
@@ -20,7 +18,7 @@ func PublicFeedURL(raw string) string {
 		return ""
 	}
 	for _, seg := range strings.Split(u.Path, "/") {
-		if strings.HasPrefix(strings.ToLower(seg), "private-") || strings.HasPrefix(strings.ToLower(seg), "private_") {
+		if fetch.PrivatePathSegment(seg) {
 			return ""
 		}
 	}
@@ -28,12 +26,9 @@ func PublicFeedURL(raw string) string {
 	if u.RawQuery != "" {
 		q := u.Query()
 		for k, vs := range q {
-			lk := strings.ToLower(k)
-			for _, s := range secretParams {
-				if lk == s || strings.HasSuffix(lk, "_"+s) || strings.HasSuffix(lk, "-"+s) {
-					for i := range vs {
-						vs[i] = "REDACTED"
-					}
+			if fetch.SecretParam(k) {
+				for i := range vs {
+					vs[i] = "REDACTED"
 				}
 			}
 		}

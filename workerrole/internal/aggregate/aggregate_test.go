@@ -1,12 +1,14 @@
 package aggregate_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -269,3 +271,51 @@ func TestScheduledJobForFreshHubIsANoOp(t *testing.T) {
 		t.Errorf("a scheduled job for a fresh hub published again")
 	}
 }
+
+// TestFeedCredentialsStayOutOfLogs checks that a failing feed whose URL
+// carries a token is logged, and its error recorded, without the token.
+func TestFeedCredentialsStayOutOfLogs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	f, err := fetch.New(fetch.Config{AllowPrivate: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.CloseIdleConnections)
+	job := aggregate.New(b.store, f, b.pub, aggregate.Config{
+		Instance: "test", Now: func() time.Time { return b.now },
+		Logger: slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), nil)),
+	})
+	down := newFeedServer(t, "testdata/library.ics")
+	down.fail(http.StatusForbidden)
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "secret", Title: "Secret", TZ: "America/New_York", HorizonDays: 60}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.CreateFeed(ctx, "secret", hub.Feed{FeedURL: down.srv.URL + "/cal.ics?token=s3cret", Source: "Tokened", Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Handle(ctx, queue.Job{Hub: "secret"}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := b.load(t, "secret")
+	if len(h.Feeds) != 1 || h.Feeds[0].Status != "failed" || strings.Contains(h.Feeds[0].Error, "s3cret") {
+		t.Errorf("feed stats = %+v, want a failure whose error hides the token", h.Feeds)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if s := logs.String(); strings.Contains(s, "s3cret") || !strings.Contains(s, "token=REDACTED") {
+		t.Errorf("logs reveal the token or do not name the feed:\n%s", s)
+	}
+}
+
+// writerFunc is an io.Writer from a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

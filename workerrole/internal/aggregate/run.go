@@ -147,7 +147,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		carry()
 		bad = true
 		log.WarnContext(ctx, fmt.Sprintf("feed %s failed (%s); serving its last good events", f.Source, st.ErrorClass),
-			"feed_url", f.FeedURL, "error_class", st.ErrorClass, "error", st.Error, "carried", st.Occurrences)
+			"feed_url", fetch.LogURL(f.FeedURL), "error_class", st.ErrorClass, "error", st.Error, "carried", st.Occurrences)
 	case res.NotModified || res.Unchanged:
 		st.Status = "not_modified"
 		if res.Unchanged {
@@ -170,7 +170,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 			carry()
 			bad = true
 			log.WarnContext(ctx, fmt.Sprintf("feed %s is not a usable calendar; serving its last good events", f.Source),
-				"feed_url", f.FeedURL, "error", st.Error)
+				"feed_url", fetch.LogURL(f.FeedURL), "error", st.Error)
 			break
 		}
 		meta.Occurrences = occs
@@ -183,7 +183,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 	}
 	if st.Flag != "" {
 		log.WarnContext(ctx, fmt.Sprintf("feed %s %s (%d to %d occurrences)", f.Source, st.Flag, before.Occurrences, st.Occurrences),
-			"feed_url", f.FeedURL)
+			"feed_url", fetch.LogURL(f.FeedURL))
 	}
 	return feedResult{st: st, c: c, bad: bad}
 }
