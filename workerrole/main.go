@@ -107,7 +107,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	defer func() { _ = scripts.Close() }()
-	schedule, err := scheduler.LoadSchedule(ctx, cfg.Scripts.Source)
+	schedule, err := scheduler.LoadSchedule(ctx, scripts)
 	if err != nil {
 		return err
 	}

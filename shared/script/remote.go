@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
+	"strings"
 	"time"
 )
 
@@ -296,4 +298,40 @@ func (e *Engine) get(ctx context.Context, u *url.URL, ent *remoteEntry, limit in
 func hashOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// ReadFile returns a data file of the script source by its slash-separated
+// name, such as maintenance/schedule.json: read from the source folder, or
+// fetched from a URL source as require() fetches modules (per-host auth,
+// the cache with revalidation, lock pins, signatures, and the last
+// verified copy while the origin is down), so a file that steers the
+// scripts is held to the scripts' own rules. Names follow the rules of
+// script names but end in .json. A file that does not exist is
+// ErrNotFound; one over the module size limit is ErrLimit.
+func (e *Engine) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	if path.Ext(name) != ".json" {
+		return nil, fmt.Errorf("%w: %q: data files end in .json", ErrInvalidName, name)
+	}
+	if _, err := cleanName(strings.TrimSuffix(name, ".json") + ".js"); err != nil {
+		return nil, err
+	}
+	clean := name
+	if e.base == nil {
+		m, err := e.loadLocal(clean)
+		if err != nil {
+			return nil, err
+		}
+		return []byte(m.src), nil
+	}
+	u, err := parseModuleURL(e.base.JoinPath(clean).String())
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := e.loadRemote(ctx, u, func(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+		e.log.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("file", clean)}, attrs...)...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(m.src), nil
 }

@@ -634,3 +634,41 @@ func TestNewConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFile checks that data files come from the local folder or the
+// remote base as modules do: the signature policy applies, the last
+// verified copy serves while the origin is down, and bad names and
+// missing files are told apart.
+func TestReadFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	local := setup(t, map[string]string{"maintenance/schedule.json": `{"tasks":[]}`}, script.Config{})
+	if b, err := local.engine.ReadFile(ctx, "maintenance/schedule.json"); err != nil || string(b) != `{"tasks":[]}` {
+		t.Errorf("ReadFile(local) = %q, %v", b, err)
+	}
+	for _, name := range []string{"../etc/passwd.json", "maintenance/run.js", "/abs.json"} {
+		if _, err := local.engine.ReadFile(ctx, name); !errors.Is(err, script.ErrInvalidName) {
+			t.Errorf("ReadFile(%q) = %v, want ErrInvalidName", name, err)
+		}
+	}
+	if _, err := local.engine.ReadFile(ctx, "none.json"); !errors.Is(err, script.ErrNotFound) {
+		t.Errorf("ReadFile(missing) = %v, want ErrNotFound", err)
+	}
+
+	trusted := newSigner(t)
+	o := newOrigin(t)
+	const body = `{"tasks":[{"name":"purge","script":"maintenance/purge_logs.js","every":"24h"}]}`
+	o.set("/s/maintenance/schedule.json", body)
+	required := setup(t, nil, script.Config{Source: o.url("/s/"), Signatures: script.SignaturesRequire, TrustedKeys: []string{trusted.pubText(t)}})
+	if _, err := required.engine.ReadFile(ctx, "maintenance/schedule.json"); !errors.Is(err, script.ErrIntegrity) {
+		t.Errorf("ReadFile(unsigned, signatures required) = %v, want ErrIntegrity", err)
+	}
+	o.set("/s/maintenance/schedule.json.minisig", string(script.SignModule(trusted.priv, o.url("/s/maintenance/schedule.json"), []byte(body), testNow)))
+	if b, err := required.engine.ReadFile(ctx, "maintenance/schedule.json"); err != nil || string(b) != body {
+		t.Errorf("ReadFile(signed) = %q, %v", b, err)
+	}
+	o.setDown(true)
+	if b, err := required.engine.ReadFile(ctx, "maintenance/schedule.json"); err != nil || string(b) != body {
+		t.Errorf("ReadFile(origin down) = %q, %v; want the last verified copy", b, err)
+	}
+}

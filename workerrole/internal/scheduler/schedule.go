@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/elmcity/elmcity/shared/script"
 )
 
 // Task is one maintenance script on a timer.
@@ -100,42 +97,22 @@ func (t Task) Due(last, now time.Time) bool {
 // ScheduleFile is where the schedule lives under the script source.
 const ScheduleFile = "maintenance/schedule.json"
 
-// LoadSchedule reads ScheduleFile from the script source: a folder, or an
-// https:// (http:// on loopback) base URL. A missing file is an empty
+// Files reads data files of the script source (*script.Engine).
+type Files interface {
+	ReadFile(ctx context.Context, name string) ([]byte, error)
+}
+
+// LoadSchedule reads ScheduleFile from the script source through files:
+// from its folder, or from its base URL under the rules remote scripts
+// follow (auth, cache, lock pins, signatures). A missing file is an empty
 // schedule.
-func LoadSchedule(ctx context.Context, source string) (Schedule, error) {
-	var b []byte
-	if strings.Contains(source, "://") {
-		u := strings.TrimRight(source, "/") + "/" + ScheduleFile
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return Schedule{}, fmt.Errorf("schedule %s: %w", u, err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return Schedule{}, fmt.Errorf("schedule %s: %w", u, err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusNotFound {
-			return Schedule{}, nil
-		}
-		if resp.StatusCode != http.StatusOK {
-			return Schedule{}, fmt.Errorf("schedule %s: status %d", u, resp.StatusCode)
-		}
-		if b, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20)); err != nil {
-			return Schedule{}, fmt.Errorf("schedule %s: %w", u, err)
-		}
-	} else {
-		var err error
-		b, err = os.ReadFile(filepath.Join(source, filepath.FromSlash(ScheduleFile)))
-		if errors.Is(err, fs.ErrNotExist) {
-			return Schedule{}, nil
-		}
-		if err != nil {
-			return Schedule{}, fmt.Errorf("schedule: %w", err)
-		}
+func LoadSchedule(ctx context.Context, files Files) (Schedule, error) {
+	b, err := files.ReadFile(ctx, ScheduleFile)
+	if errors.Is(err, script.ErrNotFound) {
+		return Schedule{}, nil
+	}
+	if err != nil {
+		return Schedule{}, fmt.Errorf("schedule: %w", err)
 	}
 	return ParseSchedule(b)
 }

@@ -3,10 +3,13 @@ package scheduler_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,7 +283,47 @@ func TestParseScheduleNamesEveryBadTask(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
-	if _, err := scheduler.LoadSchedule(context.Background(), "../../../scripts"); err != nil {
+	shipped, err := script.New(script.Config{Source: "../../../scripts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scheduler.LoadSchedule(context.Background(), shipped); err != nil {
 		t.Errorf("the shipped schedule does not load: %v", err)
+	}
+}
+
+// TestLoadRemoteSchedule checks that a schedule from a URL source loads
+// from the base URL (through the engine, whose rules for remote files
+// shared/script tests) and that a missing one is empty.
+func TestLoadRemoteSchedule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var serve atomic.Bool
+	serve.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/scripts/maintenance/schedule.json" || !serve.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(`{"tasks":[{"name":"purge","script":"maintenance/purge_logs.js","every":"24h"}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	open := func(cfg script.Config) *script.Engine {
+		t.Helper()
+		cfg.Source = srv.URL + "/scripts/"
+		eng, err := script.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = eng.Close() })
+		return eng
+	}
+	sch, err := scheduler.LoadSchedule(ctx, open(script.Config{}))
+	if err != nil || len(sch.Tasks) != 1 || sch.Tasks[0].Name != "purge" {
+		t.Errorf("LoadSchedule(remote) = %+v, %v; want the purge task", sch, err)
+	}
+	serve.Store(false)
+	if sch, err := scheduler.LoadSchedule(ctx, open(script.Config{})); err != nil || len(sch.Tasks) != 0 {
+		t.Errorf("LoadSchedule(missing) = %+v, %v; want an empty schedule", sch, err)
 	}
 }
