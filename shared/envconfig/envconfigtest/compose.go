@@ -3,6 +3,7 @@ package envconfigtest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 
@@ -36,6 +37,11 @@ func CheckCompose(t *testing.T, file, service string, vars []envconfig.Var, host
 	}
 	if !hostPorts && len(svc.Ports) > 0 {
 		t.Errorf("service %s publishes host ports %v; it must scale with --scale", service, svc.Ports)
+	}
+	// Docker's default grace (10s) would kill a role draining within its
+	// ELMCITY_SHUTDOWN_TIMEOUT (20s by default).
+	if svc.StopGracePeriod == nil || time.Duration(*svc.StopGracePeriod) <= 20*time.Second {
+		t.Errorf("service %s has stop_grace_period %v; it must outlast ELMCITY_SHUTDOWN_TIMEOUT's 20s default", service, svc.StopGracePeriod)
 	}
 	known := make(map[string]bool, len(vars))
 	for _, v := range vars {
