@@ -74,6 +74,21 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // or '-'. Only valid ids ever reach a table query.
 func ValidID(s string) bool { return idPattern.MatchString(s) }
 
+// reserved are the web role's top-level paths, which would shadow a hub
+// page at /{hub}.
+var reserved = []string{"api", "healthz", "readyz", "metrics", "services"}
+
+// Reserved reports whether id names one of the web role's own top-level
+// paths (in any case), so no hub may take it.
+func Reserved(id string) bool {
+	for _, r := range reserved {
+		if strings.EqualFold(id, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // Hub is one hub's settings.
 type Hub struct {
 	ID            string   `json:"id"`
@@ -119,6 +134,8 @@ func (h *Hub) Validate() error {
 	f := fieldErrors{}
 	if !ValidID(h.ID) {
 		f.add("id", "must be 1-64 letters, digits, '_' or '-'")
+	} else if Reserved(h.ID) {
+		f.add("id", fmt.Sprintf("%q is taken by the service's own URLs", h.ID))
 	}
 	if h.Title == "" || len(h.Title) > 200 {
 		f.add("title", "required, at most 200 characters")

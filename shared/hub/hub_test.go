@@ -21,6 +21,7 @@ func TestHubValidate(t *testing.T) {
 		{name: "MinimalIsValid", hub: hub.Hub{ID: "keene", Title: "Keene"}},
 		{name: "Everything", hub: hub.Hub{ID: "a_b-1", Title: "T", Type: "what", TZ: "Europe/Berlin", HorizonDays: 30, IntervalHours: 2}},
 		{name: "BadID", hub: hub.Hub{ID: "x' or 1 eq 1", Title: "T"}, wantFields: []string{"id"}},
+		{name: "ReservedID", hub: hub.Hub{ID: "Services", Title: "T"}, wantFields: []string{"id"}},
 		{name: "BadEverything", hub: hub.Hub{ID: "", Title: "", Type: "galaxy", TZ: "Mars/Olympus", HorizonDays: -1, IntervalHours: 9999},
 			wantFields: []string{"horizon_days", "id", "interval_hours", "title", "type", "tz"}},
 		{name: "RegionNeedsMembers", hub: hub.Hub{ID: "r", Title: "R", Type: "region"}, wantFields: []string{"members"}},

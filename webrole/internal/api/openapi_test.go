@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/elmcity/elmcity/shared/hub"
 )
 
 // TestOpenAPIDocumentsEveryRoute keeps the served document and routes.go
@@ -65,6 +67,20 @@ func TestCORSOnPublicReadsOnly(t *testing.T) {
 	for _, p := range []string{"/api/hubs", "/services/keene/log_info"} {
 		if got := do(t, h, http.MethodGet, p, origin).Header().Get("Access-Control-Allow-Origin"); got != "" {
 			t.Errorf("%s Access-Control-Allow-Origin = %q, want none on token routes", p, got)
+		}
+	}
+}
+
+// TestTopLevelPathsAreReservedHubIDs checks that no hub can take a
+// top-level path the web role serves itself, where its page at /{hub}
+// would be shadowed.
+func TestTopLevelPathsAreReservedHubIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(context.Context) error { return nil })
+	for _, r := range b.srv.Routes() {
+		seg, _, _ := strings.Cut(strings.TrimPrefix(r.Path, "/"), "/")
+		if seg != "" && !strings.HasPrefix(seg, ":") && !hub.Reserved(seg) {
+			t.Errorf("route %s %s: hub id %q is not reserved", r.Method, r.Path, seg)
 		}
 	}
 }
