@@ -52,7 +52,7 @@
 //	                                   seconds) and ms milliseconds since
 //	                                   the epoch
 //	elmcity.hubInfo([hub])             the hub record
-//	elmcity.feeds([hub])               the hub's feeds with their stats
+//	elmcity.feeds([hub])               the hub's feeds, as the REST API shows them
 //	elmcity.events([hub], [limit])     the hub's published events
 //
 // Maintenance runs (Request.Maintenance with a MaintenanceHost) may also
