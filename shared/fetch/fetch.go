@@ -119,14 +119,14 @@ func (c Config) withDefaults() (Config, error) {
 // zero value means a first fetch.
 type Validators struct {
 	// ETag is the previous response's ETag, sent as If-None-Match.
-	ETag string
+	ETag string `json:"etag,omitempty"`
 	// LastModified is the previous response's Last-Modified, sent as
 	// If-Modified-Since.
-	LastModified string
+	LastModified string `json:"last_modified,omitempty"`
 	// Runs counts the conditional fetches since the last unconditional one.
-	Runs int
+	Runs int `json:"runs,omitempty"`
 	// BodyHash is the previous body's [ContentHash].
-	BodyHash string
+	BodyHash string `json:"body_hash,omitempty"`
 }
 
 // Result is a successful fetch.

@@ -11,45 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/elmcity/elmcity/shared/hubrun"
 )
-
-// statsRun is the run header the worker publishes with each generation
-// (workerrole's aggregate.Header), as far as the report reads it.
-type statsRun struct {
-	Hub         string      `json:"hub"`
-	Started     time.Time   `json:"started"`
-	Finished    time.Time   `json:"finished"`
-	From        time.Time   `json:"from"`
-	To          time.Time   `json:"to"`
-	FeedsOK     int         `json:"feeds_ok"`
-	FeedsFailed int         `json:"feeds_failed"`
-	Events      int         `json:"events"`
-	Merged      int         `json:"merged"`
-	Feeds       []statsFeed `json:"feeds"`
-}
-
-// statsFeed is one feed's result in the run (aggregate.FeedStats).
-type statsFeed struct {
-	Feed        string         `json:"feed"`
-	URL         string         `json:"url"`
-	Source      string         `json:"source"`
-	Status      string         `json:"status"`
-	ErrorClass  string         `json:"error_class"`
-	Error       string         `json:"error"`
-	HTTPStatus  int            `json:"http_status"`
-	Bytes       int64          `json:"bytes"`
-	DurationMS  int64          `json:"duration_ms"`
-	Events      int            `json:"events"`
-	Recurring   int            `json:"recurring"`
-	Occurrences int            `json:"occurrences"`
-	Skipped     int            `json:"skipped"`
-	Truncated   int            `json:"truncated"`
-	Zones       map[string]int `json:"zones"`
-	ProdID      string         `json:"prodid"`
-	LastSuccess time.Time      `json:"last_success"`
-	Previous    int            `json:"previous_occurrences"`
-	Flag        string         `json:"flag"`
-}
 
 // statsData is what the stats template reads.
 type statsData struct {
@@ -60,7 +24,7 @@ type statsData struct {
 	Started   string
 	Took      string
 	Window    string
-	Run       statsRun
+	Run       hubrun.Header
 	Rows      []statsRow
 	Attention []statsRow // failed or flagged feeds
 	Zone      string
@@ -68,7 +32,7 @@ type statsData struct {
 
 // statsRow is one feed, formatted.
 type statsRow struct {
-	statsFeed
+	hubrun.FeedStats
 	Anchor      string
 	Name        string
 	Link        string // the feed URL when safe to link
@@ -125,7 +89,7 @@ func StatsPage(w io.Writer, cal *Calendar) error {
 			f.URL = pub
 		}
 		row := statsRow{
-			statsFeed: f,
+			FeedStats: f,
 			Anchor:    "feed-" + strconv.Itoa(i+1),
 			Name:      cmp.Or(f.Source, f.Feed, f.URL),
 			Link:      pageSafeURL(f.URL),

@@ -15,6 +15,7 @@ import (
 	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubrun"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/tablestore"
@@ -103,46 +104,12 @@ func LeaseName(hubID string) string { return "hub-" + hubID }
 // aggregation only if the hub is still stale when the job runs.
 const ScheduledBy = "scheduler"
 
-// Header is the first line of a published payload: the run's summary and
-// every feed's state, which the next run reads for conditional GETs and
-// for change detection.
-type Header struct {
-	V        int         `json:"v"`
-	Hub      string      `json:"hub"`
-	Started  time.Time   `json:"started"`
-	Finished time.Time   `json:"finished"`
-	From     time.Time   `json:"from"`
-	To       time.Time   `json:"to"`
-	FeedsOK  int         `json:"feeds_ok"`
-	FeedsBad int         `json:"feeds_failed"`
-	Events   int         `json:"events"`
-	Merged   int         `json:"merged"`
-	Feeds    []FeedStats `json:"feeds"`
-}
-
-// FeedStats is one feed's result in one run.
-type FeedStats struct {
-	Feed        string           `json:"feed"`
-	URL         string           `json:"url"`
-	Source      string           `json:"source"`
-	Status      string           `json:"status"` // ok, not_modified, unchanged, failed
-	ErrorClass  string           `json:"error_class,omitempty"`
-	Error       string           `json:"error,omitempty"`
-	HTTPStatus  int              `json:"http_status,omitempty"`
-	Bytes       int64            `json:"bytes,omitempty"`
-	DurationMS  int64            `json:"duration_ms"`
-	Events      int              `json:"events"`
-	Recurring   int              `json:"recurring"`
-	Occurrences int              `json:"occurrences"`
-	Skipped     int              `json:"skipped"`
-	Truncated   int              `json:"truncated,omitempty"`
-	Zones       map[string]int   `json:"zones,omitempty"` // anomalies: floating, windows, unknown ...
-	ProdID      string           `json:"prodid,omitempty"`
-	LastSuccess time.Time        `json:"last_success,omitzero"`
-	Previous    int              `json:"previous_occurrences"`
-	Flag        string           `json:"flag,omitempty"` // "dropped to zero", "dropped by more than half"
-	Validators  fetch.Validators `json:"validators"`
-}
+// Header and FeedStats are the run summary a payload's first line holds
+// (package hubrun, which the web role reads too).
+type (
+	Header    = hubrun.Header
+	FeedStats = hubrun.FeedStats
+)
 
 // Handle runs one aggregation job. An unknown hub is permanent; a hub
 // being aggregated by another worker is retried later; a job that an

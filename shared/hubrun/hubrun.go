@@ -1,0 +1,51 @@
+// Package hubrun is the summary of one aggregation run of a hub: the
+// first line of every published payload, which the worker writes and reads
+// back on its next run (conditional GETs, change detection) and the web
+// role reads for the stats report and API.
+package hubrun
+
+import (
+	"time"
+
+	"github.com/elmcity/elmcity/shared/fetch"
+)
+
+// Header is the first line of a published payload: the run's summary and
+// every feed's state.
+type Header struct {
+	V        int         `json:"v"`
+	Hub      string      `json:"hub"`
+	Started  time.Time   `json:"started"`
+	Finished time.Time   `json:"finished"`
+	From     time.Time   `json:"from"`
+	To       time.Time   `json:"to"`
+	FeedsOK  int         `json:"feeds_ok"`
+	FeedsBad int         `json:"feeds_failed"`
+	Events   int         `json:"events"`
+	Merged   int         `json:"merged"`
+	Feeds    []FeedStats `json:"feeds"`
+}
+
+// FeedStats is one feed's result in one run.
+type FeedStats struct {
+	Feed        string           `json:"feed"`
+	URL         string           `json:"url"`
+	Source      string           `json:"source"`
+	Status      string           `json:"status"` // ok, not_modified, unchanged, failed
+	ErrorClass  string           `json:"error_class,omitempty"`
+	Error       string           `json:"error,omitempty"`
+	HTTPStatus  int              `json:"http_status,omitempty"`
+	Bytes       int64            `json:"bytes,omitempty"`
+	DurationMS  int64            `json:"duration_ms"`
+	Events      int              `json:"events"`
+	Recurring   int              `json:"recurring"`
+	Occurrences int              `json:"occurrences"`
+	Skipped     int              `json:"skipped"`
+	Truncated   int              `json:"truncated,omitempty"`
+	Zones       map[string]int   `json:"zones,omitempty"` // anomalies: floating, windows, unknown ...
+	ProdID      string           `json:"prodid,omitempty"`
+	LastSuccess time.Time        `json:"last_success,omitzero"`
+	Previous    int              `json:"previous_occurrences"`
+	Flag        string           `json:"flag,omitempty"` // "dropped to zero", "dropped by more than half"
+	Validators  fetch.Validators `json:"validators"`
+}
