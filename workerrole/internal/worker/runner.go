@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -242,16 +243,29 @@ type panicError struct {
 
 func (p *panicError) Error() string { return fmt.Sprintf("handler panicked: %v", p.value) }
 
-// detail is what lands in the exception entry's Detail: the stack of a
-// panic, otherwise the error chain.
+// detail is what lands in the exception entry's Detail, which curators
+// read: the stack of a panic, otherwise the error's causes, outermost
+// first, one a line, each line only what that error adds to its cause.
 func detail(err error) string {
 	var p *panicError
 	if errors.As(err, &p) {
 		return string(p.stack)
 	}
-	var b []byte
+	var lines []string
+	prev := ""
 	for e := err; e != nil; e = errors.Unwrap(e) {
-		b = fmt.Appendf(b, "%T: %v\n", e, e)
+		msg := e.Error()
+		if len(lines) > 0 {
+			if msg == prev {
+				continue
+			}
+			// "publish keene: <cause>" shows as "publish keene".
+			if head, ok := strings.CutSuffix(prev, msg); ok && strings.TrimSpace(head) != "" {
+				lines[len(lines)-1] = strings.TrimSuffix(strings.TrimSpace(head), ":")
+			}
+		}
+		lines = append(lines, msg)
+		prev = msg
 	}
-	return string(b)
+	return strings.Join(lines, "\n") + "\n"
 }

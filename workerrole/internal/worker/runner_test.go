@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -272,5 +273,19 @@ func TestSoftStopLetsInFlightJobFinish(t *testing.T) {
 	}
 	if n, _ := b.q.Length(context.Background()); n != 0 {
 		t.Errorf("queue length after a finished job = %d, want 0", n)
+	}
+}
+
+// TestDetailNamesCausesNotTypes checks that an exception entry's detail
+// lists a failed job's causes in words a curator reads, without Go type
+// names or repeated text.
+func TestDetailNamesCausesNotTypes(t *testing.T) {
+	t.Parallel()
+	root := errors.New("connection refused")
+	err := queue.Permanent(fmt.Errorf("publish keene: %w", fmt.Errorf("write generation 42: %w", root)))
+	got := worker.Detail(err)
+	want := "publish keene\nwrite generation 42\nconnection refused\n"
+	if got != want {
+		t.Errorf("Detail() = %q, want %q", got, want)
 	}
 }

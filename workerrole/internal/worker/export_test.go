@@ -1,0 +1,4 @@
+package worker
+
+// Detail is detail, for the tests.
+var Detail = detail
