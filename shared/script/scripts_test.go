@@ -136,10 +136,10 @@ func TestMaintenanceScripts(t *testing.T) {
 		h.hubs["quiet"] = map[string]any{}
 		h.logs["elmcity"] = append(h.logs["elmcity"], script.LogEntry{Type: "info", Time: testNow.AddDate(0, 0, -40)})
 		got := b.run(t, script.Request{Name: "maintenance/purge_logs", Argv: []string{"30"}, Host: h, Maintenance: true})
-		if want := "purged 1 entries older than 30 days from 2 hubs"; got != want {
+		if want := "purged 1 entries older than 30 days from 2 hubs and the system log"; got != want {
 			t.Errorf("Run() = %q, want %q", got, want)
 		}
-		want := map[string]time.Time{"elmcity": testNow.AddDate(0, 0, -30), "quiet": testNow.AddDate(0, 0, -30)}
+		want := map[string]time.Time{"elmcity": testNow.AddDate(0, 0, -30), "quiet": testNow.AddDate(0, 0, -30), "~system": testNow.AddDate(0, 0, -30)}
 		if diff := cmp.Diff(want, h.purged); diff != "" {
 			t.Errorf("PurgeLog calls mismatch (-want +got):\n%s", diff)
 		}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/tablelog"
 )
 
@@ -304,5 +306,45 @@ func TestBodyLimit(t *testing.T) {
 	w.h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("PUT with a 2 MiB body = %d, want 413", rec.Code)
+	}
+}
+
+// TestDeleteHubRemovesEverything checks that deleting a hub removes its
+// published calendar and its log with it, and leaves other hubs alone.
+func TestDeleteHubRemovesEverything(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	for _, id := range []string{"keene", "other"} {
+		if _, err := w.cals.Publish(ctx, publish.Generation{Hub: id, Payload: []byte("{}\n")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.tlog.Write(ctx, tablelog.Entry{Hub: id, Type: "info", Message: "hello", Time: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, body, _ := call(t, w.h, "DELETE", "/api/hubs/other", adminToken, ""); code != 204 {
+		t.Fatalf("DELETE /api/hubs/other = %d %v", code, body)
+	}
+	if code, _, _ := call(t, w.h, "GET", "/api/hubs/other", adminToken, ""); code != 404 {
+		t.Errorf("GET a deleted hub = %d, want 404", code)
+	}
+	if code, _, _ := call(t, w.h, "DELETE", "/api/hubs/other", adminToken, ""); code != 404 {
+		t.Errorf("DELETE a deleted hub = %d, want 404", code)
+	}
+	if _, err := w.cals.Current(ctx, "other"); !errors.Is(err, publish.ErrNotFound) {
+		t.Errorf("Current(deleted hub) = %v, want ErrNotFound", err)
+	}
+	for id, want := range map[string]int{"other": 0, "keene": 1} {
+		page, err := w.tlog.Read(ctx, tablelog.Query{Hub: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Entries) != want {
+			t.Errorf("log of %s has %d entries, want %d", id, len(page.Entries), want)
+		}
+	}
+	if _, err := w.cals.Current(ctx, "keene"); err != nil {
+		t.Errorf("Current(keene) = %v; deleting another hub touched it", err)
 	}
 }

@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -101,11 +103,30 @@ func (s *Server) putHub(c *gin.Context) {
 	}
 }
 
-// deleteHub removes a hub and its feeds (administrator only).
+// deleteHub removes a hub with everything stored for it: its published
+// calendars, its log and then the hub and its feeds (administrator only).
+// The record goes last, so a DELETE that fails part way can be repeated.
 func (s *Server) deleteHub(c *gin.Context) {
-	if err := s.deps.Store.DeleteHub(c.Request.Context(), c.Param("hub")); err != nil {
+	ctx := c.Request.Context()
+	id := c.Param("hub")
+	if _, err := s.deps.Store.GetHub(ctx, id); err != nil {
 		_ = c.Error(err)
 		return
 	}
+	if err := s.deps.Calendars.Delete(ctx, id); err != nil {
+		_ = c.Error(fmt.Errorf("delete calendars of %s: %w", id, err))
+		return
+	}
+	// Every entry, however recent (a clock ahead of this one included).
+	n, err := s.deps.Log.Purge(ctx, id, s.deps.Now().Add(365*24*time.Hour))
+	if err != nil {
+		_ = c.Error(fmt.Errorf("delete log of %s: %w", id, err))
+		return
+	}
+	if err := s.deps.Store.DeleteHub(ctx, id); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.deps.Logger.InfoContext(ctx, "hub deleted", "deleted_hub", id, "log_entries", n, "by", who(c).name())
 	c.Status(http.StatusNoContent)
 }

@@ -50,6 +50,7 @@ type enqueuer interface {
 // tablelog.ErrInvalid for a bad query.
 type logReader interface {
 	Read(ctx context.Context, q tablelog.Query) (tablelog.Page, error)
+	Purge(ctx context.Context, hub string, olderThan time.Time) (int, error)
 }
 
 var (

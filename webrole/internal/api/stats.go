@@ -18,6 +18,7 @@ import (
 type calendars interface {
 	Current(ctx context.Context, hub string) (publish.Pointer, error)
 	Load(ctx context.Context, hub string) (publish.Generation, error)
+	Delete(ctx context.Context, hub string) error
 }
 
 var _ calendars = (*publish.Store)(nil)
