@@ -496,6 +496,28 @@ func TestStats(t *testing.T) {
 			},
 		},
 		{
+			// Outlook-style rules stated back to 1601 agree with the IANA
+			// zone over the dates the events use, but not for the 1999 one.
+			name: "VTimezoneComparedWhereUsed",
+			file: "tz_current_rules.ics",
+			check: func(t *testing.T, st calendar.Stats) {
+				want := []calendar.ZoneUse{{TZID: "America/New_York", Kind: calendar.ZoneIANA, Location: "America/New_York", Divergent: true}}
+				if diff := cmp.Diff(want, st.Zones); diff != "" {
+					t.Errorf("Stats.Zones mismatch (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "VTimezoneAgreesWhereUsed",
+			file: "tz_current_rules_recent.ics",
+			check: func(t *testing.T, st calendar.Stats) {
+				want := []calendar.ZoneUse{{TZID: "America/New_York", Kind: calendar.ZoneIANA, Location: "America/New_York"}}
+				if diff := cmp.Diff(want, st.Zones); diff != "" {
+					t.Errorf("Stats.Zones mismatch (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
 			name: "CountsAndProdID",
 			file: "overrides.ics",
 			check: func(t *testing.T, st calendar.Stats) {

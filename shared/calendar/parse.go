@@ -393,6 +393,7 @@ func (b *builder) build(ctx context.Context, root *ical.Component) error {
 			c.Stats.Skipped = append(c.Stats.Skipped, Skipped{Reason: "VEVENT that cannot be decoded"})
 		}
 	}
+	b.checkDivergence()
 	c.series = groupSeries(c.Events, c.broken)
 	for _, ev := range c.Events {
 		c.Stats.Events++
@@ -456,6 +457,50 @@ func (b *builder) zoneFor(tzid string) *zone {
 	return z
 }
 
+// divergence compares a feed's VTIMEZONE with the IANA zone of the same
+// name used in its place, over the dates the feed's times use.
+type divergence struct {
+	iana, custom *time.Location
+	use          int       // index in Stats.Zones
+	first, last  time.Time // wall clocks seen, zero until one is
+}
+
+// saw records a wall clock read in the zone.
+func (d *divergence) saw(wall time.Time) {
+	if d.first.IsZero() || wall.Before(d.first) {
+		d.first = wall
+	}
+	if wall.After(d.last) {
+		d.last = wall
+	}
+}
+
+// divergenceYears is how far past a feed's last date-time in a zone its
+// VTIMEZONE is compared: recurring events go on after their DTSTART.
+const divergenceYears = 10
+
+// checkDivergence marks each VTIMEZONE that disagrees with the IANA zone
+// used in its place between the first date-time the feed reads in it and
+// divergenceYears after the last: the span its events fall in. A
+// VTIMEZONE that only states today's rules (as Outlook's and Apple's do)
+// agrees with the IANA zone there even though it differs in 1990.
+func (b *builder) checkDivergence() {
+	for _, z := range b.zones {
+		d := z.check
+		if d == nil || d.first.IsZero() {
+			continue
+		}
+		from := d.first.Add(-48 * time.Hour)
+		to := d.last.AddDate(divergenceYears, 0, 0)
+		if limit := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC); to.After(limit) {
+			to = limit
+		}
+		if !sameOffsets(d.iana, d.custom, from, to) {
+			b.cal.Stats.Zones[d.use].Divergent = true
+		}
+	}
+}
+
 // sameZone reports whether two locations agree from 1970 to 2100, the
 // span over which a VTIMEZONE is compared with the zone replacing it.
 func sameZone(a, b *time.Location) bool {
@@ -479,7 +524,13 @@ func (b *builder) resolveTZID(tzid string) *zone {
 		}
 	}
 	use := ZoneUse{TZID: clean}
-	defer func() { b.cal.Stats.Zones = append(b.cal.Stats.Zones, use) }()
+	var check *divergence
+	defer func() {
+		if check != nil {
+			check.use = len(b.cal.Stats.Zones)
+		}
+		b.cal.Stats.Zones = append(b.cal.Stats.Zones, use)
+	}()
 
 	loc, kind := b.resolveName(clean)
 	if kind == ZoneAlias && comp != nil && !strings.HasPrefix(clean, "/") &&
@@ -501,8 +552,11 @@ func (b *builder) resolveTZID(tzid string) *zone {
 		use.Kind, use.Location = kind, loc.String()
 		z := &zone{loc: loc}
 		if comp != nil {
-			if custom := b.vtimezone(clean, comp, readRFC); custom != nil && !sameZone(loc, custom) {
-				use.Divergent = true
+			// Whether the file's rules disagree with the IANA zone's is
+			// decided once the dates the feed uses are known.
+			if custom := b.vtimezone(clean, comp, readRFC); custom != nil {
+				check = &divergence{iana: loc, custom: custom}
+				z.check = check
 			}
 			// The reference reads the file's VTIMEZONE.
 			if ref := b.vtimezone(clean, comp, readICALJS); ref != nil && !sameZone(loc, ref) {
@@ -590,6 +644,9 @@ func (b *builder) dateValueOf(v string, params ical.Params) (dateValue, error) {
 	}
 	if tzid := params.Get("TZID"); strings.TrimSpace(tzid) != "" {
 		dv.zone = b.zoneFor(tzid)
+		if c := dv.zone.check; c != nil {
+			c.saw(dv.wall)
+		}
 	} else {
 		dv.zone = b.floating
 	}

@@ -24,6 +24,9 @@ type zone struct {
 	// floatingSrc reports times that are floating in the feed: no TZID,
 	// or a TZID that names no zone.
 	floatingSrc bool
+	// check, for an IANA zone the feed also defines in a VTIMEZONE,
+	// collects the dates read in it (one parse only: see divergence).
+	check *divergence
 	// period caches the offset period of loc that the last conversion
 	// fell in; it is safe for concurrent use.
 	period atomic.Pointer[zonePeriod]
