@@ -2,8 +2,9 @@
 # The whole test suite, as `make test` and CI run it: installs what it
 # needs (Go modules, Azurite via npm ci, Debian's chromium and xmllint for
 # the browser and XML schema tests), starts a private Azurite on
-# 127.0.0.1, runs vet and the tests of all three modules, stops Azurite,
-# and exits non-zero on any failure.
+# 127.0.0.1, runs vet and the tests of all three modules, prints the
+# conformance figures over ../shared/corpus, stops Azurite, and exits
+# non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -52,3 +53,11 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== go test"
 go test -race -count=1 -timeout 20m ${ELMCITY_TEST_FLAGS:-} $modules
+# The conformance figures (TestCorpus above fails below 99% of comparable
+# files matching): the share that match and every difference.
+echo "== conformance over ../shared/corpus"
+if [ -d ../shared/corpus/expected ] || [ -n "${ELMCITY_CORPUS:-}" ]; then
+  go test -count=1 -run '^TestCorpus$' -v ./shared/calendar/ | grep -v -E '^(=== |--- PASS|PASS$|ok )'
+else
+  echo "no ../shared/corpus beside the repository: skipped"
+fi
