@@ -486,36 +486,21 @@ func TestStats(t *testing.T) {
 			},
 		},
 		{
-			name: "DivergentVTimezone",
-			file: "tz_divergent.ics",
-			check: func(t *testing.T, st calendar.Stats) {
-				want := []calendar.ZoneUse{{TZID: "Europe/Berlin", Kind: calendar.ZoneIANA, Location: "Europe/Berlin", Divergent: true}}
-				if diff := cmp.Diff(want, st.Zones); diff != "" {
-					t.Errorf("Stats.Zones mismatch (-want +got):\n%s", diff)
-				}
-			},
+			name:  "DivergentVTimezone",
+			file:  "tz_divergent.ics",
+			check: wantZones(calendar.ZoneUse{TZID: "Europe/Berlin", Kind: calendar.ZoneIANA, Location: "Europe/Berlin", Divergent: true}),
 		},
 		{
 			// Outlook-style rules stated back to 1601 agree with the IANA
 			// zone over the dates the events use, but not for the 1999 one.
-			name: "VTimezoneComparedWhereUsed",
-			file: "tz_current_rules.ics",
-			check: func(t *testing.T, st calendar.Stats) {
-				want := []calendar.ZoneUse{{TZID: "America/New_York", Kind: calendar.ZoneIANA, Location: "America/New_York", Divergent: true}}
-				if diff := cmp.Diff(want, st.Zones); diff != "" {
-					t.Errorf("Stats.Zones mismatch (-want +got):\n%s", diff)
-				}
-			},
+			name:  "VTimezoneComparedWhereUsed",
+			file:  "tz_current_rules.ics",
+			check: wantZones(calendar.ZoneUse{TZID: "America/New_York", Kind: calendar.ZoneIANA, Location: "America/New_York", Divergent: true}),
 		},
 		{
-			name: "VTimezoneAgreesWhereUsed",
-			file: "tz_current_rules_recent.ics",
-			check: func(t *testing.T, st calendar.Stats) {
-				want := []calendar.ZoneUse{{TZID: "America/New_York", Kind: calendar.ZoneIANA, Location: "America/New_York"}}
-				if diff := cmp.Diff(want, st.Zones); diff != "" {
-					t.Errorf("Stats.Zones mismatch (-want +got):\n%s", diff)
-				}
-			},
+			name:  "VTimezoneAgreesWhereUsed",
+			file:  "tz_current_rules_recent.ics",
+			check: wantZones(calendar.ZoneUse{TZID: "America/New_York", Kind: calendar.ZoneIANA, Location: "America/New_York"}),
 		},
 		{
 			name: "CountsAndProdID",
@@ -756,5 +741,15 @@ func TestThisAndFutureInNarrowWindow(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, b.records(t, readTestdata(t, "overrides.ics"), "future@example.com")); diff != "" {
 		t.Errorf("Expand() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// wantZones is a TestStats check that Stats.Zones is want.
+func wantZones(want ...calendar.ZoneUse) func(*testing.T, calendar.Stats) {
+	return func(t *testing.T, st calendar.Stats) {
+		t.Helper()
+		if diff := cmp.Diff(want, st.Zones); diff != "" {
+			t.Errorf("Stats.Zones mismatch (-want +got):\n%s", diff)
+		}
 	}
 }
