@@ -31,16 +31,13 @@ type HubCalendar struct {
 	// component of the row's entry.
 	rids []int64
 	// encChunks, when set, are the bodies' lines of the payload, in
-	// order, written by the merge.
+	// order, written by the merge; the bodies themselves then hold only
+	// what the merge needs (titles and source identities) until ready
+	// reads the rest back from these lines.
 	encChunks [][]byte
-	// slim reports that the bodies hold only what the merge needs (their
-	// titles and source identities); the rest is read back from
-	// encChunks when HubEvents are asked for.
-	slim bool
 
-	readyOnce   sync.Once
-	resolveOnce sync.Once
-	resolved    []resolvedGroup // one per group, for Events and Carry
+	readyOnce sync.Once
+	resolved  []resolvedGroup // one per group, for Events and Carry
 }
 
 // body is one feed's copy of an event: what a HubEvent with a single
@@ -309,7 +306,7 @@ func sourceID(buf *[]byte, s *bodySource, start, rid int64) string {
 // resolves its groups: what making HubEvents needs.
 func (c *HubCalendar) ready() {
 	c.readyOnce.Do(func() {
-		if c.slim {
+		if c.encChunks != nil {
 			c.restore()
 		}
 		c.resolve()
@@ -336,7 +333,6 @@ func (c *HubCalendar) restore() {
 			i++
 		}
 	}
-	c.slim = false
 }
 
 // resolve computes every group's fields: the primary's title, the union

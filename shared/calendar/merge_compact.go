@@ -182,7 +182,7 @@ func mergeContributions(cs []*Contribution, minPart int) (*HubCalendar, MergeSta
 	// What each feed's part needs on its own runs on every core: titles
 	// normalized, rows sorted by start and title, bodies' JSON written.
 	parallel(len(cs), func(i int) { cs[i].Prepare() })
-	h := &HubCalendar{bodies: make([]body, 0, nb), rids: make([]int64, 0, nx), encChunks: make([][]byte, 0, len(cs)), slim: true}
+	h := &HubCalendar{bodies: make([]body, 0, nb), rids: make([]int64, 0, nx), encChunks: make([][]byte, 0, len(cs))}
 	bodyBase := make([]int32, len(cs))
 	ridBase := make([]int32, len(cs))
 	for fi, c := range cs {
