@@ -364,11 +364,13 @@ func (c *HubCalendar) resolve() {
 	}
 }
 
-// literalBody returns the body of a HubEvent kept as it is.
+// literalBody returns the body of a HubEvent kept as it is, its zone the
+// offset of its start.
 func literalBody(e HubEvent) body {
 	l := e
 	l.Start, l.End = time.Time{}, time.Time{}
-	return body{Title: e.Title, Description: e.Description, Location: e.Location, URL: e.URL, AllDay: e.AllDay, Tags: e.Tags, lit: &l}
+	_, off := e.Start.Zone()
+	return body{Title: e.Title, Description: e.Description, Location: e.Location, URL: e.URL, AllDay: e.AllDay, Tags: e.Tags, lit: &l, z: int32(off)}
 }
 
 // rowAt returns the row of an occurrence from start to end.
@@ -409,9 +411,7 @@ func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
 				var ev HubEvent
 				c.bodyEvent(&d, b, r, r.start, &ev)
 				if cp, ok := carryCopy(ev, feed); ok {
-					lb := literalBody(cp)
-					lb.z = r.off
-					out.add(lb, nr, r.start)
+					out.add(literalBody(cp), nr, r.start)
 				}
 				continue
 			}
@@ -440,9 +440,7 @@ func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
 				var ev HubEvent
 				c.event(&d, i, &ev)
 				if cp, ok := carryCopy(ev, feed); ok {
-					lb := literalBody(cp)
-					lb.z = r.off
-					out.add(lb, nr, r.start)
+					out.add(literalBody(cp), nr, r.start)
 				}
 				break
 			}

@@ -50,7 +50,6 @@ func NewContribution(f FeedEvents, opts MergeOptions) *Contribution {
 		c.in++
 		c.bodies = append(c.bodies, literalBody(e))
 		c.rows = append(c.rows, rowAt(e.Start, e.End, int32(len(c.bodies)-1)))
-		c.bodies[len(c.bodies)-1].z = c.rows[len(c.rows)-1].off
 	}
 	return c
 }

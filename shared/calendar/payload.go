@@ -75,7 +75,6 @@ func EncodePayload(header any, events []HubEvent) ([]byte, error) {
 	for i, e := range events {
 		c.bodies[i] = literalBody(e)
 		c.rows[i] = rowAt(e.Start, e.End, int32(i))
-		c.bodies[i].z = c.rows[i].off
 	}
 	return c.Encode(header)
 }
@@ -309,11 +308,8 @@ func readPayloadV1(rest []byte) (*HubCalendar, error) {
 		if err := json.Unmarshal(line, &e); err != nil {
 			return nil, fmt.Errorf("decode payload event %d: %w", len(c.rows)+1, err)
 		}
-		b := literalBody(e)
-		r := rowAt(e.Start, e.End, int32(len(c.bodies)))
-		b.z = r.off
-		c.bodies = append(c.bodies, b)
-		c.rows = append(c.rows, r)
+		c.bodies = append(c.bodies, literalBody(e))
+		c.rows = append(c.rows, rowAt(e.Start, e.End, int32(len(c.bodies)-1)))
 	}
 	return c, nil
 }
