@@ -313,7 +313,14 @@ func excludes(m *Event, o *Event, k int64) bool {
 
 // inWindow reports whether an occurrence overlaps the window.
 func inWindow(o Occurrence, opts ExpandOptions) bool {
-	return o.Start.Before(opts.To) && (!o.Start.Before(opts.From) || o.End.After(opts.From))
+	return InWindow(o.Start, o.End, opts.From, opts.To)
+}
+
+// InWindow is the window rule of expansion, merging and carrying: an
+// event from start to end belongs to [from, to) when it starts before to
+// and starts at or after from or is still going on at from.
+func InWindow(start, end, from, to time.Time) bool {
+	return start.Before(to) && (!start.Before(from) || end.After(from))
 }
 
 // occurrence builds an occurrence from the component that supplies its

@@ -380,14 +380,6 @@ func rowAt(start, end time.Time, ref int32) row {
 	return row{start: start.Unix(), end: end.Unix(), ref: ref, off: int32(off), endOff: int32(endOff)}
 }
 
-// carryWindow reports whether an event from start to end belongs to the
-// window [from, to): it starts before to, and at or after from or ends
-// after from.
-func carryWindow(start, end int64, from, to time.Time) bool {
-	s, e := time.Unix(start, 0), time.Unix(end, 0)
-	return s.Before(to) && (!s.Before(from) || e.After(from))
-}
-
 // Carry returns feed's copies of c's events inside [from, to), as an
 // earlier run's contribution to add to a merge (Contribution.AddCarried):
 // for every event that lists feed among its sources, that source's copy
@@ -400,7 +392,7 @@ func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
 	var d eventMaker
 	for i := range c.rows {
 		r := &c.rows[i]
-		if !carryWindow(r.start, r.end, from, to) {
+		if !InWindow(time.Unix(r.start, 0), time.Unix(r.end, 0), from, to) {
 			continue
 		}
 		nr := *r

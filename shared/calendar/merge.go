@@ -76,7 +76,7 @@ type FeedEvents struct {
 func Carry(events []HubEvent, feed string, from, to time.Time) []HubEvent {
 	var out []HubEvent
 	for _, e := range events {
-		if !e.Start.Before(to) || e.Start.Before(from) && !e.End.After(from) {
+		if !InWindow(e.Start, e.End, from, to) {
 			continue
 		}
 		for _, src := range e.Sources {

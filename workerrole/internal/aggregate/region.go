@@ -37,7 +37,7 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 		}
 		var in []calendar.HubEvent
 		for _, e := range events {
-			if e.Start.Before(to) && (!e.Start.Before(from) || e.End.After(from)) {
+			if calendar.InWindow(e.Start, e.End, from, to) {
 				in = append(in, e)
 			}
 		}
@@ -53,9 +53,7 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 			log.WarnContext(ctx, fmt.Sprintf("member hub %s %s (%d to %d events)", m, st.Flag, st.Previous, st.Occurrences), "member", m)
 		}
 		head.Feeds = append(head.Feeds, st)
-		c := calendar.NewContribution(calendar.FeedEvents{Feed: MemberFeed(m), Source: st.Source, Previous: in}, opts)
-		c.Prepare()
-		cs = append(cs, c)
+		cs = append(cs, calendar.NewContribution(calendar.FeedEvents{Feed: MemberFeed(m), Source: st.Source, Previous: in}, opts))
 	}
 	cal, mst := calendar.MergeContributions(cs)
 	head.Events = cal.Len()
