@@ -195,10 +195,10 @@ func (f *Fetcher) CloseIdleConnections() { f.client.CloseIdleConnections() }
 // target, mapping a webcal target to https in place before it is sent.
 func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > f.cfg.MaxRedirects {
-		return fmt.Errorf("redirect %d to %s: %w", len(via), redact(req.URL.String()), ErrTooManyRedirects)
+		return fmt.Errorf("redirect %d to %s: %w", len(via), LogURL(req.URL.String()), ErrTooManyRedirects)
 	}
 	if err := checkURL(req.URL); err != nil {
-		return fmt.Errorf("redirect to %s: %w", redact(req.URL.String()), err)
+		return fmt.Errorf("redirect to %s: %w", LogURL(req.URL.String()), err)
 	}
 	return nil
 }
@@ -222,15 +222,19 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev Validators) (Re
 // per-host slot so that requests queued for a busy host hold no hub slot.
 // The slots stay held until the caller calls done.
 func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}) (_ Result, done func(), _ error) {
-	var held []func()
+	var releaseHost func()
+	holdsHub := false
 	done = func() {
-		for i := len(held) - 1; i >= 0; i-- {
-			held[i]()
+		if holdsHub {
+			<-hub
+		}
+		if releaseHost != nil {
+			releaseHost()
 		}
 	}
 	u, err := NormalizeURL(rawURL)
 	if err != nil {
-		return Result{}, done, &Error{URL: redact(rawURL), Class: ClassBadURL, Err: err}
+		return Result{}, done, &Error{URL: LogURL(rawURL), Class: ClassBadURL, Err: err}
 	}
 	fail := func(ctx context.Context, status int, err error) (Result, func(), error) {
 		// A body read cut short by ctx may report the transport's own
@@ -242,18 +246,18 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub
 		if errors.Is(err, ErrStatus) {
 			class = statusClass(status)
 		}
-		return Result{}, done, &Error{URL: redact(rawURL), Class: class, Status: status, Err: err}
+		return Result{}, done, &Error{URL: LogURL(rawURL), Class: class, Status: status, Err: err}
 	}
 
 	release, err := f.hosts.acquire(ctx, strings.ToLower(u.Hostname()))
 	if err != nil {
 		return fail(ctx, 0, fmt.Errorf("wait for host slot: %w", err))
 	}
-	held = append(held, release)
+	releaseHost = release
 	if hub != nil {
 		select {
 		case hub <- struct{}{}:
-			held = append(held, func() { <-hub })
+			holdsHub = true
 		case <-ctx.Done():
 			return fail(ctx, 0, fmt.Errorf("wait for hub slot: %w", ctx.Err()))
 		}
@@ -326,7 +330,7 @@ func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators) (Result, 
 		// The *url.Error names the method and URL, which for a refused
 		// redirect is the Location as sent, password included.
 		if ue, ok := errors.AsType[*url.Error](err); ok {
-			ue.URL = redact(ue.URL)
+			ue.URL = LogURL(ue.URL)
 		}
 		return Result{}, 0, err
 	}
@@ -352,12 +356,12 @@ func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators) (Result, 
 		return res, resp.StatusCode, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		drain(resp.Body)
-		return Result{}, resp.StatusCode, fmt.Errorf("get %s: %w %d", redact(res.URL), ErrStatus, resp.StatusCode)
+		return Result{}, resp.StatusCode, fmt.Errorf("get %s: %w %d", LogURL(res.URL), ErrStatus, resp.StatusCode)
 	}
 
 	raw, err := f.readBody(resp, &res)
 	if err != nil {
-		return Result{}, resp.StatusCode, fmt.Errorf("read body of %s: %w", redact(res.URL), err)
+		return Result{}, resp.StatusCode, fmt.Errorf("read body of %s: %w", LogURL(res.URL), err)
 	}
 	res.Body, res.Charset, err = decodeCharset(raw, resp.Header.Get("Content-Type"))
 	if err != nil {

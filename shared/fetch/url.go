@@ -49,9 +49,6 @@ func checkURL(u *url.URL) error {
 	return nil
 }
 
-// redact returns rawURL fit for error messages: see LogURL.
-func redact(rawURL string) string { return LogURL(rawURL) }
-
 // secretParams are query parameter names (lowercase) that carry
 // credentials in feed URLs: API keys, tokens, signatures.
 var secretParams = []string{"key", "apikey", "api_key", "token", "access_token", "auth", "secret", "password", "pass", "pwd", "sig", "signature", "code", "session", "sid"}

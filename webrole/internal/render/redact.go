@@ -22,18 +22,6 @@ func PublicFeedURL(raw string) string {
 			return ""
 		}
 	}
-	u.User = nil
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k, vs := range q {
-			if fetch.SecretParam(k) {
-				for i := range vs {
-					vs[i] = "REDACTED"
-				}
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	u.Fragment = ""
-	return u.String()
+	u.User, u.Fragment = nil, ""
+	return fetch.LogURL(u.String())
 }
