@@ -30,8 +30,12 @@ import (
 // Hub UIDs of bodies with a source are derived from the source and the
 // row's times (sourceID), so a row holds no strings.
 
-// payloadFormat is the second line of a format-2 payload, up to its counts.
-const payloadFormat = `{"format":"elmcity/2"`
+// format2 names the compact format; payloadFormat is how its second line
+// (a payloadHead) starts.
+const (
+	format2       = "elmcity/2"
+	payloadFormat = `{"format":"` + format2 + `"`
+)
 
 // payloadHead is the second line of a format-2 payload.
 type payloadHead struct {
@@ -111,8 +115,8 @@ func (c *HubCalendar) EncodeParts(header any) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode payload header: %w", err)
 	}
-	first := append(head, '\n')
-	first = fmt.Appendf(first, `%s,"bodies":%d,"groups":%d,"rows":%d}`+"\n", payloadFormat, len(c.bodies), len(c.groups), len(c.rows))
+	counts, _ := json.Marshal(payloadHead{Format: format2, Bodies: len(c.bodies), Groups: len(c.groups), Rows: len(c.rows)})
+	first := append(append(append(head, '\n'), counts...), '\n')
 	parts := make([][]byte, 0, len(chunks)+2)
 	parts = append(parts, first)
 	for _, ch := range chunks {
