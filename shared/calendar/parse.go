@@ -275,22 +275,11 @@ func (pc *paramCache) params(ps []param) ical.Params {
 	if len(ps) == 0 {
 		return nil
 	}
-	if len(ps) == 1 && len(ps[0].values) == 1 {
-		p := ps[0]
-		if m, ok := (*pc)[p.name][p.values[0]]; ok {
+	single := len(ps) == 1 && len(ps[0].values) == 1
+	if single {
+		if m, ok := (*pc)[ps[0].name][ps[0].values[0]]; ok {
 			return m
 		}
-		if *pc == nil {
-			*pc = make(paramCache)
-		}
-		byValue := (*pc)[p.name]
-		if byValue == nil {
-			byValue = make(map[string]ical.Params)
-			(*pc)[p.name] = byValue
-		}
-		m := ical.Params{p.name: {strings.ReplaceAll(p.values[0], `"`, "")}}
-		byValue[p.values[0]] = m
-		return m
 	}
 	m := make(ical.Params, len(ps))
 	for _, p := range ps {
@@ -299,6 +288,15 @@ func (pc *paramCache) params(ps []param) ical.Params {
 			vs = append(vs, strings.ReplaceAll(v, `"`, ""))
 		}
 		m[p.name] = vs
+	}
+	if single {
+		if *pc == nil {
+			*pc = make(paramCache)
+		}
+		if (*pc)[ps[0].name] == nil {
+			(*pc)[ps[0].name] = make(map[string]ical.Params)
+		}
+		(*pc)[ps[0].name][ps[0].values[0]] = m
 	}
 	return m
 }
