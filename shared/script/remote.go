@@ -315,20 +315,19 @@ func (e *Engine) ReadFile(ctx context.Context, name string) ([]byte, error) {
 	if _, err := cleanName(strings.TrimSuffix(name, ".json") + ".js"); err != nil {
 		return nil, err
 	}
-	clean := name
 	if e.base == nil {
-		m, err := e.loadLocal(clean)
+		m, err := e.loadLocal(name)
 		if err != nil {
 			return nil, err
 		}
 		return []byte(m.src), nil
 	}
-	u, err := parseModuleURL(e.base.JoinPath(clean).String())
+	u, err := parseModuleURL(e.base.JoinPath(name).String())
 	if err != nil {
 		return nil, err
 	}
 	m, _, err := e.loadRemote(ctx, u, func(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
-		e.log.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("file", clean)}, attrs...)...)
+		e.log.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("file", name)}, attrs...)...)
 	})
 	if err != nil {
 		return nil, err

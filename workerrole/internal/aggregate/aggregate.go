@@ -150,7 +150,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	// (by a run that started just before the scheduler looked) is done.
 	// A region is stale, too, once a member has published since it ran.
 	if prev != nil && job.RequestedBy == ScheduledBy && j.cfg.Now().Sub(prev.Finished) < h.Interval() &&
-		!j.memberPublishedSince(ctx, h, prevGen.PublishedAt) {
+		MemberPublishedSince(h, prevGen.PublishedAt, func(id string) (publish.Pointer, error) { return j.pub.Current(ctx, id) }) == "" {
 		log.InfoContext(ctx, "scheduled aggregation skipped: the hub is fresh",
 			"published", prevGen.PublishedAt.Format(time.RFC3339))
 		return nil

@@ -110,21 +110,23 @@ func flagDrop(st *FeedStats) {
 	}
 }
 
-// memberPublishedSince reports whether h is a region one of whose members
-// published after t. A member that cannot be read counts as published:
-// the run finds out what it is.
-func (j *Job) memberPublishedSince(ctx context.Context, h hub.Hub, t time.Time) bool {
+// MemberPublishedSince returns a member of region h that has published
+// since t, as current reports their pointers, or "" when none has (or h
+// is no region): the rule that makes a region stale before its interval.
+// A member never published does not count; one whose pointer cannot be
+// read does, so that the run finds out what it is.
+func MemberPublishedSince(h hub.Hub, t time.Time, current func(id string) (publish.Pointer, error)) string {
 	if h.Type != hub.TypeRegion {
-		return false
+		return ""
 	}
 	for _, m := range h.Members {
-		p, err := j.pub.Current(ctx, m)
+		p, err := current(m)
 		if errors.Is(err, publish.ErrNotFound) {
 			continue
 		}
 		if err != nil || p.PublishedAt.After(t) {
-			return true
+			return m
 		}
 	}
-	return false
+	return ""
 }

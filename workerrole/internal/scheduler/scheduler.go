@@ -167,14 +167,15 @@ func (s *Scheduler) enqueueStale(ctx context.Context) error {
 			continue
 		case now.Sub(p.PublishedAt) >= h.Interval():
 			reason = fmt.Sprintf("last aggregated %s ago, interval %s", now.Sub(p.PublishedAt).Round(time.Minute), h.Interval())
-		case h.Type == hub.TypeRegion:
-			// A region follows its members: stale once one has published
-			// since the region did.
-			for _, m := range h.Members {
-				if mp, ok := pointers[m]; ok && mp.err == nil && mp.p.PublishedAt.After(p.PublishedAt) {
-					reason = fmt.Sprintf("member hub %s published since", m)
-					break
+		default:
+			member := aggregate.MemberPublishedSince(h, p.PublishedAt, func(id string) (publish.Pointer, error) {
+				if c, ok := pointers[id]; ok {
+					return c.p, c.err
 				}
+				return publish.Pointer{}, publish.ErrNotFound // no such hub
+			})
+			if member != "" {
+				reason = fmt.Sprintf("member hub %s published since", member)
 			}
 		}
 		if reason == "" {
