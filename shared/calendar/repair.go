@@ -318,7 +318,7 @@ func isControl(r rune) bool {
 // tolerating what go-ical rejects or panics on: unterminated or misplaced
 // quotes, parameters without "=", spaces around the name.
 func tokenize(line string) (contentLine, bool) {
-	i := strings.IndexAny(line, ";:")
+	i := indexParamOrValue(line)
 	if i < 0 {
 		return contentLine{}, false
 	}
@@ -342,6 +342,17 @@ func tokenize(line string) (contentLine, bool) {
 	}
 	cl.value = rest[1:]
 	return cl, true
+}
+
+// indexParamOrValue is strings.IndexAny(s, ";:") for the hot path of
+// tokenize, without building a character set on every call.
+func indexParamOrValue(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ';' || c == ':' {
+			return i
+		}
+	}
+	return -1
 }
 
 // tokenizeParam reads one "NAME=value,value" from s, which follows a ';'.
@@ -381,6 +392,10 @@ func tokenizeParam(s string) (param, string, bool) {
 // and dropped; text between a closing quote and the next delimiter is
 // kept.
 func tokenizeParamValue(s string) (string, string) {
+	// Most values have no quotes: the text up to the next delimiter.
+	if j := strings.IndexAny(s, "\";:,"); j >= 0 && s[j] != '"' {
+		return strings.TrimSpace(s[:j]), s[j:]
+	}
 	var sb strings.Builder
 	for len(s) > 0 {
 		c := s[0]
