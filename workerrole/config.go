@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/envconfig"
+	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
+	"github.com/elmcity/elmcity/workerrole/internal/worker"
 )
 
 // Config is the worker role's whole configuration, read from the
@@ -21,6 +23,10 @@ type Config struct {
 	FeedConcurrency   int
 	VisibilityTimeout time.Duration
 	MaxDequeueCount   int
+	JobTimeout        time.Duration
+	ParseTimeout      time.Duration
+	MaxHubEvents      int
+	MaxRegionMembers  int
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -44,6 +50,15 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 		FetchMaxBytes:   r.Int("ELMCITY_FETCH_MAX_BYTES", 10<<20, 1<<10, 256<<20, "largest feed body accepted (bigger ones fail, never truncate)"),
 		Concurrency:     r.Int("ELMCITY_WORKER_CONCURRENCY", 2, 1, 64, "aggregation jobs one worker runs at once"),
 		FeedConcurrency: r.Int("ELMCITY_FEED_CONCURRENCY", 8, 1, 64, "feeds of one hub fetched at once"),
+		JobTimeout: r.Duration("ELMCITY_JOB_TIMEOUT", worker.DefaultJobTimeout, 10*time.Second, 24*time.Hour,
+			"longest one aggregation job may run; then it is cancelled and retried, and parked at ELMCITY_JOB_MAX_DEQUEUE"),
+		ParseTimeout: r.Duration("ELMCITY_FEED_PARSE_TIMEOUT", aggregate.DefaultParseTimeout, 100*time.Millisecond, time.Hour,
+			"longest parsing and expanding one feed may take; then the feed fails (parse_timeout) and keeps its last good events"),
+		MaxHubEvents: r.Int("ELMCITY_MAX_HUB_EVENTS", aggregate.DefaultMaxHubEvents, 100, 10_000_000,
+			"events a hub publishes at most (the earliest); the stats say how many were cut"),
+		MaxRegionMembers: r.Int("ELMCITY_MAX_REGION_MEMBERS", aggregate.DefaultMaxRegionMembers, 1, 1000,
+			"member hubs a region merges at most (the first, once each)"),
 	}
+	r.Check(c.JobTimeout > c.FetchTimeout, "ELMCITY_JOB_TIMEOUT", c.JobTimeout.String(), "must be longer than ELMCITY_FETCH_TIMEOUT")
 	return c, r.Vars(), r.Err()
 }

@@ -99,8 +99,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	runner := worker.New(jobs, map[string]worker.Handler{
 		queue.KindAggregate: aggregate.New(st, fetcher, pub, aggregate.Config{
 			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log, Observe: m,
+			ParseTimeout: cfg.ParseTimeout, MaxHubEvents: cfg.MaxHubEvents, MaxRegionMembers: cfg.MaxRegionMembers,
 		}),
-	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, Logger: log, Observe: m.observeJob, Started: m.jobStarted})
+	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, JobTimeout: cfg.JobTimeout, Logger: log,
+		Observe: m.observeJob, Started: m.jobStarted})
 
 	scripts, err := boot.Scripts(cfg.Scripts, log)
 	if err != nil {

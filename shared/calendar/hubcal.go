@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -107,6 +108,18 @@ type resolvedGroup struct {
 // Len returns the number of events (occurrences) in c.
 func (c *HubCalendar) Len() int { return len(c.rows) }
 
+// Truncate keeps the first n events of c (the earliest, in the
+// calendar's order) and returns how many it left out. It is for the
+// publisher's cap on a hub's events, before c is encoded or read.
+func (c *HubCalendar) Truncate(n int) int {
+	if n < 0 || n >= len(c.rows) {
+		return 0
+	}
+	cut := len(c.rows) - n
+	c.rows = c.rows[:n:n]
+	return cut
+}
+
 // Bodies returns the number of distinct event bodies c holds: a measure
 // of how compact it is.
 func (c *HubCalendar) Bodies() int { return len(c.bodies) }
@@ -123,6 +136,96 @@ func (c *HubCalendar) Events() []HubEvent {
 	}
 	return out
 }
+
+// EventsIn returns the events of c that belong to [from, to) by the
+// window rule (InWindow), in order, at most limit of them (limit <= 0:
+// all). Only those events are made: the rest of c is looked at as rows
+// of times.
+func (c *HubCalendar) EventsIn(from, to time.Time, limit int) []HubEvent {
+	f, t := from.Unix(), to.Unix()
+	var idx []int
+	for i := range c.rows {
+		r := &c.rows[i]
+		if r.start >= t {
+			break // rows are in start order
+		}
+		if r.start >= f || r.end > f {
+			idx = append(idx, i)
+			if len(idx) == limit {
+				break
+			}
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	c.ready()
+	out := make([]HubEvent, len(idx))
+	var d eventMaker
+	for k, i := range idx {
+		c.event(&d, i, &out[k])
+	}
+	return out
+}
+
+// Span returns the start and end of the i-th event of c, 0 <= i < Len,
+// without making the event: what a reader looking for a window needs.
+// An all-day event's times are midnight UTC of its dates.
+func (c *HubCalendar) Span(i int) (start, end time.Time) {
+	r := &c.rows[i]
+	return time.Unix(r.start, 0), time.Unix(r.end, 0)
+}
+
+// Size estimates the bytes c holds in memory once its events have been
+// read (Event, EventsIn): its rows, bodies, groups and resolved groups.
+// Readers that keep calendars count it against their memory budget.
+func (c *HubCalendar) Size() int64 {
+	const (
+		sliceHeader = 24
+		strHeader   = 16
+	)
+	n := int64(len(c.rows))*sizeOf[row]() + int64(len(c.rids))*8
+	str := func(s string) int64 { return int64(len(s)) }
+	for i := range c.bodies {
+		b := &c.bodies[i]
+		n += sizeOf[body]()
+		n += str(b.Title) + str(b.Description) + str(b.Location) + str(b.URL) + str(b.norm)
+		n += str(b.Src.Feed) + str(b.Src.Name) + str(b.Src.URL) + str(b.Src.UID) + str(b.Src.Summary)
+		for _, t := range b.Tags {
+			n += strHeader + str(t)
+		}
+		for _, w := range b.words {
+			n += strHeader + str(w)
+		}
+		if l := b.lit; l != nil {
+			n += sizeOf[HubEvent]() + str(l.UID)
+			n += int64(len(l.Sources))*sizeOf[EventSource]() + int64(len(l.Merged))*sizeOf[MergeNote]()
+			for _, s := range l.Sources {
+				n += str(s.Feed) + str(s.Name) + str(s.URL) + str(s.UID) + str(s.ID)
+			}
+			for _, m := range l.Merged {
+				n += str(m.Feed) + str(m.UID) + str(m.Reason)
+			}
+		}
+	}
+	for i := range c.groups {
+		g := &c.groups[i]
+		n += sizeOf[group]() + int64(len(g.comps))*4 + int64(len(g.hows))*strHeader
+		for _, h := range g.hows {
+			n += str(h)
+		}
+		// The group's resolved fields share the bodies' strings; the
+		// tag union is its own slice.
+		n += sizeOf[resolvedGroup]() + sliceHeader + 4*strHeader
+	}
+	for _, ch := range c.encChunks {
+		n += int64(cap(ch))
+	}
+	return n
+}
+
+// sizeOf is the size in bytes of a T.
+func sizeOf[T any]() int64 { return int64(reflect.TypeFor[T]().Size()) }
 
 // Event returns the i-th event of c, 0 <= i < Len.
 func (c *HubCalendar) Event(i int) HubEvent {

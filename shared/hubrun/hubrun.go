@@ -13,17 +13,20 @@ import (
 // Header is the first line of a published payload: the run's summary and
 // every feed's state.
 type Header struct {
-	V        int         `json:"v"`
-	Hub      string      `json:"hub"`
-	Started  time.Time   `json:"started"`
-	Finished time.Time   `json:"finished"`
-	From     time.Time   `json:"from"`
-	To       time.Time   `json:"to"`
-	FeedsOK  int         `json:"feeds_ok"`
-	FeedsBad int         `json:"feeds_failed"`
-	Events   int         `json:"events"`
-	Merged   int         `json:"merged"`
-	Feeds    []FeedStats `json:"feeds"`
+	V        int       `json:"v"`
+	Hub      string    `json:"hub"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	FeedsOK  int       `json:"feeds_ok"`
+	FeedsBad int       `json:"feeds_failed"`
+	Events   int       `json:"events"`
+	Merged   int       `json:"merged"`
+	// Cut counts the events left out by the publisher's cap on a hub's
+	// events (the latest ones); 0 when all were published.
+	Cut   int         `json:"cut,omitempty"`
+	Feeds []FeedStats `json:"feeds"`
 }
 
 // FeedStats is one feed's result in one run.

@@ -55,12 +55,34 @@ type Config struct {
 	FeedConcurrency int           // feeds of one hub fetched at once; default 8
 	DefaultDuration time.Duration // timed events without an end; default 1h
 	MaxPerSeries    int           // per-series occurrence cap; default calendar's
-	Logger          *slog.Logger  // required
-	Now             func() time.Time
+	// ParseTimeout bounds parsing and expanding one feed; default
+	// DefaultParseTimeout. A feed that runs over it fails with the error
+	// class ClassParseTimeout and keeps contributing its last good events.
+	ParseTimeout time.Duration
+	// MaxHubEvents caps the events a hub publishes; default
+	// DefaultMaxHubEvents. The earliest are kept, and Header.Cut counts
+	// the rest.
+	MaxHubEvents int
+	// MaxRegionMembers caps the member hubs a region merges; default
+	// DefaultMaxRegionMembers.
+	MaxRegionMembers int
+	Logger           *slog.Logger // required
+	Now              func() time.Time
 	// Observe, when set, is told each feed's outcome (status and error
 	// class) and each publish's event count, for metrics.
 	Observe Observer
 }
+
+// Defaults of Config.
+const (
+	DefaultParseTimeout     = 20 * time.Second
+	DefaultMaxHubEvents     = 100_000
+	DefaultMaxRegionMembers = 50
+)
+
+// ClassParseTimeout is the error class of a feed whose parse and
+// expansion ran over Config.ParseTimeout.
+const ClassParseTimeout = "parse_timeout"
 
 // Observer receives the job's figures for metrics.
 type Observer interface {
@@ -89,6 +111,15 @@ func New(h hubs, f fetcher, p publisher, cfg Config) *Job {
 	}
 	if cfg.DefaultDuration <= 0 {
 		cfg.DefaultDuration = time.Hour
+	}
+	if cfg.ParseTimeout <= 0 {
+		cfg.ParseTimeout = DefaultParseTimeout
+	}
+	if cfg.MaxHubEvents <= 0 {
+		cfg.MaxHubEvents = DefaultMaxHubEvents
+	}
+	if cfg.MaxRegionMembers <= 0 {
+		cfg.MaxRegionMembers = DefaultMaxRegionMembers
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -137,23 +168,33 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 		_ = j.hubs.ReleaseLease(context.WithoutCancel(ctx), l)
 	}()
 
-	prevGen, prev, err := j.previous(ctx, h.ID)
+	// Skip decisions read the generation pointer only, never the payload:
+	// a burst of requests costs a point read each.
+	ptr, err := j.pub.Current(ctx, h.ID)
+	switch {
+	case errors.Is(err, publish.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("read current calendar of %s: %w", h.ID, err)
+	default:
+		if started, ok := pointerStarted(ptr); ok && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(started) {
+			log.InfoContext(ctx, "aggregation skipped: a run that started after this request already published",
+				"published", ptr.PublishedAt.Format(time.RFC3339))
+			return nil
+		}
+		// The scheduler asks for stale hubs only: one made fresh
+		// meanwhile (by a run that started just before the scheduler
+		// looked) is done. A region is stale, too, once a member has
+		// published since it ran.
+		if job.RequestedBy == ScheduledBy && j.cfg.Now().Sub(ptr.PublishedAt) < h.Interval() &&
+			MemberPublishedSince(h, ptr.PublishedAt, func(id string) (publish.Pointer, error) { return j.pub.Current(ctx, id) }) == "" {
+			log.InfoContext(ctx, "scheduled aggregation skipped: the hub is fresh",
+				"published", ptr.PublishedAt.Format(time.RFC3339))
+			return nil
+		}
+	}
+	prev, err := j.previous(ctx, h.ID)
 	if err != nil {
 		return err
-	}
-	if prev != nil && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(prev.Started) {
-		log.InfoContext(ctx, "aggregation skipped: a run that started after this request already published",
-			"published", prevGen.PublishedAt.Format(time.RFC3339))
-		return nil
-	}
-	// The scheduler asks for stale hubs only: one made fresh meanwhile
-	// (by a run that started just before the scheduler looked) is done.
-	// A region is stale, too, once a member has published since it ran.
-	if prev != nil && job.RequestedBy == ScheduledBy && j.cfg.Now().Sub(prev.Finished) < h.Interval() &&
-		MemberPublishedSince(h, prevGen.PublishedAt, func(id string) (publish.Pointer, error) { return j.pub.Current(ctx, id) }) == "" {
-		log.InfoContext(ctx, "scheduled aggregation skipped: the hub is fresh",
-			"published", prevGen.PublishedAt.Format(time.RFC3339))
-		return nil
 	}
 
 	run := j.run
@@ -166,6 +207,11 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 			return c
 		}
 		return err
+	}
+	if cut := cal.Truncate(j.cfg.MaxHubEvents); cut > 0 {
+		head.Cut, head.Events = cut, cal.Len()
+		log.WarnContext(ctx, fmt.Sprintf("calendar capped at %d events; the %d latest were left out", j.cfg.MaxHubEvents, cut),
+			"max_events", j.cfg.MaxHubEvents, "cut", cut)
 	}
 	// In parts: the merged calendar's body lines go to the publisher as
 	// they are, never copied into one payload.
@@ -232,23 +278,30 @@ func (j *Job) keepLease(ctx context.Context, cancel context.CancelCauseFunc, l t
 	return func() tablestore.Lease { close(done); return <-out }
 }
 
-// previous loads the current generation and decodes its header and events;
-// a hub never published has none.
-func (j *Job) previous(ctx context.Context, hubID string) (publish.Generation, *decoded, error) {
+// pointerStarted reads the start of the run that published p, from its
+// metadata.
+func pointerStarted(p publish.Pointer) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, p.Meta["started"])
+	return t, err == nil
+}
+
+// previous loads the current generation and decodes its header and
+// events; a hub never published has none.
+func (j *Job) previous(ctx context.Context, hubID string) (*decoded, error) {
 	g, err := j.pub.Load(ctx, hubID)
 	if errors.Is(err, publish.ErrNotFound) {
-		return publish.Generation{}, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return g, nil, fmt.Errorf("load current calendar of %s: %w", hubID, err)
+		return nil, fmt.Errorf("load current calendar of %s: %w", hubID, err)
 	}
 	d, err := decode(g.Payload)
 	if err != nil {
 		// A payload we cannot read is replaced by this run, not fatal.
 		j.cfg.Logger.WarnContext(ctx, "previous calendar unreadable; aggregating from scratch", "hub", hubID, "error", err.Error())
-		return g, nil, nil
+		return nil, nil
 	}
-	return g, d, nil
+	return d, nil
 }
 
 // decoded is a payload read back: its header and its calendar in compact

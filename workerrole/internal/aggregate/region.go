@@ -29,17 +29,19 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 	from, to := window(h, started)
 	head := Header{V: PayloadVersion, Hub: h.ID, Started: started, From: from, To: to}
 	opts := calendar.MergeOptions{Vocabulary: h.Vocabulary}
-	cs := make([]*calendar.Contribution, 0, len(h.Members))
-	for _, m := range h.Members {
-		st, events, err := j.member(ctx, m, prev)
+	members, dropped := RegionMembers(h, j.cfg.MaxRegionMembers)
+	if dropped > 0 {
+		log.WarnContext(ctx, fmt.Sprintf("region lists %d more member hubs than the %d merged; the rest are left out", dropped, j.cfg.MaxRegionMembers),
+			"max_members", j.cfg.MaxRegionMembers, "left_out", dropped)
+	}
+	// Members are read one at a time, and each keeps only its earliest
+	// MaxHubEvents events in the window (no more can be published), so a
+	// region holds no member's whole calendar beside another's.
+	cs := make([]*calendar.Contribution, 0, len(members))
+	for _, m := range members {
+		st, in, err := j.member(ctx, m, prev, from, to)
 		if err != nil {
 			return head, nil, err
-		}
-		var in []calendar.HubEvent
-		for _, e := range events {
-			if calendar.InWindow(e.Start, e.End, from, to) {
-				in = append(in, e)
-			}
 		}
 		st.Occurrences = len(in)
 		if st.Status == "ok" {
@@ -62,8 +64,28 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 	return head, cal, nil
 }
 
-// member loads one member hub and its published events.
-func (j *Job) member(ctx context.Context, id string, prev *decoded) (FeedStats, []calendar.HubEvent, error) {
+// RegionMembers returns the member hubs a region merges: each once, in
+// the order listed, at most limit (limit <= 0: all), and how many more it
+// lists. The API refuses such lists; this guards regions stored before.
+func RegionMembers(h hub.Hub, limit int) (members []string, dropped int) {
+	seen := make(map[string]bool, len(h.Members))
+	for _, m := range h.Members {
+		if seen[m] || m == h.ID {
+			continue
+		}
+		seen[m] = true
+		if limit > 0 && len(members) == limit {
+			dropped++
+			continue
+		}
+		members = append(members, m)
+	}
+	return members, dropped
+}
+
+// member loads one member hub and its published events in [from, to),
+// at most MaxHubEvents of them.
+func (j *Job) member(ctx context.Context, id string, prev *decoded, from, to time.Time) (FeedStats, []calendar.HubEvent, error) {
 	st := FeedStats{Feed: MemberFeed(id), Source: id}
 	if prev != nil {
 		before := prev.feeds[st.Feed]
@@ -88,7 +110,8 @@ func (j *Job) member(ctx context.Context, id string, prev *decoded) (FeedStats, 
 	if err != nil {
 		return st, nil, fmt.Errorf("load calendar of member hub %s: %w", id, err)
 	}
-	mh, events, err := Decode(g.Payload)
+	var mh Header
+	cal, err := calendar.ReadPayload(g.Payload, &mh)
 	if err != nil {
 		return fail("parse", "published calendar unreadable: "+err.Error())
 	}
@@ -96,7 +119,7 @@ func (j *Job) member(ctx context.Context, id string, prev *decoded) (FeedStats, 
 	st.Events = mh.Events
 	st.Bytes = int64(len(g.Payload))
 	st.LastSuccess = g.PublishedAt
-	return st, events, nil
+	return st, cal.EventsIn(from, to, j.cfg.MaxHubEvents), nil
 }
 
 // flagDrop flags a good feed (or member) whose occurrences dropped to
@@ -119,7 +142,8 @@ func MemberPublishedSince(h hub.Hub, t time.Time, current func(id string) (publi
 	if h.Type != hub.TypeRegion {
 		return ""
 	}
-	for _, m := range h.Members {
+	members, _ := RegionMembers(h, 0)
+	for _, m := range members {
 		p, err := current(m)
 		if errors.Is(err, publish.ErrNotFound) {
 			continue

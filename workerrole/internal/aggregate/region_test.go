@@ -2,6 +2,7 @@ package aggregate_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/elmcity/elmcity/shared/calendar"
@@ -103,5 +104,79 @@ func TestAggregateRegion(t *testing.T) {
 	}
 	if again, _ := b.pub.Current(ctx, "monadnock"); again.ID == first.ID {
 		t.Error("the region was not aggregated again after a member published")
+	}
+}
+
+// TestRegionMembers checks the guard on stored member lists: each member
+// once, in order, never the region itself, at most the limit.
+func TestRegionMembers(t *testing.T) {
+	t.Parallel()
+	h := hub.Hub{ID: "big", Type: hub.TypeRegion, Members: []string{"keene", "keene", "big", "swanzey", "keene", "troy", "keene"}}
+	tests := []struct {
+		name        string
+		limit       int
+		want        []string
+		wantDropped int
+	}{
+		{"NoLimit", 0, []string{"keene", "swanzey", "troy"}, 0},
+		{"Limit", 2, []string{"keene", "swanzey"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, dropped := aggregate.RegionMembers(h, tt.limit)
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") || dropped != tt.wantDropped {
+				t.Errorf("RegionMembers() = %v, %d, want %v, %d", got, dropped, tt.want, tt.wantDropped)
+			}
+		})
+	}
+}
+
+// TestRegionMembersBounded checks that a region merges at most
+// MaxRegionMembers members, and at most MaxHubEvents events of each.
+func TestRegionMembersBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	lib := newFeedServer(t, "testdata/library.ics")
+	thr := newFeedServer(t, "testdata/theatre.ics")
+	for id, url := range map[string]string{"keene": lib.srv.URL + "/lib.ics", "swanzey": thr.srv.URL + "/thr.ics"} {
+		if _, err := b.store.CreateHub(ctx, hub.Hub{ID: id, Title: id, TZ: "America/New_York", HorizonDays: 60}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.CreateFeed(ctx, id, hub.Feed{FeedURL: url, Source: id, Approved: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.job.Handle(ctx, queue.Job{Hub: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "big", Title: "Big", Type: hub.TypeRegion, TZ: "America/New_York",
+		HorizonDays: 60, Members: []string{"keene", "swanzey"}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		cfg         aggregate.Config
+		wantMembers []string
+		wantEvents  int
+	}{
+		{"All", aggregate.Config{}, []string{"keene", "swanzey"}, 6},
+		{"FirstMembersOnly", aggregate.Config{MaxRegionMembers: 1}, []string{"keene"}, 5},
+		{"EarliestEventsOfEach", aggregate.Config{MaxHubEvents: 2}, []string{"keene", "swanzey"}, 2},
+	}
+	for _, tt := range tests {
+		job := newJob(t, b, nil, tt.cfg)
+		if err := job.Handle(ctx, queue.Job{Hub: "big"}); err != nil {
+			t.Fatalf("%s: Handle() = %v", tt.name, err)
+		}
+		h, evs := b.load(t, "big")
+		var got []string
+		for _, f := range h.Feeds {
+			got = append(got, strings.TrimPrefix(f.Feed, "hub:"))
+		}
+		if strings.Join(got, ",") != strings.Join(tt.wantMembers, ",") || len(evs) != tt.wantEvents {
+			t.Errorf("%s: merged members %v with %d events, want %v with %d", tt.name, got, len(evs), tt.wantMembers, tt.wantEvents)
+		}
 	}
 }

@@ -27,6 +27,10 @@ func window(h hub.Hub, now time.Time) (time.Time, time.Time) {
 // once (calendar.HubCalendar) rather than one full event per occurrence.
 const PayloadVersion = 2
 
+// errParseDeadline is the cause of a feed's parse cancelled at
+// Config.ParseTimeout.
+var errParseDeadline = errors.New("feed parse deadline")
+
 // feedResult is one feed's part of a run.
 type feedResult struct {
 	st  FeedStats
@@ -158,7 +162,9 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		carry()
 	default:
 		st.Validators = res.Validators
-		occs, err := j.parseFeed(ctx, parser, res.Body, from, to, &st)
+		pctx, cancel := context.WithTimeoutCause(ctx, j.cfg.ParseTimeout, errParseDeadline)
+		occs, err := j.parseFeed(pctx, parser, res.Body, from, to, &st)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return feedResult{st: st, c: calendar.NewContribution(meta, opts)}
@@ -166,11 +172,17 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 			st.Status = "failed"
 			st.ErrorClass = "parse"
 			st.Error = err.Error()
+			msg := fmt.Sprintf("feed %s is not a usable calendar; serving its last good events", f.Source)
+			if errors.Is(context.Cause(pctx), errParseDeadline) {
+				st.ErrorClass = ClassParseTimeout
+				st.Error = fmt.Sprintf("parsing and expanding took longer than %v", j.cfg.ParseTimeout)
+				msg = fmt.Sprintf("feed %s took too long to parse (over %v); serving its last good events", f.Source, j.cfg.ParseTimeout)
+			}
 			st.Validators = fetch.Validators{} // refetch in full next time
 			carry()
 			bad = true
-			log.WarnContext(ctx, fmt.Sprintf("feed %s is not a usable calendar; serving its last good events", f.Source),
-				"feed_url", fetch.LogURL(f.FeedURL), "error", st.Error)
+			log.WarnContext(ctx, msg,
+				"feed_url", fetch.LogURL(f.FeedURL), "error_class", st.ErrorClass, "error", st.Error, "carried", st.Occurrences)
 			break
 		}
 		meta.Occurrences = occs

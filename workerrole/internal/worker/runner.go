@@ -47,7 +47,11 @@ type Config struct {
 	SoftStop    time.Duration // grace for in-flight jobs on stop, default 20s
 	RetryBase   time.Duration // first retry delay, default 5s
 	RetryMax    time.Duration // longest retry delay, default 5m
-	Logger      *slog.Logger  // job start/finish/failure, with "hub": required
+	// JobTimeout bounds one job run, default 10m. A job that runs over it
+	// is cancelled and fails with ErrJobDeadline, so it is retried and, at
+	// the queue's maximum dequeue count, parked.
+	JobTimeout time.Duration
+	Logger     *slog.Logger // job start/finish/failure, with "hub": required
 	// Observe, when set, is told each job's outcome ("ok", "retry",
 	// "parked", "cancelled") and duration, for metrics.
 	Observe func(kind, outcome string, d time.Duration)
@@ -55,6 +59,12 @@ type Config struct {
 	Started func(kind string)
 	Rand    func() float64 // jitter source, default math/rand/v2
 }
+
+// DefaultJobTimeout is Config.JobTimeout's default.
+const DefaultJobTimeout = 10 * time.Minute
+
+// ErrJobDeadline is the cause of a job cancelled at Config.JobTimeout.
+var ErrJobDeadline = errors.New("job ran over its deadline")
 
 // Runner receives and runs jobs.
 type Runner struct {
@@ -86,6 +96,9 @@ func New(q receiver, handlers map[string]Handler, cfg Config) *Runner {
 	}
 	if cfg.RetryMax < cfg.RetryBase {
 		cfg.RetryMax = max(5*time.Minute, cfg.RetryBase)
+	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = DefaultJobTimeout
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
@@ -179,7 +192,12 @@ func (r *Runner) process(ctx context.Context, d *queue.Delivery) {
 	}
 
 	stop := d.KeepAlive(ctx)
-	err := r.run(ctx, job)
+	jctx, cancelJob := context.WithTimeoutCause(ctx, r.cfg.JobTimeout, ErrJobDeadline)
+	err := r.run(jctx, job)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(jctx), ErrJobDeadline) && !errors.Is(err, ErrJobDeadline) {
+		err = fmt.Errorf("%w (%v): %w", ErrJobDeadline, r.cfg.JobTimeout, err)
+	}
+	cancelJob()
 	stop()
 
 	// Settle with a context of its own: a cancelled job still needs its

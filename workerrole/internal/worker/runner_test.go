@@ -289,3 +289,25 @@ func TestDetailNamesCausesNotTypes(t *testing.T) {
 		t.Errorf("Detail() = %q, want %q", got, want)
 	}
 }
+
+// TestJobDeadlineFailsTheJob checks that a job running past JobTimeout is
+// cancelled and fails with ErrJobDeadline: retried, then parked, with the
+// deadline named in the log.
+func TestJobDeadlineFailsTheJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	b.enqueue(t, "stuck")
+	var runs atomic.Int32
+	start(t, b, func(ctx context.Context, job queue.Job) error {
+		runs.Add(1)
+		<-ctx.Done() // a job that would run for ever
+		return ctx.Err()
+	}, worker.Config{JobTimeout: 100 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 10 * time.Millisecond})
+	waitFor(t, "the job to be parked", func() bool { n, _ := b.q.PoisonLength(context.Background()); return n == 1 })
+	if !has(b.log, "ERROR job failed: job ran over its deadline (100ms)") {
+		t.Errorf("no exception naming the deadline: %v", messages(b.log))
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1 (then parked at dequeue 2 > max 1)", n)
+	}
+}

@@ -1,0 +1,148 @@
+package aggregate_test
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/elmcity/elmcity/shared/fetch"
+	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/publish"
+	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
+)
+
+// newJob builds a job over b's stores with cfg (Instance, Logger and Now
+// filled in) and pub in place of b.pub when set.
+func newJob(t *testing.T, b testBundle, pub *countingPublisher, cfg aggregate.Config) *aggregate.Job {
+	t.Helper()
+	f, err := fetch.New(fetch.Config{AllowPrivate: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.CloseIdleConnections)
+	cfg.Instance, cfg.Logger, cfg.Now = "test", slog.New(slog.DiscardHandler), func() time.Time { return b.now }
+	if pub != nil {
+		return aggregate.New(b.store, f, pub, cfg)
+	}
+	return aggregate.New(b.store, f, b.pub, cfg)
+}
+
+// countingPublisher counts the payloads a job loads.
+type countingPublisher struct {
+	*publish.Store
+	loads atomic.Int32
+}
+
+func (p *countingPublisher) Load(ctx context.Context, hubID string) (publish.Generation, error) {
+	p.loads.Add(1)
+	return p.Store.Load(ctx, hubID)
+}
+
+// TestSkipReadsNoPayload checks that a job a later run already covered,
+// and a scheduled job for a fresh hub, are dropped on the generation
+// pointer alone: a burst of requests must not decode the hub's calendar
+// once each.
+func TestSkipReadsNoPayload(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	lib := newFeedServer(t, "testdata/library.ics")
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "busy", Title: "Busy", TZ: "America/New_York", HorizonDays: 60}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.CreateFeed(ctx, "busy", hub.Feed{FeedURL: lib.srv.URL + "/lib.ics", Source: "Library", Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.job.Handle(ctx, queue.Job{Hub: "busy", EnqueuedAt: b.now}); err != nil {
+		t.Fatal(err)
+	}
+	pub := &countingPublisher{Store: b.pub}
+	job := newJob(t, b, pub, aggregate.Config{})
+	for i := range 20 {
+		covered := queue.Job{Hub: "busy", EnqueuedAt: b.now.Add(-time.Duration(i+1) * time.Second)}
+		if err := job.Handle(ctx, covered); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := job.Handle(ctx, queue.Job{Hub: "busy", EnqueuedAt: b.now.Add(time.Second), RequestedBy: aggregate.ScheduledBy}); err != nil {
+		t.Fatal(err)
+	}
+	if n := pub.loads.Load(); n != 0 {
+		t.Errorf("skipped jobs loaded the calendar %d times, want 0", n)
+	}
+	if n := lib.requests.Load(); n != 1 {
+		t.Errorf("feed fetched %d times, want once (by the first run)", n)
+	}
+}
+
+// TestParseTimeoutKeepsLastGoodEvents checks that a feed whose parse runs
+// over Config.ParseTimeout is reported failed with its own error class
+// and keeps its last good events.
+func TestParseTimeoutKeepsLastGoodEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	lib := newFeedServer(t, "testdata/library.ics")
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "slow", Title: "Slow", TZ: "America/New_York", HorizonDays: 60}); err != nil {
+		t.Fatal(err)
+	}
+	feed, err := b.store.CreateFeed(ctx, "slow", hub.Feed{FeedURL: lib.srv.URL + "/lib.ics", Source: "Library", Approved: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.job.Handle(ctx, queue.Job{Hub: "slow"}); err != nil {
+		t.Fatal(err)
+	}
+	_, before := b.load(t, "slow")
+	// New bytes, so the feed is parsed again, under a deadline that has
+	// always passed by the time the parser looks.
+	lib.mu.Lock()
+	lib.body = append(append([]byte(nil), lib.body...), "\r\n"...)
+	lib.mu.Unlock()
+	strict := newJob(t, b, nil, aggregate.Config{ParseTimeout: time.Nanosecond})
+	if err := strict.Handle(ctx, queue.Job{Hub: "slow"}); err != nil {
+		t.Fatalf("Handle() = %v, want the run to publish despite the slow feed", err)
+	}
+	h, after := b.load(t, "slow")
+	st := feedStat(h, feed.ID)
+	if st.Status != "failed" || st.ErrorClass != aggregate.ClassParseTimeout || st.Error == "" {
+		t.Errorf("feed stats = %+v, want failed with class %q", st, aggregate.ClassParseTimeout)
+	}
+	if len(after) != len(before) || len(before) == 0 {
+		t.Errorf("events after the timeout = %d, want the last good %d", len(after), len(before))
+	}
+}
+
+// TestPublishCapKeepsEarliest checks Config.MaxHubEvents: the earliest
+// events are published and the header counts what was cut.
+func TestPublishCapKeepsEarliest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	lib := newFeedServer(t, "testdata/library.ics")
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "capped", Title: "Capped", TZ: "America/New_York", HorizonDays: 60}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.CreateFeed(ctx, "capped", hub.Feed{FeedURL: lib.srv.URL + "/lib.ics", Source: "Library", Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	job := newJob(t, b, nil, aggregate.Config{MaxHubEvents: 3})
+	if err := job.Handle(ctx, queue.Job{Hub: "capped"}); err != nil {
+		t.Fatal(err)
+	}
+	h, evs := b.load(t, "capped")
+	if len(evs) != 3 || h.Events != 3 || h.Cut != 2 {
+		t.Fatalf("published %d events (header %d, cut %d), want 3 with 2 cut", len(evs), h.Events, h.Cut)
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Start.Before(evs[i-1].Start) {
+			t.Errorf("events out of order: %v before %v", evs[i-1].Start, evs[i].Start)
+		}
+	}
+	if last := evs[2].Start; !last.Before(time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("last kept event starts %v, want the earliest three (Dec 2, 5 and 9)", last)
+	}
+}
