@@ -68,3 +68,29 @@ func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
 }
+
+// snoozeError asks for a job to be put back untried.
+type snoozeError struct {
+	delay  time.Duration
+	reason string
+}
+
+func (e *snoozeError) Error() string { return "snoozed: " + e.reason }
+
+// Snooze is the outcome of a job that could not run yet and is no
+// failure (its hub is being aggregated by another run): the worker puts
+// it back as a new message, visible after delay, with a fresh dequeue
+// count (Delivery.Requeue), so waiting never uses up the attempts that
+// decide poison.
+func Snooze(delay time.Duration, reason string) error {
+	return &snoozeError{delay: delay, reason: reason}
+}
+
+// SnoozeDelay reports whether err is a Snooze outcome, and its delay.
+func SnoozeDelay(err error) (time.Duration, bool) {
+	var s *snoozeError
+	if errors.As(err, &s) {
+		return s.delay, true
+	}
+	return 0, false
+}

@@ -263,6 +263,44 @@ func (d *Delivery) Release(ctx context.Context, delay time.Duration, cause error
 	return nil
 }
 
+// Requeue puts the job back as a new message, unchanged (its id and
+// EnqueuedAt kept), visible after delay (0 to 7 days), and deletes this
+// one: the new message starts with a fresh dequeue count, so a job that
+// waits (Snooze) is never parked for waiting. If the delete fails after
+// the new message was sent, the job is in the queue twice, which a
+// covered-run check absorbs. It returns ErrLost when another receiver
+// owns the original, and ErrInvalid for a bad delay or a finished
+// delivery.
+func (d *Delivery) Requeue(ctx context.Context, delay time.Duration) error {
+	if delay < 0 || delay >= maxVisibility {
+		return fmt.Errorf("requeue job %s: %w: delay %v must be between 0 and 7 days", d.Job.ID, ErrInvalid, delay)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable("requeue"); err != nil {
+		return err
+	}
+	if !d.parsed {
+		return fmt.Errorf("requeue job %s: %w: the message was not a job", d.Job.ID, ErrInvalid)
+	}
+	text, err := encodeBase64JSON(d.Job)
+	if err != nil {
+		return fmt.Errorf("requeue job %s: %w", d.Job.ID, err)
+	}
+	var opts *azqueue.EnqueueMessageOptions
+	if vis := seconds(delay); vis > 0 {
+		opts = &azqueue.EnqueueMessageOptions{VisibilityTimeout: &vis}
+	}
+	if _, err := d.c.main.EnqueueMessage(ctx, text, opts); err != nil {
+		return fmt.Errorf("requeue job %s to %s: %w", d.Job.ID, d.c.name, azstorage.Wrap(err))
+	}
+	if _, err := d.c.main.DeleteMessage(ctx, d.msgID, d.receipt, nil); err != nil {
+		return d.lost(ctx, "requeue", err)
+	}
+	d.finish(stateCompleted)
+	return nil
+}
+
 // Park moves the message to the poison queue with reason, logs the reason
 // at Warn with the "hub" attribute, and deletes the original. It returns
 // ErrLost when another receiver owns the original (the parked copy then

@@ -436,6 +436,33 @@ func TestReleasePermanentParks(t *testing.T) {
 	}
 }
 
+// TestRequeueStartsAFreshMessage checks that a requeued job comes back
+// unchanged (id, enqueue time, attempt) with a fresh dequeue count, so
+// waiting never brings it nearer the poison queue.
+func TestRequeueStartsAFreshMessage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, queue.Config{VisibilityTimeout: 30 * time.Second, MaxDequeueCount: 1})
+	job := enqueue(t, b.client, "keene")
+	for range 3 {
+		d := receiveOne(t, b.client, 10*time.Second)
+		if d.DequeueCount != 1 || d.Job.ID != job.ID || !d.Job.EnqueuedAt.Equal(job.EnqueuedAt) || d.Job.Attempt != 0 {
+			t.Fatalf("delivery = DequeueCount %d, Job %+v, want 1 and job %+v", d.DequeueCount, d.Job, job)
+		}
+		if err := d.Requeue(t.Context(), 0); err != nil {
+			t.Fatalf("Requeue() error = %v", err)
+		}
+		if err := d.Complete(t.Context()); !errors.Is(err, queue.ErrInvalid) {
+			t.Errorf("Complete() after Requeue = %v, want ErrInvalid", err)
+		}
+	}
+	if n, p := lengths(t, b.client); n != 1 || p != 0 {
+		t.Errorf("lengths = %d, %d, want the one job and nothing parked", n, p)
+	}
+	if _, ok := queue.SnoozeDelay(fmt.Errorf("hub busy: %w", queue.Snooze(time.Second, "busy"))); !ok {
+		t.Error("SnoozeDelay() does not see a wrapped Snooze")
+	}
+}
+
 func TestLostPopReceipt(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

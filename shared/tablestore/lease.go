@@ -16,6 +16,24 @@ import (
 // unexpired.
 var ErrHeld = errors.New("lease held by another holder")
 
+// HeldError is the error AcquireLease returns for a lease another holder
+// has: who holds it, since when and until when (Acquired is zero when the
+// lease was taken concurrently and is not known). It matches ErrHeld.
+type HeldError struct {
+	Name, Holder      string
+	Acquired, Expires time.Time
+}
+
+func (e *HeldError) Error() string {
+	if e.Holder == "" {
+		return fmt.Sprintf("acquire lease %s: %v (taken concurrently)", e.Name, ErrHeld)
+	}
+	return fmt.Sprintf("acquire lease %s: %v by %s until %s", e.Name, ErrHeld, e.Holder, e.Expires.Format(time.RFC3339))
+}
+
+// Unwrap makes errors.Is(err, ErrHeld) hold.
+func (e *HeldError) Unwrap() error { return ErrHeld }
+
 // ErrLeaseLost is returned by RenewLease and ReleaseLease when the lease
 // was taken over (it expired and another holder acquired it).
 var ErrLeaseLost = errors.New("lease lost")
@@ -68,7 +86,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 		add, err := s.hubs.AddEntity(ctx, b, nil)
 		if err != nil {
 			if errors.Is(mapErr("", err), ErrExists) {
-				return Lease{}, fmt.Errorf("acquire lease %s: %w (taken concurrently)", name, ErrHeld)
+				return Lease{}, &HeldError{Name: name}
 			}
 			return Lease{}, mapErr("acquire lease "+name, err)
 		}
@@ -82,7 +100,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 		return Lease{}, fmt.Errorf("decode lease %s: %w", name, err)
 	}
 	if cur.Holder != holder && now.Before(cur.Expires) {
-		return Lease{}, fmt.Errorf("acquire lease %s: %w by %s until %s", name, ErrHeld, cur.Holder, cur.Expires.Format(time.RFC3339))
+		return Lease{}, &HeldError{Name: name, Holder: cur.Holder, Acquired: cur.Acquired, Expires: cur.Expires}
 	}
 	if cur.Holder == holder && now.Before(cur.Expires) {
 		l.Acquired = cur.Acquired
@@ -95,7 +113,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	upd, err := s.hubs.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: aztables.UpdateModeReplace})
 	if err != nil {
 		if errors.Is(mapErr("", err), ErrChanged) {
-			return Lease{}, fmt.Errorf("acquire lease %s: %w (taken concurrently)", name, ErrHeld)
+			return Lease{}, &HeldError{Name: name}
 		}
 		return Lease{}, mapErr("acquire lease "+name, err)
 	}

@@ -6,6 +6,8 @@ package aggregate
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -156,9 +158,14 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	}
 	// Take the hub first, then decide: deciding before the lease would let
 	// a run that finished in between be repeated.
-	lease, err := j.hubs.AcquireLease(ctx, LeaseName(h.ID), j.cfg.Instance, j.cfg.LeaseTTL)
+	// The lease belongs to this run, not to the worker: two jobs for one
+	// hub on one worker must not both run.
+	lease, err := j.hubs.AcquireLease(ctx, LeaseName(h.ID), j.holder(job), j.cfg.LeaseTTL)
+	if held, ok := errors.AsType[*tablestore.HeldError](err); ok {
+		return j.busy(ctx, job, held, log)
+	}
 	if err != nil {
-		return fmt.Errorf("hub %s is being aggregated elsewhere: %w", h.ID, err)
+		return fmt.Errorf("take hub %s: %w", h.ID, err)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -245,6 +252,30 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 		"generation", g.ID, "events", head.Events, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
 		"payload_bytes", size, "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
 	return nil
+}
+
+// holder names one run of job on this worker, as the hub lease's holder.
+func (j *Job) holder(job queue.Job) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return j.cfg.Instance + "/" + job.ID + "/" + hex.EncodeToString(b[:])
+}
+
+// busy settles a job whose hub another run holds. That is no failure: a
+// request made before that run took the hub is covered by it (the run
+// reads the hub's records after taking it) and is dropped; a later one is
+// put back to wait until the run is likely done, without using up the
+// job's attempts.
+func (j *Job) busy(ctx context.Context, job queue.Job, held *tablestore.HeldError, log *slog.Logger) error {
+	if !held.Acquired.IsZero() && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(held.Acquired) {
+		log.InfoContext(ctx, "aggregation request covered by the run in progress", "holder", held.Holder,
+			"run_started", held.Acquired.Format(time.RFC3339))
+		return nil
+	}
+	// Wait out most of the lease: a run renews it at a third of its
+	// ttl, so it ends at most that long after the run does.
+	delay := min(max(time.Until(held.Expires), time.Second), j.cfg.LeaseTTL/3+time.Second)
+	return queue.Snooze(delay, fmt.Sprintf("hub %s is being aggregated by another run", job.Hub))
 }
 
 // keepLease renews the hub lease until stopped; losing it cancels the run

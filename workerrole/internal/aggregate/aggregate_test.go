@@ -3,7 +3,6 @@ package aggregate_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -241,13 +240,17 @@ func TestAggregateCoalescesAndRefusesUnknownHubs(t *testing.T) {
 	if again, _ := b.pub.Current(ctx, "empty"); again.ID != first.ID {
 		t.Errorf("a covered request published again: %s then %s", first.ID, again.ID)
 	}
-	// Another worker holding the hub's lease makes the job retry.
-	if _, err := b.store.AcquireLease(ctx, aggregate.LeaseName("empty"), "other-worker", time.Minute); err != nil {
+	// Another run holding the hub's lease: a request made before it took
+	// the hub is covered by it; a later one waits, and is no failure.
+	if _, err := b.store.AcquireLease(ctx, aggregate.LeaseName("empty"), "other-worker/job/1", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	err = b.job.Handle(ctx, queue.Job{Hub: "empty", EnqueuedAt: b.now.Add(time.Hour)})
-	if err == nil || queue.IsPermanent(err) || !errors.Is(err, tablestore.ErrHeld) {
-		t.Errorf("Handle(hub leased elsewhere) = %v, want a retryable ErrHeld", err)
+	if err := b.job.Handle(ctx, queue.Job{Hub: "empty", EnqueuedAt: time.Now().Add(-time.Hour)}); err != nil {
+		t.Errorf("Handle(request covered by the run in progress) = %v, want nil", err)
+	}
+	err = b.job.Handle(ctx, queue.Job{Hub: "empty", EnqueuedAt: time.Now().Add(time.Hour)})
+	if delay, ok := queue.SnoozeDelay(err); !ok || delay <= 0 || delay > time.Minute {
+		t.Errorf("Handle(hub leased elsewhere) = %v, want a snooze of at most the lease's ttl", err)
 	}
 }
 

@@ -3,6 +3,10 @@ package aggregate_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,5 +148,54 @@ func TestPublishCapKeepsEarliest(t *testing.T) {
 	}
 	if last := evs[2].Start; !last.Before(time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("last kept event starts %v, want the earliest three (Dec 2, 5 and 9)", last)
+	}
+}
+
+// TestOneRunPerHubOnOneWorker checks that the hub lease belongs to a run,
+// not to the worker: while one job of a worker aggregates a hub, a second
+// job of the same worker for that hub does not run; it is dropped when the
+// run covers it and put back otherwise.
+func TestOneRunPerHubOnOneWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	body, err := os.ReadFile("testdata/library.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(arrived); <-release })
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "twice", Title: "Twice", TZ: "America/New_York", HorizonDays: 60}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.CreateFeed(ctx, "twice", hub.Feed{FeedURL: srv.URL + "/lib.ics", Source: "Library", Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() { first <- b.job.Handle(ctx, queue.Job{Hub: "twice", ID: "a", EnqueuedAt: time.Now()}) }()
+	select {
+	case <-arrived: // the first run holds the hub and is fetching
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first run never fetched")
+	}
+	later := b.job.Handle(ctx, queue.Job{Hub: "twice", ID: "b", EnqueuedAt: time.Now().Add(time.Second)})
+	if _, ok := queue.SnoozeDelay(later); !ok {
+		t.Errorf("second job of the same worker = %v, want it put back while the first runs", later)
+	}
+	covered := b.job.Handle(ctx, queue.Job{Hub: "twice", ID: "c", EnqueuedAt: time.Now().Add(-time.Hour)})
+	if covered != nil {
+		t.Errorf("job made before the run started = %v, want nil (covered)", covered)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first run = %v", err)
+	}
+	if _, err := b.pub.Current(ctx, "twice"); err != nil {
+		t.Errorf("the first run did not publish: %v", err)
 	}
 }

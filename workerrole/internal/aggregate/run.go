@@ -140,6 +140,11 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		st.Events, st.Recurring, st.Skipped, st.ProdID = before.Events, before.Recurring, before.Skipped, before.ProdID
 	}
 	switch {
+	case out.Err != nil && ctx.Err() != nil:
+		// The run was cancelled (shutdown, a lost lease): the fetch
+		// stopped with it, which says nothing of the feed. The run fails
+		// and publishes nothing, so nothing is logged per feed.
+		return feedResult{st: st, c: calendar.NewContribution(meta, opts), bad: true}
 	case out.Err != nil:
 		st.Status = "failed"
 		st.ErrorClass = string(fetch.ClassOf(out.Err))
@@ -150,8 +155,8 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		st.Validators = prevValidators
 		carry()
 		bad = true
-		log.WarnContext(ctx, fmt.Sprintf("feed %s failed (%s); serving its last good events", f.Source, st.ErrorClass),
-			"feed_url", fetch.LogURL(f.FeedURL), "error_class", st.ErrorClass, "error", st.Error, "carried", st.Occurrences)
+		log.WarnContext(ctx, failedMessage(f.Source, st), "feed_url", fetch.LogURL(f.FeedURL),
+			"error_class", st.ErrorClass, "error", st.Error, "detail", st.Error, "carried", st.Occurrences)
 	case res.NotModified || res.Unchanged:
 		st.Status = "not_modified"
 		if res.Unchanged {
@@ -172,17 +177,15 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 			st.Status = "failed"
 			st.ErrorClass = "parse"
 			st.Error = err.Error()
-			msg := fmt.Sprintf("feed %s is not a usable calendar; serving its last good events", f.Source)
 			if errors.Is(context.Cause(pctx), errParseDeadline) {
 				st.ErrorClass = ClassParseTimeout
 				st.Error = fmt.Sprintf("parsing and expanding took longer than %v", j.cfg.ParseTimeout)
-				msg = fmt.Sprintf("feed %s took too long to parse (over %v); serving its last good events", f.Source, j.cfg.ParseTimeout)
 			}
 			st.Validators = fetch.Validators{} // refetch in full next time
 			carry()
 			bad = true
-			log.WarnContext(ctx, msg,
-				"feed_url", fetch.LogURL(f.FeedURL), "error_class", st.ErrorClass, "error", st.Error, "carried", st.Occurrences)
+			log.WarnContext(ctx, failedMessage(f.Source, st), "feed_url", fetch.LogURL(f.FeedURL),
+				"error_class", st.ErrorClass, "error", st.Error, "detail", st.Error, "carried", st.Occurrences)
 			break
 		}
 		meta.Occurrences = occs
@@ -198,6 +201,22 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 			"feed_url", fetch.LogURL(f.FeedURL))
 	}
 	return feedResult{st: st, c: c, bad: bad}
+}
+
+// failedMessage is the log line of a failed feed, for curators: what
+// failed, in words, and what the hub serves instead.
+func failedMessage(source string, st FeedStats) string {
+	what := fmt.Sprintf("feed %s failed (%s)", source, st.ErrorClass)
+	switch st.ErrorClass {
+	case "parse":
+		what = fmt.Sprintf("feed %s is not a usable calendar", source)
+	case ClassParseTimeout:
+		what = fmt.Sprintf("feed %s took too long to parse", source)
+	}
+	if st.Occurrences == 0 {
+		return what + "; it has no earlier events to serve"
+	}
+	return fmt.Sprintf("%s; serving its last %d good events", what, st.Occurrences)
 }
 
 // parseFeed parses and expands one feed body, filling st, and returns its

@@ -20,8 +20,10 @@ import (
 )
 
 // Handler does one kind of job. It must honour ctx. A nil return completes
-// the job; queue.Permanent(err) parks it at once; any other error releases
-// it for a retry with backoff until the queue's maximum dequeue count.
+// the job; queue.Permanent(err) parks it at once; queue.Snooze puts it
+// back as a new message, not counted as an attempt; any other error
+// releases it for a retry with backoff until the queue's maximum dequeue
+// count.
 type Handler interface {
 	Handle(ctx context.Context, job queue.Job) error
 }
@@ -53,7 +55,7 @@ type Config struct {
 	JobTimeout time.Duration
 	Logger     *slog.Logger // job start/finish/failure, with "hub": required
 	// Observe, when set, is told each job's outcome ("ok", "retry",
-	// "parked", "cancelled") and duration, for metrics.
+	// "snoozed", "parked", "cancelled") and duration, for metrics.
 	Observe func(kind, outcome string, d time.Duration)
 	// Started, when set, is told each job's kind as it starts.
 	Started func(kind string)
@@ -218,6 +220,15 @@ func (r *Runner) process(ctx context.Context, d *queue.Delivery) {
 		if rerr := d.Release(sctx, 0, err); rerr != nil && !errors.Is(rerr, queue.ErrLost) {
 			log.WarnContext(sctx, "release failed; the message reappears after its visibility timeout", "error", rerr.Error())
 		}
+	case isSnooze(err):
+		// Not a failure: the job waits as a new message, and this
+		// delivery does not count against its attempts.
+		outcome = "snoozed"
+		delay, _ := queue.SnoozeDelay(err)
+		log.InfoContext(sctx, "job put back: "+err.Error(), "retry_in", delay.String(), "duration_ms", dur.Milliseconds())
+		if qerr := d.Requeue(sctx, delay); qerr != nil && !errors.Is(qerr, queue.ErrLost) {
+			log.WarnContext(sctx, "requeue failed; the message reappears after its visibility timeout", "error", qerr.Error())
+		}
 	case queue.IsPermanent(err):
 		outcome = "parked"
 		log.ErrorContext(sctx, "job failed permanently: "+err.Error(), "detail", detail(err), "duration_ms", dur.Milliseconds())
@@ -236,6 +247,12 @@ func (r *Runner) process(ctx context.Context, d *queue.Delivery) {
 	if r.cfg.Observe != nil {
 		r.cfg.Observe(job.Kind, outcome, dur)
 	}
+}
+
+// isSnooze reports a queue.Snooze outcome.
+func isSnooze(err error) bool {
+	_, ok := queue.SnoozeDelay(err)
+	return ok
 }
 
 // run calls the job's handler, turning a panic into an error that carries

@@ -311,3 +311,33 @@ func TestJobDeadlineFailsTheJob(t *testing.T) {
 		t.Errorf("handler ran %d times, want 1 (then parked at dequeue 2 > max 1)", n)
 	}
 }
+
+// TestSnoozeNeverParks checks that a job that keeps snoozing (its hub
+// busy) is put back each time without using up its attempts, and is
+// logged at info, not as a failure.
+func TestSnoozeNeverParks(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	b.enqueue(t, "busy")
+	var runs atomic.Int32
+	done := make(chan struct{})
+	start(t, b, func(ctx context.Context, job queue.Job) error {
+		if runs.Add(1) < 4 {
+			return queue.Snooze(0, "hub busy")
+		}
+		close(done)
+		return nil
+	}, worker.Config{})
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("job ran %d times and never got through", runs.Load())
+	}
+	waitFor(t, "the job to complete", func() bool { n, _ := b.q.Length(context.Background()); return n == 0 })
+	if n, _ := b.q.PoisonLength(context.Background()); n != 0 {
+		t.Errorf("a snoozing job was parked (max dequeue 1)")
+	}
+	if !has(b.log, "INFO job put back: snoozed: hub busy") || has(b.log, "ERROR") {
+		t.Errorf("log = %v, want info lines and no error", messages(b.log))
+	}
+}
