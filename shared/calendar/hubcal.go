@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 )
@@ -53,8 +54,11 @@ type body struct {
 	URL         string
 	AllDay      bool
 	Tags        []string
-	Src         bodySource
-	lit         *HubEvent
+	// Cats are the event's CATEGORIES as the feed wrote them, from which
+	// Tags are derived with the feed's and hub's current settings.
+	Cats []string
+	Src  bodySource
+	lit  *HubEvent
 
 	feed  int32    // index of the contribution, during a merge
 	norm  string   // normTitle(Title)
@@ -592,6 +596,38 @@ type Carried struct {
 	bodies []body
 	rows   []row
 	rids   []int64 // one per row
+}
+
+// Reapply derives the carried events' fields that come from the feed's
+// and hub's records (the source name and home URL, the tags: the feed's
+// categories and catmap, the hub's vocabulary) from f and opts, the
+// records as they are now, so that a curator's edit reaches events that
+// are carried because the feed's bytes did not change. Events carried
+// from a payload of the first format keep their fields.
+func (c *Carried) Reapply(f FeedEvents, opts MergeOptions) {
+	if c == nil {
+		return
+	}
+	vocab := opts.vocabulary()
+	for i := range c.bodies {
+		b := &c.bodies[i]
+		if b.lit != nil || b.Src.Feed != f.Feed {
+			continue
+		}
+		b.Src.Name = f.Source
+		b.Src.URL = cmp.Or(b.URL, f.HomeURL)
+		cats := b.Cats
+		if cats == nil && len(b.Tags) > 0 {
+			// A body published before raw categories were kept: its
+			// tags, unbraced, are the best account of them.
+			cats = make([]string, len(b.Tags))
+			for k, t := range b.Tags {
+				cats[k] = strings.TrimSuffix(strings.TrimPrefix(t, "{"), "}")
+			}
+		}
+		b.Tags = tagsOf(cats, b.Description, f.CatMap, f.Categories, vocab)
+		b.Tags = b.Tags[:len(b.Tags):len(b.Tags)]
+	}
 }
 
 // Len returns the number of carried events.

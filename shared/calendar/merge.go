@@ -128,8 +128,15 @@ func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
 // in the description (an old curator convention); lowercase, trimmed,
 // deduplicated, sorted, and contributed ones written "{tag}".
 func eventTags(o *Occurrence, catmap map[string]string, feedTags []string, vocab map[string]bool) []string {
+	return tagsOf(o.Categories, o.Description, catmap, feedTags, vocab)
+}
+
+// tagsOf derives an event's hub tags from its CATEGORIES values (cats)
+// and "category=" lines of its description, the feed's catmap and
+// categories, and the hub's vocabulary.
+func tagsOf(cats []string, description string, catmap map[string]string, feedTags []string, vocab map[string]bool) []string {
 	var raw []string
-	for _, c := range o.Categories {
+	for _, c := range cats {
 		for _, t := range strings.Split(c, ",") {
 			t = normTag(t)
 			if m, ok := catmap[t]; ok {
@@ -139,7 +146,7 @@ func eventTags(o *Occurrence, catmap map[string]string, feedTags []string, vocab
 		}
 	}
 	raw = append(raw, feedTags...)
-	for _, line := range strings.Split(o.Description, "\n") {
+	for _, line := range strings.Split(description, "\n") {
 		line = strings.TrimSpace(line)
 		if len(line) > len("category=") && strings.EqualFold(line[:len("category=")], "category=") {
 			for _, t := range strings.Split(line[len("category="):], ",") {

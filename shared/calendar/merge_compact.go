@@ -103,8 +103,8 @@ func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
 			title := strings.TrimSpace(o.Summary)
 			b := body{
 				Title: title, Description: o.Description, Location: o.Location, URL: o.URL, AllDay: o.AllDay,
-				Tags: eventTags(o, f.CatMap, f.Categories, vocab),
-				Src:  bodySource{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, Kind: kind},
+				Tags: eventTags(o, f.CatMap, f.Categories, vocab), Cats: o.Categories,
+				Src: bodySource{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, Kind: kind},
 			}
 			if kind == idTitle {
 				b.Src.Summary = o.Summary

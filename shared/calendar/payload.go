@@ -61,6 +61,7 @@ type payloadBody struct {
 	Summary     string    `json:"m,omitempty"`
 	Zone        int32     `json:"z,omitempty"`
 	Literal     *HubEvent `json:"x,omitempty"`
+	Cats        []string  `json:"rc,omitempty"`
 }
 
 // payloadGroup is a group line of a format-2 payload.
@@ -182,7 +183,7 @@ func appendBodies(out []byte, bodies []body) []byte {
 		if b.lit != nil {
 			pb.Literal = b.lit
 		} else {
-			pb.Title, pb.Description, pb.Location, pb.URL, pb.AllDay, pb.Tags = b.Title, b.Description, b.Location, b.URL, b.AllDay, b.Tags
+			pb.Title, pb.Description, pb.Location, pb.URL, pb.AllDay, pb.Tags, pb.Cats = b.Title, b.Description, b.Location, b.URL, b.AllDay, b.Tags, b.Cats
 			s := &b.Src
 			pb.Feed, pb.Name, pb.SourceURL, pb.UID, pb.Kind, pb.Summary = s.Feed, s.Name, s.URL, s.UID, string(s.Kind), s.Summary
 		}
@@ -285,7 +286,7 @@ func (pb *payloadBody) body() body {
 		return b
 	}
 	return body{
-		Title: pb.Title, Description: pb.Description, Location: pb.Location, URL: pb.URL, AllDay: pb.AllDay, Tags: pb.Tags,
+		Title: pb.Title, Description: pb.Description, Location: pb.Location, URL: pb.URL, AllDay: pb.AllDay, Tags: pb.Tags, Cats: pb.Cats,
 		Src: bodySource{Feed: pb.Feed, Name: pb.Name, URL: pb.SourceURL, UID: pb.UID, Kind: kindOf(pb.Kind), Summary: pb.Summary},
 		z:   pb.Zone,
 	}

@@ -19,10 +19,13 @@ type Header struct {
 	Finished time.Time `json:"finished"`
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
-	FeedsOK  int       `json:"feeds_ok"`
-	FeedsBad int       `json:"feeds_failed"`
-	Events   int       `json:"events"`
-	Merged   int       `json:"merged"`
+	// TZ is the hub's time zone in this run, which placed its feeds'
+	// floating times: a run in another zone parses every feed again.
+	TZ       string `json:"tz,omitempty"`
+	FeedsOK  int    `json:"feeds_ok"`
+	FeedsBad int    `json:"feeds_failed"`
+	Events   int    `json:"events"`
+	Merged   int    `json:"merged"`
 	// Cut counts the events left out by the publisher's cap on a hub's
 	// events (the latest ones); 0 when all were published.
 	Cut   int         `json:"cut,omitempty"`
@@ -31,24 +34,28 @@ type Header struct {
 
 // FeedStats is one feed's result in one run.
 type FeedStats struct {
-	Feed        string           `json:"feed"`
-	URL         string           `json:"url"`
-	Source      string           `json:"source"`
-	Status      string           `json:"status"` // ok, not_modified, unchanged, failed
-	ErrorClass  string           `json:"error_class,omitempty"`
-	Error       string           `json:"error,omitempty"`
-	HTTPStatus  int              `json:"http_status,omitempty"`
-	Bytes       int64            `json:"bytes,omitempty"`
-	DurationMS  int64            `json:"duration_ms"`
-	Events      int              `json:"events"`
-	Recurring   int              `json:"recurring"`
-	Occurrences int              `json:"occurrences"`
-	Skipped     int              `json:"skipped"`
-	Truncated   int              `json:"truncated,omitempty"`
-	Zones       map[string]int   `json:"zones,omitempty"` // anomalies: floating, windows, unknown ...
-	ProdID      string           `json:"prodid,omitempty"`
-	LastSuccess time.Time        `json:"last_success,omitzero"`
-	Previous    int              `json:"previous_occurrences"`
-	Flag        string           `json:"flag,omitempty"` // "dropped to zero", "dropped by more than half"
-	Validators  fetch.Validators `json:"validators"`
+	Feed        string         `json:"feed"`
+	URL         string         `json:"url"`
+	Source      string         `json:"source"`
+	Status      string         `json:"status"` // ok, not_modified, unchanged, failed
+	ErrorClass  string         `json:"error_class,omitempty"`
+	Error       string         `json:"error,omitempty"`
+	HTTPStatus  int            `json:"http_status,omitempty"`
+	Bytes       int64          `json:"bytes,omitempty"`
+	DurationMS  int64          `json:"duration_ms"`
+	Events      int            `json:"events"`
+	Recurring   int            `json:"recurring"`
+	Occurrences int            `json:"occurrences"`
+	Skipped     int            `json:"skipped"`
+	Truncated   int            `json:"truncated,omitempty"`
+	Zones       map[string]int `json:"zones,omitempty"` // anomalies: floating, windows, unknown ...
+	ProdID      string         `json:"prodid,omitempty"`
+	LastSuccess time.Time      `json:"last_success,omitzero"`
+	// ExpandedTo is the end of the window the feed's events were last
+	// expanded over: once the hub's window reaches past it, the feed is
+	// fetched and parsed again even if it did not change.
+	ExpandedTo time.Time        `json:"expanded_to,omitzero"`
+	Previous   int              `json:"previous_occurrences"`
+	Flag       string           `json:"flag,omitempty"` // "dropped to zero", "dropped by more than half"
+	Validators fetch.Validators `json:"validators"`
 }

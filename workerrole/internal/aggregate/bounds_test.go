@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -197,5 +198,80 @@ func TestOneRunPerHubOnOneWorker(t *testing.T) {
 	}
 	if _, err := b.pub.Current(ctx, "twice"); err != nil {
 		t.Errorf("the first run did not publish: %v", err)
+	}
+}
+
+// TestCuratorEditsReachCarriedEvents checks that a feed whose bytes did
+// not change (304) still publishes with the feed's and hub's records as
+// they are now: its source name, catmap and the hub's vocabulary. A
+// change of the hub's zone, and a window that has moved past what was
+// expanded, parse the feed again.
+func TestCuratorEditsReachCarriedEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	lib := newFeedServer(t, "testdata/library.ics")
+	h, err := b.store.CreateHub(ctx, hub.Hub{ID: "edits", Title: "Edits", TZ: "America/New_York", HorizonDays: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.store.CreateFeed(ctx, "edits", hub.Feed{FeedURL: lib.srv.URL + "/lib.ics", Source: "Library", Approved: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.job.Handle(ctx, queue.Job{Hub: "edits"}); err != nil {
+		t.Fatal(err)
+	}
+	f.Source, f.CatMap, f.URL = "Keene Public Library", map[string]string{"kids": "children"}, "https://library.example/"
+	if _, err := b.store.UpdateFeed(ctx, "edits", f); err != nil {
+		t.Fatal(err)
+	}
+	h.Vocabulary = []string{"music"}
+	if _, err := b.store.UpdateHub(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.job.Handle(ctx, queue.Job{Hub: "edits"}); err != nil {
+		t.Fatal(err)
+	}
+	head, evs := b.load(t, "edits")
+	if st := feedStat(head, f.ID); st.Status != "not_modified" {
+		t.Fatalf("feed status = %q, want not_modified (the edit alone must not refetch)", st.Status)
+	}
+	for _, e := range evs {
+		if e.Sources[0].Name != "Keene Public Library" {
+			t.Errorf("%s: source %q, want the renamed source", e.Title, e.Sources[0].Name)
+		}
+		if e.Title == "Story Time" && strings.Join(e.Tags, ",") != "{children}" {
+			t.Errorf("story time tags = %v, want [{children}]: mapped by the new catmap, outside the new vocabulary", e.Tags)
+		}
+		if e.Title == "Jazz Night at the Colonial" && e.Sources[0].URL != "https://library.example/jazz" {
+			t.Errorf("jazz night source URL = %q, want its own URL", e.Sources[0].URL)
+		}
+	}
+
+	// Another zone: every feed is parsed again, whatever its bytes.
+	h, err = b.store.GetHub(ctx, "edits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.TZ = "America/Chicago"
+	if _, err := b.store.UpdateHub(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.job.Handle(ctx, queue.Job{Hub: "edits"}); err != nil {
+		t.Fatal(err)
+	}
+	if head, _ := b.load(t, "edits"); feedStat(head, f.ID).Status != "ok" {
+		t.Errorf("after a zone change the feed is %q, want parsed again (ok)", feedStat(head, f.ID).Status)
+	}
+	// Eight days on, the window reaches past what was expanded.
+	later8 := b
+	later8.now = b.now.Add(8 * 24 * time.Hour)
+	later := newJob(t, later8, nil, aggregate.Config{})
+	if err := later.Handle(ctx, queue.Job{Hub: "edits"}); err != nil {
+		t.Fatal(err)
+	}
+	if head, _ := b.load(t, "edits"); feedStat(head, f.ID).Status != "ok" {
+		t.Errorf("with the window past the expanded days the feed is %q, want parsed again (ok)", feedStat(head, f.ID).Status)
 	}
 }

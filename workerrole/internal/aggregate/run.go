@@ -27,6 +27,10 @@ func window(h hub.Hub, now time.Time) (time.Time, time.Time) {
 // once (calendar.HubCalendar) rather than one full event per occurrence.
 const PayloadVersion = 2
 
+// expandSlack is how far past the hub's window feeds are expanded: an
+// unchanged feed is carried for that long before it is parsed again.
+const expandSlack = 7 * 24 * time.Hour
+
 // errParseDeadline is the cause of a feed's parse cancelled at
 // Config.ParseTimeout.
 var errParseDeadline = errors.New("feed parse deadline")
@@ -46,7 +50,10 @@ type feedResult struct {
 func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logger) (Header, *calendar.HubCalendar, error) {
 	started := j.cfg.Now()
 	from, to := window(h, started)
-	head := Header{V: PayloadVersion, Hub: h.ID, Started: started, From: from, To: to}
+	head := Header{V: PayloadVersion, Hub: h.ID, Started: started, From: from, To: to, TZ: h.TZ}
+	// Feeds are expanded a little past the window, so that an unchanged
+	// feed's carried events still cover it on the days after.
+	expTo := to.Add(expandSlack)
 
 	all, err := j.hubs.ListFeeds(ctx, h.ID)
 	if err != nil {
@@ -61,7 +68,10 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 	reqs := make([]fetch.Request, len(feeds))
 	for i, f := range feeds {
 		reqs[i] = fetch.Request{URL: f.FeedURL}
-		if prev != nil {
+		// A conditional fetch lets an unchanged feed be carried; that
+		// needs its carried events to have been made in the hub's zone
+		// and to reach the end of the window.
+		if prev != nil && prev.TZ == h.TZ && !prev.feeds[f.ID].ExpandedTo.Before(to) {
 			reqs[i].Prev = prev.feeds[f.ID].Validators
 		}
 	}
@@ -82,7 +92,7 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 	for range min(runtime.GOMAXPROCS(0), j.cfg.FeedConcurrency, max(len(feeds), 1)) {
 		wg.Go(func() {
 			for a := range next {
-				r := j.feed(ctx, parser, opts, feeds[a.i], &a.o, reqs[a.i].Prev, prev, from, to, started, log)
+				r := j.feed(ctx, parser, opts, feeds[a.i], &a.o, reqs[a.i].Prev, prev, from, expTo, started, log)
 				r.c.Prepare()
 				results[a.i] = r
 			}
@@ -114,7 +124,8 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 }
 
 // feed turns one fetched feed into its contribution and stats: parsed and
-// expanded when it came, else its events carried from the previous run.
+// expanded over [from, to) when it came, else its events carried from the
+// previous run.
 // The outcome's body is released once parsed.
 func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.MergeOptions, f hub.Feed, out *fetch.Outcome, prevValidators fetch.Validators,
 	prev *decoded, from, to, started time.Time, log *slog.Logger) feedResult {
@@ -134,7 +145,13 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 	carry := func() {
 		c = calendar.NewContribution(meta, opts)
 		if prev != nil {
-			c.AddCarried(prev.cal.Carry(f.ID, from, to))
+			// Carried as they were parsed, but with the feed's and hub's
+			// records as they are now: a curator's edit applies whether
+			// or not the feed's bytes changed.
+			k := prev.cal.Carry(f.ID, from, to)
+			k.Reapply(meta, opts)
+			c.AddCarried(k)
+			st.ExpandedTo = before.ExpandedTo
 		}
 		st.Occurrences = c.Len()
 		st.Events, st.Recurring, st.Skipped, st.ProdID = before.Events, before.Recurring, before.Skipped, before.ProdID
@@ -192,6 +209,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		c = calendar.NewContribution(meta, opts)
 		st.Status = "ok"
 		st.LastSuccess = started
+		st.ExpandedTo = to
 	}
 	if st.Status == "ok" {
 		flagDrop(&st)
