@@ -160,6 +160,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	return nil
 }
 
+// probeTimeout bounds the storage calls behind /readyz and /queue, so a
+// probe answers even while storage does not.
+const probeTimeout = 2 * time.Second
+
 // probeHandler serves /healthz (the process is up), /readyz (storage
 // answers), /queue (the approximate job queue length, for operators) and
 // /metrics.
@@ -170,7 +174,7 @@ func probeHandler(ready func(context.Context) error, length func(context.Context
 		writeJSON(w, http.StatusOK, `{"status":"ok"}`)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), probeTimeout)
 		defer cancel()
 		if err := ready(ctx); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, `{"error":{"code":"not_ready","message":"storage is not reachable"}}`)
@@ -179,7 +183,9 @@ func probeHandler(ready func(context.Context) error, length func(context.Context
 		writeJSON(w, http.StatusOK, `{"status":"ready"}`)
 	})
 	mux.HandleFunc("GET /queue", func(w http.ResponseWriter, r *http.Request) {
-		n, err := length(r.Context())
+		ctx, cancel := context.WithTimeout(r.Context(), probeTimeout)
+		defer cancel()
+		n, err := length(ctx)
 		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, `{"error":{"code":"not_ready","message":"queue is not reachable"}}`)
 			return

@@ -197,3 +197,31 @@ func addHubs(tb testing.TB, st *tablestore.Store, baseURL string, ids ...string)
 		}
 	}
 }
+
+// TestProbesAnswerWhileStorageHangs checks that /readyz and /queue answer
+// 503 within their deadline when storage takes the call and never
+// answers.
+func TestProbesAnswerWhileStorageHangs(t *testing.T) {
+	t.Parallel()
+	hang := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	h := probeHandler(hang, func(ctx context.Context) (int, error) { return 0, hang(ctx) }, http.NotFoundHandler())
+	for _, path := range []string{"/readyz", "/queue"} {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
+			t.Parallel()
+			done := make(chan int, 1)
+			go func() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+				done <- rec.Code
+			}()
+			select {
+			case code := <-done:
+				if code != http.StatusServiceUnavailable {
+					t.Errorf("GET %s = %d, want 503", path, code)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("GET %s did not answer while storage hung", path)
+			}
+		})
+	}
+}

@@ -118,6 +118,13 @@ type Options struct {
 	MaxRetries int32
 	// Transport replaces the HTTP client (tests, connection tuning).
 	Transport policy.Transporter
+	// TryTimeout bounds each try of a request (the SDK has none by
+	// default, so a service that accepts the connection and never
+	// answers holds a call for as long as its context allows).
+	TryTimeout time.Duration
+	// RetryDelay overrides the SDK's first retry delay (4s) when
+	// non-zero; it doubles with each retry, up to a minute.
+	RetryDelay time.Duration
 }
 
 // Open builds Table and Queue service clients from a connection string.
@@ -140,6 +147,8 @@ func Open(connectionString string, opts Options) (*Account, error) {
 	if opts.Transport != nil {
 		copts.Transport = opts.Transport
 	}
+	copts.Retry.TryTimeout = opts.TryTimeout
+	copts.Retry.RetryDelay = opts.RetryDelay
 	tables, err := openTables(conn, kv, &aztables.ClientOptions{ClientOptions: copts})
 	if err != nil {
 		return nil, fmt.Errorf("open table service: %w", err)

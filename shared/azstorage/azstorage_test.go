@@ -3,8 +3,11 @@ package azstorage_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elmcity/elmcity/shared/azstorage"
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
@@ -103,5 +106,34 @@ func TestWrapNotFound(t *testing.T) {
 	}
 	if azstorage.Transient(err) {
 		t.Errorf("Transient(404) = true")
+	}
+}
+
+// TestTryTimeoutBoundsAStalledService checks that a service which takes
+// the connection and never answers (a frozen emulator) fails a call at
+// the try timeout rather than holding it for as long as its context.
+func TestTryTimeoutBoundsAStalledService(t *testing.T) {
+	t.Parallel()
+	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	t.Cleanup(stalled.Close)
+	conn := "DefaultEndpointsProtocol=http;AccountName=" + azstorage.DevAccountName + ";AccountKey=" + azstorage.DevAccountKey +
+		";TableEndpoint=" + stalled.URL + "/" + azstorage.DevAccountName + ";QueueEndpoint=" + stalled.URL + "/" + azstorage.DevAccountName + ";"
+	acct, err := azstorage.Open(conn, azstorage.Options{TryTimeout: 100 * time.Millisecond, MaxRetries: 1, RetryDelay: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- acct.Ping(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Ping() of a stalled service = nil, want an error")
+		}
+	case <-time.After(20 * time.Second): // far beyond 2 tries of 100ms, far below the context's minute
+		t.Fatal("Ping() of a stalled service did not return: no try timeout")
 	}
 }

@@ -40,7 +40,7 @@ func Start(ctx context.Context, name string, c envconfig.Common, cfg any, stdout
 	boot := slog.New(console).With("role", name, "instance", c.Instance)
 	boot.InfoContext(ctx, name+" starting", "config", fmt.Sprintf("%+v", cfg))
 
-	acct, err := azstorage.Open(c.Storage.Reveal(), azstorage.Options{})
+	acct, err := azstorage.Open(c.Storage.Reveal(), azstorage.Options{TryTimeout: c.StorageTryTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("open storage: %w", err)
 	}

@@ -21,6 +21,10 @@ type Common struct {
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
 	StartupTimeout  time.Duration
+	// StorageTryTimeout bounds each try of a storage request, so a
+	// storage service that stops answering fails the call (and its
+	// retries) instead of holding it.
+	StorageTryTimeout time.Duration
 }
 
 var (
@@ -45,6 +49,8 @@ func (r *Reader) Common(hostname string) Common {
 			"how long a stopping role drains in-flight work before cancelling it"),
 		StartupTimeout: r.Duration("ELMCITY_STARTUP_TIMEOUT", 60*time.Second, 0, 30*time.Minute,
 			"how long a starting role waits for storage to answer"),
+		StorageTryTimeout: r.Duration("ELMCITY_STORAGE_TRY_TIMEOUT", 10*time.Second, 100*time.Millisecond, 10*time.Minute,
+			"longest one try of a storage request may take before it is abandoned (and retried)"),
 	}
 	if c.Instance == "" {
 		c.Instance = hostname
