@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,8 +167,8 @@ func TestCloseCancelled(t *testing.T) {
 	if got := l.Dropped(); got != 2 {
 		t.Errorf("Dropped() = %d, want 2", got)
 	}
-	if !strings.Contains(out.String(), "table log write failed") {
-		t.Errorf("Logger output %q does not report the failure", out.String())
+	if !strings.Contains(out.String(), "table log dropped entries") {
+		t.Errorf("Logger output %q does not report the lost entries", out.String())
 	}
 }
 
@@ -247,5 +248,62 @@ func TestWriteRetriesTransient(t *testing.T) {
 	}
 	if got, want := fake.storedMessages(), []string{"eventually"}; !slices.Equal(got, want) {
 		t.Errorf("stored %q, want %q", got, want)
+	}
+}
+
+// TestOutageLosesNothing checks that entries written while storage is
+// unreachable are kept and written once it answers again, by the writer
+// on its own, and that only entries beyond Config.BufferBytes are
+// dropped, counted and reported.
+func TestOutageLosesNothing(t *testing.T) {
+	t.Parallel()
+	fake := newFakeTables(t)
+	var down atomic.Bool
+	down.Store(true)
+	fake.onBatch = func(int) batchOutcome {
+		if down.Load() {
+			return batchBusy
+		}
+		return batchOK
+	}
+	out := &syncBuffer{}
+	l := openLog(t, fake.account(t), tablelog.Config{Table: "fakelog", FlushInterval: 10 * time.Millisecond,
+		BufferBytes: 60 * 400, Logger: slog.New(slog.NewJSONHandler(out, nil))})
+	var want []string
+	for i := range 50 {
+		msg := fmt.Sprintf("during the outage %d", i)
+		want = append(want, msg)
+		l.Add(tablelog.Entry{Hub: "h", Message: msg})
+	}
+	if err := l.Flush(context.Background()); err == nil {
+		t.Error("Flush() while storage is down = nil, want the entries reported as not written yet")
+	}
+	for i := range 100 { // past BufferBytes: some of these fit
+		l.Add(tablelog.Entry{Hub: "h", Message: fmt.Sprintf("overflow %d", i)})
+	}
+	_ = l.Flush(context.Background()) // the writer has taken them all
+	dropped := l.Dropped()
+	if dropped == 0 || dropped == 100 {
+		t.Errorf("Dropped() = %d after 150 entries in a buffer for about 60, want some but not all of the overflow", dropped)
+	}
+	down.Store(false)
+	deadline := time.Now().Add(20 * time.Second)
+	for len(fake.storedMessages()) < 150-int(dropped) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stored %d entries after storage came back, want %d", len(fake.storedMessages()), 150-int(dropped))
+		}
+		time.Sleep(20 * time.Millisecond) // polling the fake service, not synchronising goroutines
+	}
+	stored := map[string]bool{}
+	for _, m := range fake.storedMessages() {
+		stored[m] = true
+	}
+	for _, m := range want {
+		if !stored[m] {
+			t.Errorf("entry %q written during the outage was lost", m)
+		}
+	}
+	if !strings.Contains(out.String(), "table log cannot write; keeping entries") || !strings.Contains(out.String(), "table log dropped entries") {
+		t.Errorf("Logger output %q does not report the outage and the drops", out.String())
 	}
 }

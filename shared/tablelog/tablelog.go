@@ -50,7 +50,18 @@ import (
 const (
 	DefaultTable         = "elmcitylog"
 	DefaultBufferSize    = 10000
+	DefaultBufferBytes   = 16 << 20
 	DefaultFlushInterval = time.Second
+)
+
+// Pacing of the background writer while storage fails.
+const (
+	// writeTimeout bounds one background write, retries included.
+	writeTimeout = 30 * time.Second
+	// retryMin and retryMax bound the wait before writing again after a
+	// write failed for a transient reason; it doubles each time.
+	retryMin = time.Second
+	retryMax = 30 * time.Second
 )
 
 // System is the partition for entries that belong to no hub. It cannot be a
@@ -130,6 +141,11 @@ type Config struct {
 	// BufferSize is how many entries Add can hold before it drops, default
 	// DefaultBufferSize.
 	BufferSize int
+	// BufferBytes bounds the entries the background writer holds that are
+	// not written yet, in bytes, default DefaultBufferBytes. While storage
+	// is unreachable it keeps them and writes them when storage is back;
+	// only entries that find it full are dropped.
+	BufferBytes int64
 	// FlushInterval is how often the background writer writes what it has,
 	// default DefaultFlushInterval.
 	FlushInterval time.Duration
@@ -147,6 +163,7 @@ const maxRoleBytes = 256
 func (c Config) withDefaults() (Config, error) {
 	c.Table = cmp.Or(c.Table, DefaultTable)
 	c.BufferSize = cmp.Or(c.BufferSize, DefaultBufferSize)
+	c.BufferBytes = cmp.Or(c.BufferBytes, DefaultBufferBytes)
 	c.FlushInterval = cmp.Or(c.FlushInterval, DefaultFlushInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -158,8 +175,8 @@ func (c Config) withDefaults() (Config, error) {
 	if !validTable(c.Table) {
 		errs = append(errs, fmt.Errorf("%w: table name %q", ErrInvalid, c.Table))
 	}
-	if c.BufferSize < 0 {
-		errs = append(errs, fmt.Errorf("%w: buffer size %d", ErrInvalid, c.BufferSize))
+	if c.BufferSize < 0 || c.BufferBytes < 0 {
+		errs = append(errs, fmt.Errorf("%w: buffer size %d, %d bytes", ErrInvalid, c.BufferSize, c.BufferBytes))
 	}
 	if c.FlushInterval < 0 {
 		errs = append(errs, fmt.Errorf("%w: flush interval %v", ErrInvalid, c.FlushInterval))
@@ -209,8 +226,9 @@ type Log struct {
 	tag    string
 	seq    atomic.Uint64
 
-	interval   time.Duration
-	bufferSize int
+	interval    time.Duration
+	bufferSize  int
+	bufferBytes int64
 
 	mu     sync.RWMutex // guards closed against Add's send
 	closed bool
@@ -254,20 +272,21 @@ func Open(ctx context.Context, acct *azstorage.Account, cfg Config) (*Log, error
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Log{
-		client:     acct.Tables().NewClient(cfg.Table),
-		table:      cfg.Table,
-		role:       cfg.Role,
-		inst:       cfg.Instance,
-		logger:     cfg.Logger,
-		now:        cfg.Now,
-		tag:        hex.EncodeToString(tag[:]),
-		interval:   cfg.FlushInterval,
-		bufferSize: cfg.BufferSize,
-		buf:        make(chan Entry, cfg.BufferSize),
-		flushc:     make(chan chan flushResult),
-		quit:       make(chan struct{}),
-		done:       make(chan struct{}),
-		cancel:     cancel,
+		client:      acct.Tables().NewClient(cfg.Table),
+		table:       cfg.Table,
+		role:        cfg.Role,
+		inst:        cfg.Instance,
+		logger:      cfg.Logger,
+		now:         cfg.Now,
+		tag:         hex.EncodeToString(tag[:]),
+		interval:    cfg.FlushInterval,
+		bufferSize:  cfg.BufferSize,
+		bufferBytes: cfg.BufferBytes,
+		buf:         make(chan Entry, cfg.BufferSize),
+		flushc:      make(chan chan flushResult),
+		quit:        make(chan struct{}),
+		done:        make(chan struct{}),
+		cancel:      cancel,
 	}
 	go l.run(runCtx)
 	return l, nil
@@ -353,78 +372,141 @@ func (l *Log) Close(ctx context.Context) error {
 
 // run is the background writer: it drains the buffer into per-partition
 // batches and writes a batch when it is full, when the flush interval passes,
-// on Flush and on Close.
+// on Flush and on Close. Entries whose write failed for a transient reason
+// (storage down or frozen) are kept and written again after a backoff, up
+// to Config.BufferBytes; only entries that find that full are dropped.
 func (l *Log) run(ctx context.Context) {
 	defer close(l.done)
 	ticker := time.NewTicker(l.interval)
 	defer ticker.Stop()
-	p := newPending()
-	var reported uint64
+	w := &writer{l: l, p: newPending()}
 	for {
 		select {
 		case e := <-l.buf:
-			l.take(ctx, p, e)
+			w.take(ctx, e)
 		case <-ticker.C:
-			l.writePending(ctx, p, "interval")
-			reported = l.reportDrops(reported)
+			if w.ready() {
+				w.attempt(ctx, w.p.takeAll(), "interval")
+			}
+			w.reported = l.reportDrops(w.reported)
 		case reply := <-l.flushc:
 			// Everything added before Flush was called is in the buffer now.
 			for n := len(l.buf); n > 0; n-- {
-				l.take(ctx, p, <-l.buf)
+				w.take(ctx, <-l.buf)
 			}
-			failed, err := l.writePending(ctx, p, "flush")
-			reply <- flushResult{failed: failed, err: err}
+			o := w.attempt(ctx, w.p.takeAll(), "flush")
+			reply <- flushResult{failed: o.undone(), err: o.err}
 		case <-l.quit:
 			// Add refuses new entries once closed is set, so this ends.
 			for len(l.buf) > 0 {
-				l.take(ctx, p, <-l.buf)
+				w.take(ctx, <-l.buf)
 			}
-			failed, err := l.writePending(ctx, p, "close")
-			l.reportDrops(reported)
-			if failed > 0 {
-				l.closeErr = fmt.Errorf("close table log %s: %d entries not written: %w", l.table, failed, err)
+			o := w.drain(ctx)
+			l.reportDrops(w.reported)
+			if o.undone() > 0 {
+				l.closeErr = fmt.Errorf("close table log %s: %d entries not written: %w", l.table, o.undone(), o.err)
 			}
 			return
 		}
 	}
 }
 
-// take adds e to the pending batches and writes its partition's batch once
-// it is full, or everything once the pending entries reach the buffer size.
-func (l *Log) take(ctx context.Context, p *pending, e Entry) {
-	n := p.add(e)
+// writer is the background writer's state.
+type writer struct {
+	l        *Log
+	p        *pending
+	backoff  time.Duration // 0 while writes succeed
+	retryAt  time.Time     // no write before, unless flushing or closing
+	reported uint64
+}
+
+// ready reports whether a write may be tried now: not while backing off
+// after a transient failure.
+func (w *writer) ready() bool { return w.backoff == 0 || !time.Now().Before(w.retryAt) }
+
+// take adds e to the pending batches, or drops it when they hold
+// Config.BufferBytes already, and writes its partition's batch once it is
+// full, or everything once the pending entries reach the buffer size.
+func (w *writer) take(ctx context.Context, e Entry) {
+	if w.p.bytes+entrySize(e) > w.l.bufferBytes {
+		w.l.drop("buffer full while storage is unreachable")
+		return
+	}
+	n := w.p.add(e)
+	if !w.ready() {
+		return
+	}
 	switch {
 	case n >= maxBatchEntities:
-		batch := p.takePartition(e.Hub)
-		l.writeBatch(ctx, batch, "full batch")
-	case p.total >= l.bufferSize:
-		l.writePending(ctx, p, "pending limit")
+		w.attempt(ctx, w.p.takePartition(e.Hub), "full batch")
+	case w.p.total >= w.l.bufferSize:
+		w.attempt(ctx, w.p.takeAll(), "pending limit")
 	}
 }
 
-func (l *Log) writePending(ctx context.Context, p *pending, why string) (int, error) {
-	entries := p.takeAll()
+// attempt writes entries once, within writeTimeout. Entries that failed
+// for a transient reason go back to the pending batches and the writer
+// backs off; entries refused for good are dropped and reported.
+func (w *writer) attempt(ctx context.Context, entries []Entry, why string) outcome {
 	if len(entries) == 0 {
-		return 0, nil
+		return outcome{}
 	}
-	return l.writeBatch(ctx, entries, why)
+	l := w.l
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	o := l.write(wctx, entries)
+	cancel()
+	if o.failed > 0 {
+		l.dropped.Add(uint64(o.failed))
+		l.logger.LogAttrs(ctx, slog.LevelError, "table log write failed",
+			slog.String("table", l.table), slog.String("trigger", why),
+			slog.Int("entries", len(entries)), slog.Int("entries_failed", o.failed), slog.String("error", o.err.Error()))
+	}
+	switch {
+	case len(o.retry) > 0:
+		for _, e := range o.retry {
+			w.p.add(e)
+		}
+		if w.backoff == 0 {
+			l.logger.LogAttrs(ctx, slog.LevelWarn, "table log cannot write; keeping entries until storage answers",
+				slog.String("table", l.table), slog.Int("held", w.p.total), slog.Int64("held_bytes", w.p.bytes),
+				slog.String("error", o.err.Error()))
+		}
+		w.backoff = min(max(2*w.backoff, retryMin), retryMax)
+		w.retryAt = time.Now().Add(w.backoff)
+	case w.backoff != 0:
+		w.backoff = 0
+		l.logger.LogAttrs(ctx, slog.LevelInfo, "table log writes again", slog.String("table", l.table), slog.Int("held", w.p.total))
+	}
+	return o
 }
 
-// writeBatch writes prepared entries and reports failures through the
-// Logger, which is the only place the background writer's errors surface
-// (Flush and Close also return them to their callers).
-func (l *Log) writeBatch(ctx context.Context, entries []Entry, why string) (int, error) {
-	failed, err := l.write(ctx, entries)
-	if failed > 0 {
-		l.dropped.Add(uint64(failed))
-		l.logger.LogAttrs(ctx, slog.LevelError, "table log write failed",
-			slog.String("table", l.table),
-			slog.String("trigger", why),
-			slog.Int("entries", len(entries)),
-			slog.Int("entries_failed", failed),
-			slog.String("error", err.Error()))
+// drain writes everything pending on Close, trying again after each
+// backoff until it is written or ctx ends; what is left is dropped.
+func (w *writer) drain(ctx context.Context) outcome {
+	for {
+		o := w.attempt(ctx, w.p.takeAll(), "close")
+		if len(o.retry) == 0 {
+			return o
+		}
+		t := time.NewTimer(time.Until(w.retryAt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			left := w.p.takeAll()
+			w.l.dropped.Add(uint64(len(left)))
+			return outcome{failed: o.failed + len(left), err: o.err}
+		case <-t.C:
+		}
 	}
-	return failed, err
+}
+
+// entrySize estimates the memory an entry holds.
+func entrySize(e Entry) int64 {
+	n := 256 + len(e.ID) + len(e.Hub) + len(e.Type) + len(e.Message) + len(e.Detail) + len(e.Role) + len(e.Instance)
+	for k, v := range e.Attrs {
+		n += 32 + len(k) + len(v)
+	}
+	return int64(n)
 }
 
 func (l *Log) reportDrops(reported uint64) uint64 {
@@ -450,6 +532,7 @@ type pending struct {
 	parts map[string][]Entry
 	order []string
 	total int
+	bytes int64 // entrySize of the entries held
 }
 
 func newPending() *pending { return &pending{parts: make(map[string][]Entry)} }
@@ -463,12 +546,16 @@ func (p *pending) add(e Entry) int {
 	b = append(b, e)
 	p.parts[e.Hub] = b
 	p.total++
+	p.bytes += entrySize(e)
 	return len(b)
 }
 
 func (p *pending) takePartition(hub string) []Entry {
 	b := p.parts[hub]
 	p.total -= len(b)
+	for _, e := range b {
+		p.bytes -= entrySize(e)
+	}
 	p.parts[hub] = nil // keep its place in order; takeAll clears it
 	return b
 }
@@ -485,6 +572,6 @@ func (p *pending) takeAll() []Entry {
 	}
 	clear(p.parts)
 	p.order = p.order[:0]
-	p.total = 0
+	p.total, p.bytes = 0, 0
 	return out
 }

@@ -66,9 +66,8 @@ func (l *Log) Write(ctx context.Context, entries ...Entry) error {
 	if len(errs) > 0 {
 		return fmt.Errorf("write table log %s: %w", l.table, errors.Join(errs...))
 	}
-	failed, err := l.write(ctx, prepared)
-	if failed > 0 {
-		return fmt.Errorf("write table log %s: %d of %d entries not written: %w", l.table, failed, len(prepared), err)
+	if o := l.write(ctx, prepared); o.undone() > 0 {
+		return fmt.Errorf("write table log %s: %d of %d entries not written: %w", l.table, o.undone(), len(prepared), o.err)
 	}
 	return nil
 }
@@ -319,37 +318,54 @@ func marshalEntity(e Entry) ([]byte, error) {
 type record struct {
 	rowKey string
 	body   []byte
+	entry  int // index in the entries written
 }
 
-// write stores prepared entries and returns how many did not land, with
-// the reasons.
-func (l *Log) write(ctx context.Context, entries []Entry) (int, error) {
+// outcome is what a write left undone: entries that failed for a
+// transient reason (storage unreachable, throttled, the context ended)
+// and are worth writing again, and how many were refused for good.
+type outcome struct {
+	retry  []Entry
+	failed int
+	err    error
+}
+
+// undone is how many entries did not land.
+func (o outcome) undone() int { return len(o.retry) + o.failed }
+
+// write stores prepared entries and returns what did not land, with the
+// reasons.
+func (l *Log) write(ctx context.Context, entries []Entry) outcome {
 	groups := make(map[string][]record)
 	var order []string
-	failed := 0
+	var out outcome
 	var errs []error
-	for _, e := range entries {
+	for i, e := range entries {
 		body, err := marshalEntity(e)
 		if err != nil {
-			failed++
+			out.failed++
 			errs = append(errs, fmt.Errorf("encode entry %s/%s: %w", e.Hub, e.ID, err))
 			continue
 		}
 		if _, ok := groups[e.Hub]; !ok {
 			order = append(order, e.Hub)
 		}
-		groups[e.Hub] = append(groups[e.Hub], record{rowKey: e.ID, body: body})
+		groups[e.Hub] = append(groups[e.Hub], record{rowKey: e.ID, body: body, entry: i})
 	}
 	for _, pk := range order {
 		for _, batch := range splitBatches(groups[pk], maxBatchEntities, maxBatchBytes) {
-			n, err := l.submit(ctx, pk, batch)
-			failed += n
+			retry, failed, err := l.submit(ctx, pk, batch)
+			for _, r := range retry {
+				out.retry = append(out.retry, entries[r.entry])
+			}
+			out.failed += failed
 			if err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
-	return failed, errors.Join(errs...)
+	out.err = errors.Join(errs...)
+	return out
 }
 
 // splitBatches cuts one partition's records into transactions of at most
@@ -372,8 +388,9 @@ func splitBatches(recs []record, maxCount, maxBytes int) [][]record {
 }
 
 // submit writes one batch as a transaction, falling back to single inserts
-// when the service refuses the transaction for a non-transient reason.
-func (l *Log) submit(ctx context.Context, pk string, batch []record) (int, error) {
+// when the service refuses the transaction for a non-transient reason. It
+// returns the records that failed transiently and how many were refused.
+func (l *Log) submit(ctx context.Context, pk string, batch []record) ([]record, int, error) {
 	actions := make([]aztables.TransactionAction, len(batch))
 	for i, r := range batch {
 		actions[i] = aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: r.body}
@@ -383,19 +400,20 @@ func (l *Log) submit(ctx context.Context, pk string, batch []record) (int, error
 		return err
 	})
 	if err == nil {
-		return 0, nil
+		return nil, 0, nil
 	}
 	if azstorage.Transient(err) || ctx.Err() != nil {
-		return len(batch), fmt.Errorf("write %d entries to partition %s: %w", len(batch), pk, err)
+		return batch, 0, fmt.Errorf("write %d entries to partition %s: %w", len(batch), pk, err)
 	}
 	// A refused transaction writes nothing; insert one by one so only the
 	// bad entities are lost. A conflict means an earlier attempt landed:
 	// row keys are unique to this writer.
+	var again []record
 	failed := 0
 	var errs []error
 	for _, r := range batch {
 		if err := ctx.Err(); err != nil {
-			failed++
+			again = append(again, r)
 			errs = append(errs, fmt.Errorf("write entry %s/%s: %w", pk, r.rowKey, err))
 			continue
 		}
@@ -403,13 +421,17 @@ func (l *Log) submit(ctx context.Context, pk string, batch []record) (int, error
 			_, err := l.client.AddEntity(ctx, r.body, nil)
 			return err
 		})
-		if err == nil || errors.Is(err, azstorage.ErrConflict) {
-			continue
+		switch {
+		case err == nil || errors.Is(err, azstorage.ErrConflict):
+		case azstorage.Transient(err) || ctx.Err() != nil:
+			again = append(again, r)
+			errs = append(errs, fmt.Errorf("write entry %s/%s: %w", pk, r.rowKey, err))
+		default:
+			failed++
+			errs = append(errs, fmt.Errorf("write entry %s/%s: %w", pk, r.rowKey, err))
 		}
-		failed++
-		errs = append(errs, fmt.Errorf("write entry %s/%s: %w", pk, r.rowKey, err))
 	}
-	return failed, errors.Join(errs...)
+	return again, failed, errors.Join(errs...)
 }
 
 // retry runs op until it succeeds, fails permanently, ctx ends or
