@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/envconfig"
+	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
 
@@ -14,6 +16,7 @@ type Config struct {
 	envconfig.Common
 	Scripts           envconfig.Scripts
 	HTTPAddr          string
+	MetricsAddr       string
 	AdminToken        envconfig.Secret
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -21,6 +24,9 @@ type Config struct {
 	IdleTimeout       time.Duration
 	MaxBodyBytes      int
 	Outputs           api.OutputConfig
+	// Limits bound what curators may store and how often they may queue
+	// work; run passes them to tablestore.Config.
+	Limits tablestore.Limits
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -31,6 +37,7 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 		Common:            r.Common(envconfig.Hostname()),
 		Scripts:           r.Scripts(),
 		HTTPAddr:          r.Addr("ELMCITY_HTTP_ADDR", "127.0.0.1:8080", "web role listen address"),
+		MetricsAddr:       r.Addr("ELMCITY_METRICS_ADDR", "127.0.0.1:9091", "listen address of the web role's Prometheus /metrics, apart from the public one; keep it off the internet"),
 		AdminToken:        r.Secret("ELMCITY_ADMIN_TOKEN", "bearer token of the administrator (creates hubs and curators); unset disables admin access"),
 		ReadHeaderTimeout: r.Duration("ELMCITY_HTTP_READ_HEADER_TIMEOUT", 5*time.Second, time.Second, time.Minute, "time to read request headers"),
 		ReadTimeout:       r.Duration("ELMCITY_HTTP_READ_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute, "time to read a whole request"),
@@ -38,10 +45,18 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 		IdleTimeout:       r.Duration("ELMCITY_HTTP_IDLE_TIMEOUT", 120*time.Second, time.Second, time.Hour, "keep-alive idle time"),
 		MaxBodyBytes:      r.Int("ELMCITY_HTTP_MAX_BODY_BYTES", 1<<20, 1<<10, 64<<20, "largest request body accepted"),
 		Outputs: api.OutputConfig{
-			PublicURL:  r.String("ELMCITY_PUBLIC_URL", "", "absolute root URL of the public site (https://calendar.example.org) for links in the outputs; empty: each request's own scheme and host"),
+			PublicURL:  r.String("ELMCITY_PUBLIC_URL", "", "absolute root URL of the public site (https://calendar.example.org) for absolute links in the outputs (ICS, RSS, JSON, subscribe links); set it in production. Empty: those links are relative or left out; the request's Host is never used"),
 			CheckEvery: r.Duration("ELMCITY_OUTPUT_CHECK_INTERVAL", api.DefaultCheckEvery, 100*time.Millisecond, time.Hour, "how often an instance checks a hub for a new published calendar; the longest a new one takes to reach readers"),
 			MaxAge:     r.Duration("ELMCITY_OUTPUT_MAX_AGE", api.DefaultMaxAge, time.Second, 24*time.Hour, "Cache-Control max-age of the public outputs"),
 			CacheBytes: int64(r.Int("ELMCITY_OUTPUT_CACHE_BYTES", api.DefaultCacheBytes, 1<<20, 1<<34, "memory for rendered views, all hubs together")),
+		},
+		Limits: tablestore.Limits{
+			MaxFeedsPerHub: r.Int("ELMCITY_MAX_FEEDS_PER_HUB", tablestore.DefaultMaxFeedsPerHub, 1, 10_000,
+				"feeds one hub may have; adding another is a 409 too_many_feeds"),
+			MaxRegionMembers: r.Int("ELMCITY_MAX_REGION_MEMBERS", hub.DefaultMaxRegionMembers, 1, 400,
+				"member hubs a region may list, repeats counted once (more is a 400); at most 400, which a hub record can store"),
+			PendingJobTTL: r.Duration("ELMCITY_AGGREGATE_PENDING_TTL", tablestore.DefaultPendingJobTTL, time.Minute, 24*time.Hour,
+				"how long a queued aggregation that has not started holds off another for its hub (requests meanwhile answer with it)"),
 		},
 	}
 	if u := c.Outputs.PublicURL; u != "" {

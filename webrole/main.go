@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -26,8 +27,10 @@ func main() {
 	boot.Main("webrole", "ELMCITY_HTTP_ADDR", "127.0.0.1:8080", run)
 }
 
-// run wires the web role by hand, in dependency order, and serves until ctx
-// is cancelled; then it drains requests, flushes the table log and returns.
+// run wires the web role by hand, in dependency order, and serves the
+// public handler on ELMCITY_HTTP_ADDR and the metrics on
+// ELMCITY_METRICS_ADDR until ctx is cancelled; then it drains requests,
+// stops the metrics listener, flushes the table log and returns.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, _, err := loadConfig(getenv)
 	if err != nil {
@@ -40,7 +43,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer r.Close(ctx)
 	acct, tlog, log, console := r.Acct, r.TableLog, r.Log, r.Console
 
-	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: cfg.HubsTable, FeedsTable: cfg.FeedsTable})
+	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: cfg.HubsTable, FeedsTable: cfg.FeedsTable, Limits: cfg.Limits})
 	if err != nil {
 		return fmt.Errorf("open hub store: %w", err)
 	}
@@ -80,17 +83,39 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(console, slog.LevelWarn),
 	}
+	// Metrics have a listener of their own (ELMCITY_METRICS_ADDR, on
+	// loopback by default), so the public port never serves them.
+	metricsSrv := &http.Server{
+		Handler:           srv.MetricsHandler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(console, slog.LevelWarn),
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsAddr, err)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
+	metricsErr := make(chan error, 1)
+	go func() { metricsErr <- metricsSrv.Serve(mln) }()
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String())
+	log.InfoContext(ctx, "serving metrics", "addr", mln.Addr().String())
 
 	select {
 	case err := <-serveErr:
+		_ = metricsSrv.Close()
 		return fmt.Errorf("serve: %w", err)
+	case err := <-metricsErr:
+		_ = httpSrv.Close()
+		return fmt.Errorf("serve metrics: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
@@ -98,10 +123,18 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer cancel()
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		_ = httpSrv.Close()
+		_ = metricsSrv.Close()
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Metrics stop last, so a scrape during the drain still answers.
+	if err := metricsSrv.Shutdown(sctx); err != nil {
+		_ = metricsSrv.Close()
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if err := <-metricsErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve metrics: %w", err)
 	}
 	log.Info("stopped")
 	return nil

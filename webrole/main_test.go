@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,6 +22,7 @@ func testEnv(t *testing.T) map[string]string {
 	return map[string]string{
 		"AZURE_STORAGE_CONNECTION_STRING": storagetest.ConnectionString(),
 		"ELMCITY_HTTP_ADDR":               "127.0.0.1:0",
+		"ELMCITY_METRICS_ADDR":            "127.0.0.1:0",
 		"ELMCITY_LOG_TABLE":               storagetest.Table(t, acct, "weblog"),
 		"ELMCITY_INSTANCE":                "test",
 		"ELMCITY_SCRIPTS":                 "../scripts",
@@ -29,15 +32,30 @@ func testEnv(t *testing.T) map[string]string {
 func TestRunServesProbesAndStopsCleanly(t *testing.T) {
 	t.Parallel()
 	role := roletest.Start(t, run, testEnv(t))
-	url := "http://" + role.Addr
-	for _, path := range []string{"/healthz", "/readyz"} {
-		resp, err := http.Get(url + path)
+	public, metrics := "http://"+role.Addr, "http://"+metricsAddr(t, role)
+	tests := []struct {
+		name, url string
+		want      int
+		body      string
+	}{
+		{"Healthz", public + "/healthz", http.StatusOK, `"ok"`},
+		{"Readyz", public + "/readyz", http.StatusOK, `"ready"`},
+		{"NoPublicMetrics", public + "/metrics", http.StatusNotFound, ""},
+		{"Metrics", metrics + "/metrics", http.StatusOK, `elmcity_http_requests_total{method="GET",route="/healthz",status="200"} 1`},
+		{"MetricsOnly", metrics + "/healthz", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests { // in order: the metrics count the probes
+		resp, err := http.Get(tt.url)
 		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
+			t.Fatalf("GET %s: %v", tt.url, err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		if resp.StatusCode != tt.want || !strings.Contains(string(body), tt.body) {
+			t.Errorf("%s: GET %s = %d %.300s, want %d with %s", tt.name, tt.url, resp.StatusCode, body, tt.want, tt.body)
+		}
+		if tt.want == http.StatusNotFound && strings.Contains(string(body), "go_goroutines") {
+			t.Errorf("%s: GET %s serves metrics", tt.name, tt.url)
 		}
 	}
 	if err := role.Stop(t); err != nil {
@@ -52,18 +70,37 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		"ELMCITY_SHUTDOWN_TIMEOUT": "forever",
 		"ELMCITY_LOG_LEVEL":        "loud",
 		"ELMCITY_ADMIN_TOKEN":      "short",
+		"ELMCITY_METRICS_ADDR":     "nope",
 	}
 	err := run(context.Background(), func(k string) string { return env[k] }, io.Discard)
 	if err == nil {
 		t.Fatal("run() = nil, want a configuration error")
 	}
-	for _, name := range []string{"ELMCITY_HTTP_ADDR", "ELMCITY_SHUTDOWN_TIMEOUT", "ELMCITY_LOG_LEVEL", "ELMCITY_ADMIN_TOKEN"} {
+	for _, name := range []string{"ELMCITY_HTTP_ADDR", "ELMCITY_SHUTDOWN_TIMEOUT", "ELMCITY_LOG_LEVEL", "ELMCITY_ADMIN_TOKEN", "ELMCITY_METRICS_ADDR"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("run() error %q does not name %s", err, name)
 		}
 	}
 	if strings.Contains(err.Error(), "short") {
 		t.Errorf("run() error %q echoes the admin token", err)
+	}
+}
+
+// metricsAddr reads the address of the metrics listener from the line
+// the role logs after "listening".
+func metricsAddr(t *testing.T, role *roletest.Role) string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line := <-role.Lines:
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving metrics" && rec.Addr != "" {
+				return rec.Addr
+			}
+		case <-timeout:
+			t.Fatal(`run() logged no "serving metrics" line within 30s`)
+		}
 	}
 }
 

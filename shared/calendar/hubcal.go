@@ -172,6 +172,21 @@ func (c *HubCalendar) EventsIn(from, to time.Time, limit int) []HubEvent {
 	return out
 }
 
+// UID returns the hub UID of the i-th event of c, 0 <= i < Len, without
+// making the event: what Event(i).UID is.
+func (c *HubCalendar) UID(i int) string {
+	c.ready()
+	r := &c.rows[i]
+	var buf []byte
+	if r.ref >= 0 {
+		return c.bodies[r.ref].uid(&buf, r.start, c.rid(r, 0))
+	}
+	if uid := c.resolved[^r.ref].uid; uid != "" {
+		return uid
+	}
+	return c.bodies[c.groups[^r.ref].comps[0]].uid(&buf, r.start, c.rid(r, 0))
+}
+
 // Span returns the start and end of the i-th event of c, 0 <= i < Len,
 // without making the event: what a reader looking for a window needs.
 // An all-day event's times are midnight UTC of its dates.

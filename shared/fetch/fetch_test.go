@@ -616,17 +616,42 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func TestLogURL(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"https://example.org/events.ics":                                                 "https://example.org/events.ics",
-		"https://example.org/cal.ics?token=s3cret&view=week":                             "https://example.org/cal.ics?token=REDACTED&view=week",
-		"https://example.org/cal.ics?X-Amz-Signature=s3cret&api_key=k3y":                 "https://example.org/cal.ics?X-Amz-Signature=REDACTED&api_key=REDACTED",
-		"https://calendar.google.com/calendar/ical/a%40b.org/private-0123abcd/basic.ics": "https://calendar.google.com/calendar/ical/a@b.org/private-REDACTED/basic.ics",
-		"https://ann:s3cret@example.org/cal.ics":                                         "https://ann@example.org/cal.ics",
-		"http://[::1/calendar.ics":                                                       "(unparsable url)",
-	} {
-		if got := fetch.LogURL(in); got != want {
-			t.Errorf("LogURL(%q) = %q, want %q", in, got, want)
-		}
+	tests := []struct {
+		name, in, want string
+	}{
+		{"Plain", "https://example.org/events.ics", "https://example.org/events.ics"},
+		{"TokenRedacted", "https://example.org/cal.ics?token=SECRET&view=week", "https://example.org/cal.ics?token=REDACTED&view=week"},
+		{"AnyNameRedacted", "https://example.org/cal.ics?authtoken=SECRET&X-Amz-Signature=SECRET&k=SECRET", "https://example.org/cal.ics?authtoken=REDACTED&X-Amz-Signature=REDACTED&k=REDACTED"},
+		{"SemicolonSeparator", "https://example.org/cal.ics?a=1;token=SECRET", "https://example.org/cal.ics?a=REDACTED;token=REDACTED"},
+		{"SemicolonAfterHarmless", "https://example.org/cal.ics?format=ics;key=SECRET", "https://example.org/cal.ics?format=ics;key=REDACTED"},
+		{"HarmlessKept", "https://example.org/cal?Format=ics&tz=America%2FNew_York&category=music+hall", "https://example.org/cal?Format=ics&tz=America%2FNew_York&category=music+hall"},
+		{"EscapedHarmlessName", "https://example.org/cal?form%61t=ics", "https://example.org/cal?form%61t=ics"},
+		{"EscapedSecretName", "https://example.org/cal?to%6Ben=SECRET", "https://example.org/cal?to%6Ben=REDACTED"},
+		{"BadEscapeInValue", "https://example.org/cal?token=SECRET%zz", "https://example.org/cal?token=REDACTED"},
+		{"BadEscapeInHarmlessValue", "https://example.org/cal?view=SECRET%zz", "https://example.org/cal?view=REDACTED"},
+		{"BadEscapeInName", "https://example.org/cal?SECRET%zz=1&format=ics", "https://example.org/cal?REDACTED&format=ics"},
+		{"BareToken", "https://example.org/cal.ics?SECRET", "https://example.org/cal.ics?REDACTED"},
+		{"BareHarmlessFlag", "https://example.org/cal.ics?format", "https://example.org/cal.ics?format"},
+		{"EncodedSeparatorInValue", "https://example.org/cal?q=a%26token%3DSECRET", "https://example.org/cal?q=REDACTED"},
+		{"EmptyPairsKept", "https://example.org/cal?&&token=SECRET;", "https://example.org/cal?&&token=REDACTED;"},
+		{"FragmentDropped", "https://example.org/cal.ics#access_token=SECRET", "https://example.org/cal.ics"},
+		{"PrivatePath", "https://calendar.google.com/calendar/ical/a%40b.org/private-SECRET/basic.ics", "https://calendar.google.com/calendar/ical/a@b.org/private-REDACTED/basic.ics"},
+		{"UserInfo", "https://SECRET:SECRET@example.org/cal.ics", "https://REDACTED@example.org/cal.ics"},
+		{"UserOnly", "https://SECRET@example.org/cal.ics", "https://REDACTED@example.org/cal.ics"},
+		{"Unparsable", "http://[::1/calendar.ics?token=SECRET", "(unparsable url)"},
+		{"ControlCharacter", "https://example.org/cal\x01.ics?token=SECRET", "(unparsable url)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := fetch.LogURL(tt.in)
+			if got != tt.want {
+				t.Errorf("LogURL(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if strings.Contains(got, "SECRET") {
+				t.Errorf("LogURL(%q) = %q, want no SECRET in it", tt.in, got)
+			}
+		})
 	}
 }
 

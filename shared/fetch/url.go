@@ -49,16 +49,20 @@ func checkURL(u *url.URL) error {
 	return nil
 }
 
-// secretParams are query parameter names (lowercase) that carry
-// credentials in feed URLs: API keys, tokens, signatures.
-var secretParams = []string{"key", "apikey", "api_key", "token", "access_token", "auth", "secret", "password", "pass", "pwd", "sig", "signature", "code", "session", "sid"}
+// harmlessParams are the query parameter names (lowercase) whose values
+// LogURL keeps: display options that no calendar server uses as a
+// credential. Every other value is redacted, whatever its name.
+var harmlessParams = []string{
+	"format", "output", "alt", "view", "mode", "type", "tz", "timezone",
+	"lang", "language", "locale", "category", "categories", "cat", "tag",
+	"tags", "days", "from", "to", "start", "end", "limit", "count",
+}
 
-// SecretParam reports whether a query parameter of that name carries a
-// credential ("token", "api_key", "X-Amz-Signature", ...).
-func SecretParam(name string) bool {
-	lk := strings.ToLower(name)
-	for _, s := range secretParams {
-		if lk == s || strings.HasSuffix(lk, "_"+s) || strings.HasSuffix(lk, "-"+s) {
+// harmlessParam reports whether LogURL may keep the value of a query
+// parameter of that (unescaped) name.
+func harmlessParam(name string) bool {
+	for _, h := range harmlessParams {
+		if strings.EqualFold(name, h) {
 			return true
 		}
 	}
@@ -72,18 +76,22 @@ func PrivatePathSegment(seg string) bool {
 	return strings.HasPrefix(l, "private-") || strings.HasPrefix(l, "private_")
 }
 
-// LogURL returns a feed URL fit for logs and error messages: the host and
-// path that tell a feed apart, without its credentials. A password is
-// dropped, credential-like query values become REDACTED and a private
-// address segment becomes private-REDACTED; text that does not parse as
-// a URL becomes "(unparsable url)".
+// LogURL returns a feed URL fit for logs and error messages: the scheme,
+// host and path that tell a feed apart, without its credentials. Any
+// userinfo becomes REDACTED, a private address segment becomes
+// private-REDACTED, the fragment is dropped, and every query value is
+// REDACTED unless its name is a known display option (format, view, tz,
+// lang, type, category ...). The query is read pair by pair as written,
+// splitting at '&' and ';': a pair that does not unescape, or that has no
+// '=', is redacted whole, never dropped or left in the clear. Text that
+// does not parse as a URL becomes "(unparsable url)".
 func LogURL(rawURL string) string {
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil {
 		return "(unparsable url)"
 	}
 	if u.User != nil {
-		u.User = url.User(u.User.Username())
+		u.User = url.User("REDACTED")
 	}
 	if strings.Contains(strings.ToLower(u.Path), "private") {
 		segs := strings.Split(u.Path, "/")
@@ -94,20 +102,51 @@ func LogURL(rawURL string) string {
 		}
 		u.Path, u.RawPath = strings.Join(segs, "/"), ""
 	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		changed := false
-		for k, vs := range q {
-			if SecretParam(k) {
-				for i := range vs {
-					vs[i] = "REDACTED"
-				}
-				changed = true
-			}
+	u.RawQuery = redactQuery(u.RawQuery)
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
+}
+
+// redactQuery redacts a raw query string pair by pair, keeping its
+// separators, so nothing in it is lost or reordered.
+func redactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(len(raw))
+	for {
+		i := strings.IndexAny(raw, "&;")
+		if i < 0 {
+			b.WriteString(redactPair(raw))
+			return b.String()
 		}
-		if changed {
-			u.RawQuery = q.Encode()
+		b.WriteString(redactPair(raw[:i]))
+		b.WriteByte(raw[i])
+		raw = raw[i+1:]
+	}
+}
+
+// redactPair is one name=value pair of a query with its value REDACTED
+// unless the name is harmless and the value unescapes. A pair whose name
+// does not unescape, or a bare value with no '=' (a token on its own),
+// becomes REDACTED whole.
+func redactPair(pair string) string {
+	if pair == "" {
+		return ""
+	}
+	rawName, rawValue, hasValue := strings.Cut(pair, "=")
+	name, err := url.QueryUnescape(rawName)
+	if err != nil || !hasValue {
+		if err == nil && harmlessParam(name) {
+			return pair
+		}
+		return "REDACTED"
+	}
+	if harmlessParam(name) {
+		if _, err := url.QueryUnescape(rawValue); err == nil {
+			return pair
 		}
 	}
-	return u.String()
+	return rawName + "=REDACTED"
 }

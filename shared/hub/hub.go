@@ -28,6 +28,39 @@ const (
 	DefaultIntervalHours = 8
 )
 
+// Bounds on what a hub or feed record may hold. Each keeps a record well
+// inside what its table entity can store (64 KiB per property), so a
+// curator's oversized input is a validation error, never a storage error.
+const (
+	// DefaultMaxRegionMembers is Limits.MaxRegionMembers when unset.
+	DefaultMaxRegionMembers = 50
+	// MaxVocabulary is the most tags a hub's vocabulary may list.
+	MaxVocabulary = 500
+	// MaxTagBytes is the longest tag: a vocabulary entry, a category, or
+	// either side of a catmap mapping.
+	MaxTagBytes = 100
+	// MaxRenderOptions is the most render options a hub may set.
+	MaxRenderOptions = 32
+	// MaxRenderKeyBytes and MaxRenderValueBytes bound one render option.
+	MaxRenderKeyBytes   = 64
+	MaxRenderValueBytes = 500
+)
+
+// Limits are the configurable bounds Hub.ValidateWith checks. A zero
+// field takes its default.
+type Limits struct {
+	// MaxRegionMembers is the most member hubs a region may list, after
+	// duplicates are dropped; default DefaultMaxRegionMembers.
+	MaxRegionMembers int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxRegionMembers <= 0 {
+		l.MaxRegionMembers = DefaultMaxRegionMembers
+	}
+	return l
+}
+
 // ErrInvalid is wrapped by every validation error; a *ValidationError says
 // which fields are wrong.
 var ErrInvalid = errors.New("invalid")
@@ -108,7 +141,8 @@ type Hub struct {
 	ETag string `json:"-"`
 }
 
-// Normalize fills defaults and trims fields.
+// Normalize fills defaults, trims fields and drops repeated members and
+// vocabulary tags (keeping the first of each).
 func (h *Hub) Normalize() {
 	h.Title = strings.TrimSpace(h.Title)
 	h.Contact = strings.TrimSpace(h.Contact)
@@ -126,11 +160,37 @@ func (h *Hub) Normalize() {
 		h.IntervalHours = DefaultIntervalHours
 	}
 	h.Vocabulary = normalizeTags(h.Vocabulary)
+	h.Members = dedupe(h.Members)
 }
 
-// Validate checks every field and returns a *ValidationError naming each
-// bad one.
-func (h *Hub) Validate() error {
+// dedupe trims each id and drops repeats, keeping the first of each and
+// the order; nil stays nil.
+func dedupe(ids []string) []string {
+	if len(ids) == 0 {
+		return ids
+	}
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	return out
+}
+
+// Validate is ValidateWith the default Limits.
+func (h *Hub) Validate() error { return h.ValidateWith(Limits{}) }
+
+// ValidateWith checks every field against l and returns a
+// *ValidationError naming each bad one. Call Normalize first, so repeated
+// members count once. It needs no storage: that member hubs exist, and
+// that a curator may name them, is for the caller to check.
+func (h *Hub) ValidateWith(l Limits) error {
+	l = l.withDefaults()
 	f := fieldErrors{}
 	if !ValidID(h.ID) {
 		f.add("id", "must be 1-64 letters, digits, '_' or '-'")
@@ -158,21 +218,56 @@ func (h *Hub) Validate() error {
 		f.add("contact", "at most 200 characters")
 	}
 	if h.Type == TypeRegion {
-		if len(h.Members) == 0 {
+		switch {
+		case len(h.Members) == 0:
 			f.add("members", "a region needs member hubs")
+		case len(h.Members) > l.MaxRegionMembers:
+			f.add("members", fmt.Sprintf("at most %d member hubs, not %d", l.MaxRegionMembers, len(h.Members)))
 		}
 		for _, m := range h.Members {
-			if !ValidID(m) || m == h.ID {
-				f.add("members", fmt.Sprintf("%q is not a valid member hub id", m))
+			switch {
+			case !ValidID(m):
+				f.add("members", fmt.Sprintf("%q is not a valid hub id", clip(m)))
+			case m == h.ID:
+				f.add("members", fmt.Sprintf("%q is this region itself; a region may not list itself", m))
 			}
 		}
 	} else if len(h.Members) > 0 {
 		f.add("members", "only a region has member hubs")
 	}
-	if len(h.Render) > 32 {
-		f.add("render", "at most 32 options")
+	if len(h.Vocabulary) > MaxVocabulary {
+		f.add("vocabulary", fmt.Sprintf("at most %d tags", MaxVocabulary))
+	}
+	if t := longTag(h.Vocabulary); t != "" {
+		f.add("vocabulary", fmt.Sprintf("tag %q is over %d bytes", clip(t), MaxTagBytes))
+	}
+	if len(h.Render) > MaxRenderOptions {
+		f.add("render", fmt.Sprintf("at most %d options", MaxRenderOptions))
+	}
+	for k, v := range h.Render {
+		if k == "" || len(k) > MaxRenderKeyBytes || len(v) > MaxRenderValueBytes {
+			f.add("render", fmt.Sprintf("option names are 1-%d bytes and values at most %d bytes", MaxRenderKeyBytes, MaxRenderValueBytes))
+		}
 	}
 	return f.err()
+}
+
+// longTag returns the first tag over MaxTagBytes, or "".
+func longTag(tags []string) string {
+	for _, t := range tags {
+		if len(t) > MaxTagBytes {
+			return t
+		}
+	}
+	return ""
+}
+
+// clip shortens s for an error message that quotes it.
+func clip(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "..."
+	}
+	return s
 }
 
 // Location is the hub's time zone.
@@ -224,6 +319,12 @@ func (f *Feed) Normalize() {
 	}
 }
 
+// Bounds on a feed's tag fields; MaxTagBytes bounds each tag.
+const (
+	MaxCategories = 50
+	MaxCatMap     = 500
+)
+
 // Validate checks every field; call Normalize first.
 func (f *Feed) Validate() error {
 	fe := fieldErrors{}
@@ -238,11 +339,19 @@ func (f *Feed) Validate() error {
 	if f.Source == "" || len(f.Source) > 200 {
 		fe.add("source", "required, at most 200 characters")
 	}
-	if len(f.Categories) > 50 {
-		fe.add("categories", "at most 50 categories")
+	if len(f.Categories) > MaxCategories {
+		fe.add("categories", fmt.Sprintf("at most %d categories", MaxCategories))
 	}
-	if len(f.CatMap) > 500 {
-		fe.add("catmap", "at most 500 mappings")
+	if t := longTag(f.Categories); t != "" {
+		fe.add("categories", fmt.Sprintf("category %q is over %d bytes", clip(t), MaxTagBytes))
+	}
+	if len(f.CatMap) > MaxCatMap {
+		fe.add("catmap", fmt.Sprintf("at most %d mappings", MaxCatMap))
+	}
+	for k, v := range f.CatMap {
+		if len(k) > MaxTagBytes || len(v) > MaxTagBytes {
+			fe.add("catmap", fmt.Sprintf("each side of a mapping is at most %d bytes", MaxTagBytes))
+		}
 	}
 	if len(f.Comments) > 4000 {
 		fe.add("comments", "at most 4000 characters")

@@ -3,6 +3,7 @@ package hub_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -27,6 +28,14 @@ func TestHubValidate(t *testing.T) {
 		{name: "RegionNeedsMembers", hub: hub.Hub{ID: "r", Title: "R", Type: "region"}, wantFields: []string{"members"}},
 		{name: "RegionWithMembers", hub: hub.Hub{ID: "r", Title: "R", Type: "region", Members: []string{"a", "b"}}},
 		{name: "MembersOnlyOnRegion", hub: hub.Hub{ID: "w", Title: "W", Members: []string{"a"}}, wantFields: []string{"members"}},
+		{name: "RegionListsItself", hub: hub.Hub{ID: "r", Title: "R", Type: "region", Members: []string{"a", "r"}}, wantFields: []string{"members"}},
+		{name: "RegionRepeatsCountOnce", hub: hub.Hub{ID: "r", Title: "R", Type: "region", Members: repeat("keene", 8*hub.DefaultMaxRegionMembers)}},
+		{name: "RegionOverCap", hub: hub.Hub{ID: "r", Title: "R", Type: "region", Members: ids(hub.DefaultMaxRegionMembers + 1)}, wantFields: []string{"members"}},
+		{name: "RegionAtCap", hub: hub.Hub{ID: "r", Title: "R", Type: "region", Members: ids(hub.DefaultMaxRegionMembers)}},
+		{name: "LongVocabulary", hub: hub.Hub{ID: "v", Title: "V", Vocabulary: ids(hub.MaxVocabulary + 1)}, wantFields: []string{"vocabulary"}},
+		{name: "LongTag", hub: hub.Hub{ID: "v", Title: "V", Vocabulary: []string{strings.Repeat("t", hub.MaxTagBytes+1)}}, wantFields: []string{"vocabulary"}},
+		{name: "LongRenderValue", hub: hub.Hub{ID: "v", Title: "V", Render: map[string]string{"view": strings.Repeat("x", hub.MaxRenderValueBytes+1)}}, wantFields: []string{"render"}},
+		{name: "EmptyRenderKey", hub: hub.Hub{ID: "v", Title: "V", Render: map[string]string{"": "x"}}, wantFields: []string{"render"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +64,34 @@ func TestHubValidate(t *testing.T) {
 
 var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
 
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+func ids(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprint("h", i)
+	}
+	return out
+}
+
+func TestRegionMembersNormalized(t *testing.T) {
+	t.Parallel()
+	h := hub.Hub{ID: "r", Title: "R", Type: "region", Members: []string{"keene", " swanzey", "keene", "swanzey "}}
+	h.Normalize()
+	if diff := cmp.Diff([]string{"keene", "swanzey"}, h.Members); diff != "" {
+		t.Errorf("Normalize() members (-want +got):\n%s", diff)
+	}
+	if err := h.ValidateWith(hub.Limits{MaxRegionMembers: 1}); err == nil || !strings.Contains(err.Error(), "at most 1 member") {
+		t.Errorf("ValidateWith(MaxRegionMembers 1) = %v, want members over the cap", err)
+	}
+}
+
 func TestHubDefaults(t *testing.T) {
 	t.Parallel()
 	h := hub.Hub{ID: "k", Title: "K"}
@@ -78,6 +115,8 @@ func TestFeedNormalizeAndValidate(t *testing.T) {
 		{name: "Relative", feed: hub.Feed{FeedURL: "/cal.ics", Source: "S"}, wantURL: "/cal.ics", wantFields: []string{"feedurl"}},
 		{name: "Credentials", feed: hub.Feed{FeedURL: "https://u:p@example.org/c.ics", Source: "S"}, wantURL: "https://u:p@example.org/c.ics", wantFields: []string{"feedurl"}},
 		{name: "MissingSourceAndBadHome", feed: hub.Feed{FeedURL: "https://example.org/c.ics", URL: "javascript:alert(1)"}, wantURL: "https://example.org/c.ics", wantFields: []string{"source", "url"}},
+		{name: "LongCategoryAndMapping", feed: hub.Feed{FeedURL: "https://example.org/c.ics", Source: "S", Categories: []string{strings.Repeat("c", hub.MaxTagBytes+1)},
+			CatMap: map[string]string{"k": strings.Repeat("v", hub.MaxTagBytes+1)}}, wantURL: "https://example.org/c.ics", wantFields: []string{"catmap", "categories"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

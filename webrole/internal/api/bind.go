@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
 // bindJSON decodes the request body into v strictly: unknown fields, wrong
@@ -75,3 +79,72 @@ func jsonKind(k string) string {
 	}
 	return "a number"
 }
+
+// maxIfMatchBytes bounds the If-Match header; the store's ETags are about
+// 50 bytes.
+const maxIfMatchBytes = 256
+
+// entityTag is one RFC 9110 entity-tag: an optional W/ and a quoted
+// string of visible ASCII characters other than '"' (obs-text left out).
+var entityTag = regexp.MustCompile(`^(W/)?"[\x21\x23-\x7E]*"$`)
+
+// bindIfMatch returns the request's If-Match: "" when there is none, "*",
+// or one entity-tag. Anything else is a 400 naming the header; a
+// well-formed ETag that is not the current one is the store's 412.
+func bindIfMatch(c *gin.Context) (string, error) {
+	v := strings.TrimSpace(c.GetHeader("If-Match"))
+	bad := func(why string) error {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: "the If-Match header is not an ETag this API returned",
+			Fields: map[string]string{"If-Match": why}}
+	}
+	switch {
+	case v == "" || v == "*":
+		return v, nil
+	case len(v) > maxIfMatchBytes:
+		return "", bad(fmt.Sprintf("at most %d bytes", maxIfMatchBytes))
+	case !entityTag.MatchString(v):
+		return "", bad(`must be one ETag as a read returned it, such as W/"datetime'...'", or *`)
+	}
+	return v, nil
+}
+
+// Page sizes of the list routes, which take limit and after and answer
+// next (empty on the last page).
+const (
+	defaultPageLimit = tablestore.DefaultPageLimit
+	maxPageLimit     = tablestore.MaxPageLimit
+	maxAfterBytes    = 100
+)
+
+// page is what a list request asks for: up to limit items after the
+// after of the previous answer.
+type page struct {
+	after string
+	limit int
+}
+
+// bindPage reads limit (1 to maxPageLimit, default defaultPageLimit) and
+// after; a bad value is a 400 naming it. The store checks that after is
+// one of its tokens.
+func bindPage(c *gin.Context) (page, error) {
+	p := page{after: c.Query("after"), limit: defaultPageLimit}
+	fields := map[string]string{}
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPageLimit {
+			fields["limit"] = fmt.Sprintf("must be a whole number from 1 to %d", maxPageLimit)
+		}
+		p.limit = n
+	}
+	if len(p.after) > maxAfterBytes {
+		fields["after"] = errBadAfter.Fields["after"]
+	}
+	if len(fields) > 0 {
+		return page{}, &Error{Status: http.StatusBadRequest, Code: "invalid", Message: "invalid query parameters", Fields: fields}
+	}
+	return p, nil
+}
+
+// errBadAfter answers an after that no page returned.
+var errBadAfter = &Error{Status: http.StatusBadRequest, Code: "invalid", Message: "invalid query parameters",
+	Fields: map[string]string{"after": "not a page token from a previous answer"}}

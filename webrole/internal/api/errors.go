@@ -60,6 +60,7 @@ func (s *Server) errorMiddleware() gin.HandlerFunc {
 func classify(err error) *Error {
 	var apiErr *Error
 	var ve *hub.ValidationError
+	var limit *tablestore.LimitError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr
@@ -71,6 +72,8 @@ func classify(err error) *Error {
 		return &Error{Status: http.StatusConflict, Code: "exists", Message: "it already exists"}
 	case errors.Is(err, tablestore.ErrChanged):
 		return &Error{Status: http.StatusPreconditionFailed, Code: "changed", Message: "it changed since you read it; read it again"}
+	case errors.As(err, &limit):
+		return &Error{Status: http.StatusConflict, Code: "limit_reached", Message: fmt.Sprintf("at most %d %s", limit.Max, limit.What)}
 	case errors.Is(err, tablelog.ErrInvalid), errors.Is(err, queue.ErrInvalid):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
 	}

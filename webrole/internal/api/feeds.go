@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -28,14 +29,19 @@ func (in feedInput) feed() hub.Feed {
 		CatMap: in.CatMap, Approved: in.Approved, Comments: in.Comments}
 }
 
-// getFeeds lists a hub's feeds.
+// getFeeds lists a hub's feeds, a page at a time.
 func (s *Server) getFeeds(c *gin.Context) {
+	pg, err := bindPage(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
 	ctx := c.Request.Context()
 	if _, err := s.deps.Store.GetHub(ctx, c.Param("hub")); err != nil {
 		_ = c.Error(err)
 		return
 	}
-	feeds, err := s.deps.Store.ListFeeds(ctx, c.Param("hub"))
+	feeds, next, err := s.deps.Store.ListFeedsPage(ctx, c.Param("hub"), pg.after, pg.limit)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -43,11 +49,12 @@ func (s *Server) getFeeds(c *gin.Context) {
 	if feeds == nil {
 		feeds = []hub.Feed{}
 	}
-	c.JSON(http.StatusOK, gin.H{"feeds": feeds})
+	c.JSON(http.StatusOK, gin.H{"feeds": feeds, "next": next})
 }
 
 // postFeed adds a feed to a hub: 201 with its Location; a feed URL the hub
-// already has is a 409 naming the field.
+// already has is a 409 naming the field, and so is a hub that has as many
+// feeds as the store allows.
 func (s *Server) postFeed(c *gin.Context) {
 	var in feedInput
 	if err := bindJSON(c, &in); err != nil {
@@ -56,9 +63,14 @@ func (s *Server) postFeed(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	f, err := s.deps.Store.CreateFeed(ctx, c.Param("hub"), in.feed())
-	if errors.Is(err, tablestore.ErrExists) {
+	var limit *tablestore.LimitError
+	switch {
+	case errors.Is(err, tablestore.ErrExists):
 		err = &Error{Status: http.StatusConflict, Code: "exists", Message: "the hub already has this feed",
 			Fields: map[string]string{"feedurl": "already a feed of this hub"}}
+	case errors.As(err, &limit):
+		err = &Error{Status: http.StatusConflict, Code: "too_many_feeds",
+			Message: fmt.Sprintf("the hub already has %d feeds, the most it may have; remove one before adding another", limit.Max)}
 	}
 	if err != nil {
 		_ = c.Error(err)
@@ -89,6 +101,11 @@ func (s *Server) putFeed(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	etag, err := bindIfMatch(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
 	ctx := c.Request.Context()
 	old, err := s.deps.Store.GetFeed(ctx, c.Param("hub"), c.Param("feed"))
 	if err != nil {
@@ -100,7 +117,7 @@ func (s *Server) putFeed(c *gin.Context) {
 		f.FeedURL = old.FeedURL
 	}
 	f.ID = old.ID
-	f.ETag = c.GetHeader("If-Match")
+	f.ETag = etag
 	updated, err := s.deps.Store.UpdateFeed(ctx, c.Param("hub"), f)
 	if err != nil {
 		_ = c.Error(err)

@@ -13,15 +13,22 @@ func (s *Server) getHealthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// getReadyz answers 200 when storage answers within two seconds, else 503:
-// readiness, so a load balancer stops sending traffic to an instance that
-// cannot reach its tables.
+// getReadyz answers 200 while the instance can serve: storage answers
+// within two seconds, or it holds published calendars it can serve from
+// memory (an outage then does not take every replica out of rotation).
+// Otherwise 503. elmcity_storage_up shows storage's own health.
 func (s *Server) getReadyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.deps.Ready(ctx); err != nil {
+		s.metrics.storageUp.Set(0)
+		if s.outputs.ready() {
+			c.JSON(http.StatusOK, gin.H{"status": "ready", "storage": "unreachable", "serving": "cached calendars"})
+			return
+		}
 		_ = c.Error(&Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "storage is not reachable"})
 		return
 	}
+	s.metrics.storageUp.Set(1)
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,22 +30,51 @@ type hubInput struct {
 	Render        map[string]string `json:"render"`
 }
 
-// getHubs lists the hubs the caller may see: all for the administrator,
-// their own for a curator.
+// getHubs lists the hubs the caller may see, a page at a time: all for
+// the administrator, their own for a curator.
 func (s *Server) getHubs(c *gin.Context) {
-	hubs, err := s.deps.Store.ListHubs(c.Request.Context())
+	pg, err := bindPage(c)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	p := who(c)
-	out := make([]hub.Hub, 0, len(hubs))
-	for _, h := range hubs {
-		if p.can(h.ID) {
-			out = append(out, h)
+	ctx := c.Request.Context()
+	var hubs []hub.Hub
+	var next string
+	switch p := who(c); {
+	case p.admin:
+		hubs, next, err = s.deps.Store.ListHubsPage(ctx, pg.after, pg.limit)
+	case pg.after != "" && !hub.ValidID(pg.after):
+		err = errBadAfter
+	default:
+		var ids []string
+		ids, next = grantPage(p.curator.Hubs, pg)
+		hubs, err = s.deps.Store.GetHubs(ctx, ids)
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if hubs == nil {
+		hubs = []hub.Hub{}
+	}
+	c.JSON(http.StatusOK, gin.H{"hubs": hubs, "next": next})
+}
+
+// grantPage is the page of a curator's hub ids that pg asks for, in id
+// order, and the after of the next page ("" when there is none).
+func grantPage(grants []string, pg page) ([]string, string) {
+	ids := make([]string, 0, len(grants))
+	for _, id := range grants {
+		if id > pg.after {
+			ids = append(ids, id)
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"hubs": out})
+	slices.Sort(ids)
+	if len(ids) <= pg.limit {
+		return ids, ""
+	}
+	return ids[:pg.limit], ids[pg.limit-1]
 }
 
 // getHub returns one hub with its ETag.
@@ -58,10 +90,16 @@ func (s *Server) getHub(c *gin.Context) {
 
 // putHub creates a hub (administrator only: 201) or replaces an existing
 // hub's settings (its curators too: 200). If-Match makes the update
-// conditional.
+// conditional. A curator's region may list only hubs they curate, besides
+// members it already had.
 func (s *Server) putHub(c *gin.Context) {
 	var in hubInput
 	if err := bindJSON(c, &in); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	etag, err := bindIfMatch(c)
+	if err != nil {
 		_ = c.Error(err)
 		return
 	}
@@ -72,13 +110,17 @@ func (s *Server) putHub(c *gin.Context) {
 		return
 	}
 	h := hub.Hub{ID: id, Title: in.Title, Type: in.Type, TZ: in.TZ, HorizonDays: in.HorizonDays, IntervalHours: in.IntervalHours,
-		Contact: in.Contact, Members: in.Members, Vocabulary: in.Vocabulary, Render: in.Render, ETag: c.GetHeader("If-Match")}
+		Contact: in.Contact, Members: in.Members, Vocabulary: in.Vocabulary, Render: in.Render, ETag: etag}
 	ctx := c.Request.Context()
-	_, err := s.deps.Store.GetHub(ctx, id)
+	old, err := s.deps.Store.GetHub(ctx, id)
 	switch {
 	case errors.Is(err, tablestore.ErrNotFound):
 		if !who(c).admin {
 			_ = c.Error(errForbidden)
+			return
+		}
+		if err := s.checkMembers(ctx, who(c), hub.Hub{}, h); err != nil {
+			_ = c.Error(err)
 			return
 		}
 		created, err := s.deps.Store.CreateHub(ctx, h)
@@ -92,6 +134,10 @@ func (s *Server) putHub(c *gin.Context) {
 	case err != nil:
 		_ = c.Error(err)
 	default:
+		if err := s.checkMembers(ctx, who(c), old, h); err != nil {
+			_ = c.Error(err)
+			return
+		}
 		updated, err := s.deps.Store.UpdateHub(ctx, h)
 		if err != nil {
 			_ = c.Error(err)
@@ -103,9 +149,31 @@ func (s *Server) putHub(c *gin.Context) {
 	}
 }
 
+// checkMembers checks a region's members against the caller, then the
+// store: a curator may name only hubs they curate, besides members the
+// hub already lists (old's, which the administrator chose), and the 403
+// names the first other hub; the administrator may name any. The store
+// then validates h and checks that every member exists (a 400 naming the
+// first that does not). Invalid ids and the region itself are the
+// store's to refuse.
+func (s *Server) checkMembers(ctx context.Context, p principal, old, h hub.Hub) error {
+	if !p.admin {
+		for _, m := range h.Members {
+			m = strings.TrimSpace(m)
+			if hub.ValidID(m) && m != h.ID && !p.can(m) && !slices.Contains(old.Members, m) {
+				return &Error{Status: http.StatusForbidden, Code: "forbidden",
+					Message: fmt.Sprintf("you do not curate hub %q, so your region may not list it", m),
+					Fields:  map[string]string{"members": fmt.Sprintf("%q is not one of your hubs", m)}}
+			}
+		}
+	}
+	return s.deps.Store.CheckMembers(ctx, h)
+}
+
 // deleteHub removes a hub with everything stored for it: its published
-// calendars, its log and then the hub and its feeds (administrator only).
-// The record goes last, so a DELETE that fails part way can be repeated.
+// calendars, its log, and then its feeds, every curator's grant to it and
+// its pending job with the hub record (administrator only). The record
+// goes last, so a DELETE that fails part way can be repeated.
 func (s *Server) deleteHub(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("hub")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -20,6 +21,8 @@ type metrics struct {
 	views      *prometheus.CounterVec
 	loads      *prometheus.CounterVec
 	cacheBytes prometheus.Gauge
+	storageUp  prometheus.Gauge
+	renders    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -36,7 +39,7 @@ func newMetrics() *metrics {
 		}, []string{"route"}),
 		scriptRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "elmcity_script_runs_total",
-			Help: "Script runs by script and outcome (ok, error, timeout).",
+			Help: "Script runs by script and outcome (ok, error, timeout; invalid, limit, too_large: refused as the caller's error).",
 		}, []string{"script", "outcome"}),
 		views: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "elmcity_output_views_total",
@@ -48,10 +51,19 @@ func newMetrics() *metrics {
 		}, []string{"outcome"}),
 		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "elmcity_output_cache_bytes",
-			Help: "Bytes of rendered views held in memory, all hubs together.",
+			Help: "Bytes of published calendars and rendered views held in memory, all hubs together (bounded by ELMCITY_OUTPUT_CACHE_BYTES).",
+		}),
+		renders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elmcity_output_renders_total",
+			Help: "Views rendered, by format: one per cache miss, however many requests shared it.",
+		}, []string{"format"}),
+		storageUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "elmcity_storage_up",
+			Help: "1 when the last storage call of the readiness probe or of a calendar check succeeded, 0 when it failed.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.scriptRuns, m.views, m.loads, m.cacheBytes,
+	m.storageUp.Set(1)
+	m.reg.MustRegister(m.requests, m.latency, m.scriptRuns, m.views, m.loads, m.cacheBytes, m.storageUp, m.renders,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -71,8 +83,12 @@ func (m *metrics) observe() gin.HandlerFunc {
 	}
 }
 
-// handler serves the registry in the Prometheus text format.
-func (m *metrics) handler() gin.HandlerFunc {
-	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-	return gin.WrapH(h)
+// MetricsHandler serves the Server's Prometheus registry at GET /metrics
+// (anything else is a 404). The web role serves it on its own listener
+// (ELMCITY_METRICS_ADDR), never on the public one: series by route and
+// status, the Go runtime's and the process's are for operators.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -50,9 +51,9 @@ type OutputConfig struct {
 	// together.
 	CacheBytes int64
 	// PublicURL is the site's absolute root URL (https://host), used in
-	// links the outputs carry. Empty means the request's own scheme and
-	// host (X-Forwarded-Proto is honoured), which is then part of the
-	// cache key.
+	// the absolute links the outputs carry (render.View.Base). Empty
+	// leaves those links out, or relative where the format allows; the
+	// request's Host and X-Forwarded-* headers are never used.
 	PublicURL string
 }
 
@@ -91,29 +92,60 @@ func eventsOnly(q map[string][]string) bool {
 func IsFormat(what string) bool { _, ok := formats[what]; return ok }
 
 // outputs serves the public calendar formats from memory: each hub's
-// current generation decoded once, each rendered view (format, filter,
-// day, base URL) once per generation. Every instance checks the hub's
-// pointer at most every CheckEvery and drops its views when the
+// current generation read once into its compact form, each rendered view
+// (format, filter, day) once per generation. Every instance checks the
+// hub's pointer at most every CheckEvery and drops its views when the
 // generation changed, so no instance needs to know of the others.
+//
+// Memory is bounded by CacheBytes: the calendars held and the views
+// rendered count against it, the least recently used hub giving way
+// first; a view renders once however many ask for it at the same time
+// (singleflight), and at most GOMAXPROCS views render at once, so the
+// memory renders take on top is bounded too.
+//
+// A hub whose calendar is known is served from memory whatever storage
+// does: a check that is due runs in the background, under a deadline,
+// and a failed one backs off, so an outage neither slows nor fails the
+// cached views.
 type outputs struct {
 	cals    calendars
 	store   store
 	cfg     OutputConfig
 	now     func() time.Time
 	metrics *metrics
-	group   singleflight.Group
+	loads   singleflight.Group // calendar checks and loads, by hub
+	renders singleflight.Group // view renders, by hub, generation and view
+	slots   chan struct{}      // renders running
 
 	mu    sync.Mutex
 	hubs  map[string]*hubEntry
-	bytes int64 // rendered bytes held, all hubs
+	bytes int64  // views and calendars held, all hubs
+	clock uint64 // use stamps, for eviction
 }
+
+// Deadlines and backoff of storage reads.
+const (
+	// loadTimeout bounds a check of a hub's pointer with the load of a new
+	// generation; checkTimeout the check alone.
+	loadTimeout  = 30 * time.Second
+	checkTimeout = 3 * time.Second
+	// maxCheckBackoff is the longest wait between checks of a hub while
+	// storage fails.
+	maxCheckBackoff = time.Minute
+	// checkWait is the longest a request for a known calendar waits for
+	// a due check before it is served what is known.
+	checkWait = 250 * time.Millisecond
+)
 
 // hubEntry is what an instance knows of one hub.
 type hubEntry struct {
-	checked time.Time
-	err     error // the hub is unknown or unpublished (as of checked)
+	next    time.Time // when the next check of storage is due
+	fails   int       // checks failed in a row
+	err     error     // the hub is unknown or unpublished (as of the check)
 	cal     *render.Calendar
+	calSize int64
 	views   map[string]*rendered
+	used    uint64
 }
 
 // rendered is one cached view.
@@ -177,7 +209,8 @@ func newOutputs(cals calendars, st store, now func() time.Time, m *metrics, cfg 
 		cfg.CacheBytes = DefaultCacheBytes
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &outputs{cals: cals, store: st, cfg: cfg, now: now, metrics: m, hubs: map[string]*hubEntry{}}
+	return &outputs{cals: cals, store: st, cfg: cfg, now: now, metrics: m, hubs: map[string]*hubEntry{},
+		slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // getHubPage serves GET /{hub}: the hub page.
@@ -188,7 +221,6 @@ func (s *Server) getHubPage(c *gin.Context) { s.serveOutput(c, c.Param("hub"), "
 // If-None-Match and If-Modified-Since, and Cache-Control.
 func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 	o := s.outputs
-	f := formats[what]
 	if !hub.ValidID(hubID) {
 		_ = c.Error(&Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such hub"})
 		return
@@ -206,32 +238,32 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: fe.Error(), Fields: map[string]string{fe.Param: fe.Reason}})
 		return
 	}
-	base := o.cfg.PublicURL
-	if base == "" {
-		base = requestBase(c.Request)
+	def, most := render.ViewLimit(what)
+	if filter.Count > most {
+		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: fmt.Sprintf("query parameter count: at most %d for %s", most, what),
+			Fields: map[string]string{"count": fmt.Sprintf("must be a whole number from 1 to %d for %s", most, what)}})
+		return
 	}
-	key := what + "\x00" + filter.Key() + "\x00" + base
+	if filter.Count == 0 {
+		filter.Count = def
+	}
+	// Absolute links come from the configured public URL only, never
+	// from the request (Host, X-Forwarded-Host): the view is cached and
+	// served to everyone. Without one they are relative or left out, so
+	// the key needs no base.
+	key := what + "\x00" + filter.Key()
 	if !filter.Explicit && filter.UID == "" {
 		key += "\x00" + render.Today(now, cal.Loc).Format(time.DateOnly)
 	}
 	if what == "html" && eventsOnly(q) {
 		key += "\x00eventsonly"
 	}
-	r := o.view(cal, key)
-	cache := "hit"
-	if r == nil {
-		cache = "miss"
-		v := &render.View{Cal: cal, Filter: filter, Events: filter.Apply(cal.Events, cal.Loc), Now: now, Base: base}
-		var buf bytes.Buffer
-		if err := f.render(&buf, v, q); err != nil {
-			_ = c.Error(fmt.Errorf("render %s of %s: %w", what, hubID, err))
-			return
-		}
-		if r, err = newRendered(buf.Bytes(), f.ctype); err != nil {
-			_ = c.Error(fmt.Errorf("compress %s of %s: %w", what, hubID, err))
-			return
-		}
-		o.keep(cal, key, r)
+	r, cache, err := o.view(c.Request.Context(), cal, key, func() (*rendered, error) {
+		return o.render(cal, what, filter, q, now)
+	})
+	if err != nil {
+		_ = c.Error(err)
+		return
 	}
 	o.metrics.views.WithLabelValues(what, cache).Inc()
 	h := c.Writer.Header()
@@ -253,109 +285,209 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 	http.ServeContent(c.Writer, c.Request, "", cal.PublishedAt, bytes.NewReader(body))
 }
 
-// requestBase is the request's scheme and host. Behind a TLS-terminating
-// ingress (Azure Container Apps) the scheme comes from X-Forwarded-Proto.
-func requestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
+// render renders one view of cal: the filter's events, at most its count,
+// noting where the view was cut.
+func (o *outputs) render(cal *render.Calendar, what string, filter render.Filter, q map[string][]string, now time.Time) (*rendered, error) {
+	f := formats[what]
+	o.metrics.renders.WithLabelValues(what).Inc()
+	v := &render.View{Cal: cal, Filter: filter, Now: now, Base: o.cfg.PublicURL}
+	count := filter.Count
+	if filter.UID == "" {
+		filter.Count++ // one more, to know whether the view was cut
 	}
-	return scheme + "://" + r.Host
+	v.Events = filter.Apply(cal.Events, cal.Loc)
+	if filter.UID == "" && len(v.Events) > count {
+		v.Next, _ = render.Span(&v.Events[count], cal.Loc)
+		v.Events = v.Events[:count:count]
+	}
+	var buf bytes.Buffer
+	if err := f.render(&buf, v, q); err != nil {
+		return nil, fmt.Errorf("render %s of %s: %w", what, cal.Hub.ID, err)
+	}
+	r, err := newRendered(buf.Bytes(), f.ctype)
+	if err != nil {
+		return nil, fmt.Errorf("compress %s of %s: %w", what, cal.Hub.ID, err)
+	}
+	return r, nil
 }
 
-// calendar returns the hub's current calendar, checking storage for a
-// new generation at most every CheckEvery. Concurrent misses for one hub
-// load it once. When storage fails but a calendar is known, the known one
-// is served.
+// view returns the cached view of cal under key, or renders it with produce:
+// once however many ask at the same time, within the bound on renders
+// running at once, and keeps it if it fits. cache says "hit" or "miss".
+func (o *outputs) view(ctx context.Context, cal *render.Calendar, key string, produce func() (*rendered, error)) (r *rendered, cache string, err error) {
+	if r := o.cached(cal, key); r != nil {
+		return r, "hit", nil
+	}
+	flight := cal.Hub.ID + "\x00" + cal.Generation + "\x00" + key
+	ch := o.renders.DoChan(flight, func() (any, error) {
+		if r := o.cached(cal, key); r != nil {
+			return r, nil // rendered by a flight that just ended
+		}
+		select {
+		case o.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		r, err := produce()
+		<-o.slots
+		if err != nil {
+			return nil, err
+		}
+		o.keep(cal, key, r)
+		return r, nil
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, "", res.Err
+		}
+		return res.Val.(*rendered), "miss", nil
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+}
+
+// calendar returns the hub's current calendar, asking storage for a new
+// generation at most every CheckEvery (and less often while storage
+// fails). A hub not known yet waits for storage, under loadTimeout. A
+// known one waits at most checkWait for a due check, then is served as it
+// is while the check goes on in the background: an outage, or a slow
+// load of a big generation, never holds a reader of a known calendar
+// longer than that. Concurrent requests for one hub share one check.
 func (o *outputs) calendar(ctx context.Context, hubID string) (*render.Calendar, error) {
 	o.mu.Lock()
 	e := o.hubs[hubID]
-	if e != nil && o.now().Sub(e.checked) < o.cfg.CheckEvery {
-		cal, err := e.cal, e.err
-		o.mu.Unlock()
-		return cal, err
+	var known *render.Calendar
+	if e != nil {
+		o.clock++
+		e.used = o.clock
+		known = e.cal
+		if o.now().Before(e.next) {
+			cal, err := e.cal, e.err
+			o.mu.Unlock()
+			return cal, err
+		}
 	}
 	o.mu.Unlock()
-	v, err, _ := o.group.Do(hubID, func() (any, error) {
-		return o.refresh(context.WithoutCancel(ctx), hubID, e)
+	ch := o.loads.DoChan(hubID, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+		defer cancel()
+		return o.refresh(lctx, hubID)
 	})
-	if err != nil {
-		return nil, err
+	var late <-chan time.Time
+	if known != nil {
+		t := time.NewTimer(checkWait)
+		defer t.Stop()
+		late = t.C
 	}
-	return v.(*render.Calendar), nil
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*render.Calendar), nil
+	case <-late:
+		return known, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // refresh reads the hub's pointer and, when the generation changed,
-// loads and decodes it.
-func (o *outputs) refresh(ctx context.Context, hubID string, old *hubEntry) (*render.Calendar, error) {
-	now := o.now()
-	p, err := o.cals.Current(ctx, hubID)
+// loads it. A failure keeps what is known and backs off: the next check
+// waits CheckEvery doubled for each failure in a row, up to
+// maxCheckBackoff.
+func (o *outputs) refresh(ctx context.Context, hubID string) (*render.Calendar, error) {
+	o.mu.Lock()
+	old := o.hubs[hubID]
+	o.mu.Unlock()
+	var known *render.Calendar
+	if old != nil {
+		known = old.cal
+	}
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	p, err := o.cals.Current(cctx, hubID)
 	switch {
 	case errors.Is(err, publish.ErrNotFound):
-		if _, herr := o.store.GetHub(ctx, hubID); herr != nil {
+		if _, herr := o.store.GetHub(cctx, hubID); herr != nil {
 			if !errors.Is(herr, tablestore.ErrNotFound) {
-				return nil, herr
+				return o.failed(hubID, known, herr)
 			}
 			err = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such hub"}
 		} else {
 			err = errNotPublished
 		}
-		o.set(hubID, &hubEntry{checked: now, err: err})
+		o.metrics.storageUp.Set(1)
+		o.set(hubID, &hubEntry{next: o.now().Add(o.cfg.CheckEvery), err: err})
 		return nil, err
 	case err != nil:
-		if old != nil && old.cal != nil {
-			o.metrics.loads.WithLabelValues("stale").Inc()
-			return old.cal, nil // storage is down: serve what we have
-		}
-		o.metrics.loads.WithLabelValues("error").Inc()
-		return nil, err
+		return o.failed(hubID, known, err)
 	}
-	if old != nil && old.cal != nil && old.cal.Generation == p.ID {
+	o.metrics.storageUp.Set(1)
+	if known != nil && known.Generation == p.ID {
 		o.mu.Lock()
-		old.checked = now
-		o.mu.Unlock()
-		return old.cal, nil
-	}
-	cal, err := o.load(ctx, hubID)
-	if err != nil {
-		if old != nil && old.cal != nil {
-			o.metrics.loads.WithLabelValues("stale").Inc()
-			return old.cal, nil
+		if e := o.hubs[hubID]; e != nil {
+			e.next, e.fails = o.now().Add(o.cfg.CheckEvery), 0
 		}
-		o.metrics.loads.WithLabelValues("error").Inc()
-		return nil, err
+		o.mu.Unlock()
+		return known, nil
+	}
+	cal, size, err := o.load(ctx, hubID)
+	if err != nil {
+		return o.failed(hubID, known, err)
 	}
 	o.metrics.loads.WithLabelValues("ok").Inc()
-	o.set(hubID, &hubEntry{checked: now, cal: cal, views: map[string]*rendered{}})
+	o.set(hubID, &hubEntry{next: o.now().Add(o.cfg.CheckEvery), cal: cal, calSize: size, views: map[string]*rendered{}})
 	return cal, nil
 }
 
-// load reads the hub's settings, feeds and current generation.
-func (o *outputs) load(ctx context.Context, hubID string) (*render.Calendar, error) {
+// failed records a failed check of a hub: the known calendar, if any,
+// stays and is served, and the next check backs off.
+func (o *outputs) failed(hubID string, known *render.Calendar, err error) (*render.Calendar, error) {
+	o.metrics.storageUp.Set(0)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e := o.hubs[hubID]
+	if e == nil || e.cal == nil {
+		o.metrics.loads.WithLabelValues("error").Inc()
+		return nil, err
+	}
+	e.fails++
+	wait := o.cfg.CheckEvery << min(e.fails, 10)
+	e.next = o.now().Add(min(wait, max(maxCheckBackoff, o.cfg.CheckEvery)))
+	o.metrics.loads.WithLabelValues("stale").Inc()
+	return known, nil
+}
+
+// load reads the hub's settings, feeds and current generation, and
+// returns it with the bytes it holds.
+func (o *outputs) load(ctx context.Context, hubID string) (*render.Calendar, int64, error) {
 	h, err := o.store.GetHub(ctx, hubID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	loc, err := time.LoadLocation(h.TZ)
 	if err != nil {
-		return nil, fmt.Errorf("hub %s time zone %q: %w", hubID, h.TZ, err)
+		return nil, 0, fmt.Errorf("hub %s time zone %q: %w", hubID, h.TZ, err)
 	}
 	feeds, err := o.store.ListFeeds(ctx, hubID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	g, err := o.cals.Load(ctx, hubID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var run json.RawMessage
-	events, err := calendar.DecodePayload(g.Payload, &run)
+	events, err := calendar.ReadPayload(g.Payload, &run)
 	if err != nil {
-		return nil, fmt.Errorf("decode calendar of %s: %w", hubID, err)
+		return nil, 0, fmt.Errorf("decode calendar of %s: %w", hubID, err)
 	}
 	cal := &render.Calendar{Hub: h, Loc: loc, Generation: g.ID, PublishedAt: g.PublishedAt, Events: events, Run: run}
 	cal.Feeds = publicFeeds(feeds, run)
-	return cal, nil
+	size := events.Size() + int64(len(run)) + int64(len(feeds))*512
+	return cal, size, nil
 }
 
 // publicFeeds lists the approved feeds with their last run's status;
@@ -388,7 +520,8 @@ func publicFeeds(feeds []hub.Feed, run json.RawMessage) []render.Feed {
 	return out
 }
 
-// set replaces a hub's entry, dropping its views.
+// set replaces a hub's entry, dropping its views and calendar, and makes
+// room for the new one.
 func (o *outputs) set(hubID string, e *hubEntry) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -401,28 +534,54 @@ func (o *outputs) set(hubID string, e *hubEntry) {
 				delete(o.hubs, id)
 			}
 		}
-		if len(o.hubs) >= maxHubEntries {
-			for id, old := range o.hubs {
-				o.drop(old)
-				delete(o.hubs, id)
-				break
-			}
-		}
 	}
+	o.clock++
+	e.used = o.clock
 	o.hubs[hubID] = e
+	o.bytes += e.calSize
+	o.evict(e)
+	o.metrics.cacheBytes.Set(float64(o.bytes))
 }
 
-// drop forgets an entry's views; o.mu is held.
+// drop forgets an entry's views and calendar; o.mu is held.
 func (o *outputs) drop(e *hubEntry) {
 	for k, r := range e.views {
 		o.bytes -= r.size()
 		delete(e.views, k)
 	}
-	o.metrics.cacheBytes.Set(float64(o.bytes))
+	o.bytes -= e.calSize
+	e.calSize = 0
 }
 
-// view returns a cached view of cal, or nil.
-func (o *outputs) view(cal *render.Calendar, key string) *rendered {
+// evict frees memory until what is held fits CacheBytes (or entries hub
+// count), least recently used hubs first: their views, then their
+// calendars. keep is never evicted. o.mu is held.
+func (o *outputs) evict(keep *hubEntry) {
+	for o.bytes > o.cfg.CacheBytes || len(o.hubs) > maxHubEntries {
+		var lru *hubEntry
+		var lruID string
+		for id, e := range o.hubs {
+			if e != keep && (len(e.views) > 0 || e.cal != nil) && (lru == nil || e.used < lru.used) {
+				lru, lruID = e, id
+			}
+		}
+		if lru == nil {
+			return // only keep is left
+		}
+		if len(lru.views) > 0 {
+			for k, r := range lru.views {
+				o.bytes -= r.size()
+				delete(lru.views, k)
+			}
+			continue
+		}
+		o.drop(lru)
+		delete(o.hubs, lruID)
+	}
+}
+
+// cached returns a cached view of cal, or nil.
+func (o *outputs) cached(cal *render.Calendar, key string) *rendered {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	e := o.hubs[cal.Hub.ID]
@@ -433,8 +592,8 @@ func (o *outputs) view(cal *render.Calendar, key string) *rendered {
 }
 
 // keep caches a view of cal unless cal is no longer current or the view
-// does not fit: the bounds evict other views of the hub first, then
-// nothing more (the view is served uncached).
+// is more than a quarter of CacheBytes; other hubs' memory, least
+// recently used first, and then this hub's other views give way.
 func (o *outputs) keep(cal *render.Calendar, key string, r *rendered) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -443,16 +602,40 @@ func (o *outputs) keep(cal *render.Calendar, key string, r *rendered) {
 		return
 	}
 	for k, old := range e.views {
-		if len(e.views) < maxViewsPerHub && o.bytes+r.size() <= o.cfg.CacheBytes {
+		if len(e.views) < maxViewsPerHub {
 			break
 		}
 		o.bytes -= old.size()
 		delete(e.views, k)
 	}
-	if o.bytes+r.size() > o.cfg.CacheBytes {
-		return
-	}
 	e.views[key] = r
 	o.bytes += r.size()
+	o.evict(e)
+	for k, old := range e.views { // still over: this hub's other views go
+		if o.bytes <= o.cfg.CacheBytes {
+			break
+		}
+		if k != key {
+			o.bytes -= old.size()
+			delete(e.views, k)
+		}
+	}
+	if o.bytes > o.cfg.CacheBytes { // the view itself does not fit
+		delete(e.views, key)
+		o.bytes -= r.size()
+	}
 	o.metrics.cacheBytes.Set(float64(o.bytes))
+}
+
+// ready reports whether the outputs can serve: some hub's calendar is
+// held, or storage answers.
+func (o *outputs) ready() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, e := range o.hubs {
+		if e.cal != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -33,6 +33,12 @@ func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 // with its own clock and output cache, as a second replica would be.
 func newInstance(t testing.TB, b testBundle, clock *testClock, cfg api.OutputConfig) http.Handler {
 	t.Helper()
+	return newInstanceServer(t, b, clock, cfg).Handler()
+}
+
+// newInstanceServer is newInstance's Server, for its MetricsHandler.
+func newInstanceServer(t testing.TB, b testBundle, clock *testClock, cfg api.OutputConfig) *api.Server {
+	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: &strings.Builder{}}, nil))
 	eng, err := script.New(script.Config{Source: scriptsDir, Timeout: 2 * time.Second, Logger: logger})
 	if err != nil {
@@ -44,7 +50,7 @@ func newInstance(t testing.TB, b testBundle, clock *testClock, cfg api.OutputCon
 		Store: b.store, Jobs: b.jobs, Log: b.tlog, Scripts: eng, Calendars: b.cals,
 		ScriptHost: scripthost.New(b.tlog, b.store, b.cals, nil, "test"), AdminToken: adminToken,
 		Now: clock.Now, Outputs: cfg,
-	}).Handler()
+	})
 }
 
 // publishEvents publishes events for hub and returns the generation.
@@ -113,7 +119,8 @@ func TestOutputsConditional(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	srv := newInstanceServer(t, w.testBundle, clock, api.OutputConfig{})
+	h := srv.Handler()
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
 	first := do(t, h, http.MethodGet, "/services/keene/ics", nil)
 	etag, lastMod := first.Header().Get("ETag"), first.Header().Get("Last-Modified")
@@ -148,7 +155,7 @@ func TestOutputsConditional(t *testing.T) {
 	if other := do(t, h, http.MethodGet, "/services/keene/ics?days=30", nil); other.Header().Get("ETag") == "" || other.Code != 200 {
 		t.Errorf("GET ?days=30 = %d %q", other.Code, other.Header().Get("ETag"))
 	}
-	metrics := do(t, h, http.MethodGet, "/metrics", nil).Body.String()
+	metrics := do(t, srv.MetricsHandler(), http.MethodGet, "/metrics", nil).Body.String()
 	for _, want := range []string{
 		`elmcity_output_views_total{cache="miss",format="ics"} 2`,
 		`elmcity_output_views_total{cache="hit",format="ics"} 7`,

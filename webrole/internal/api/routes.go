@@ -4,21 +4,24 @@ package api
 // own middleware.
 func (s *Server) routes() {
 	e := s.engine
+	e.Use(securityHeaders())
 	e.Use(s.recovery(), requestID(), s.metrics.observe(), s.accessLog(), s.limitBody(), s.errorMiddleware())
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
 
-	// Operators: probes.
+	// Operators: probes. Metrics are not here: MetricsHandler serves
+	// them on a listener of their own.
 	e.GET("/healthz", s.getHealthz)
 	e.GET("/readyz", s.getReadyz)
-	e.GET("/metrics", s.metrics.handler())
 	e.GET("/api/openapi.json", publicCORS, getOpenAPI)
 
 	// Curators and the administrator: the REST API, bearer tokens only.
 	authed := e.Group("/api", noStore, s.authenticate())
 	authed.GET("/hubs", s.getHubs)
+	authed.GET("/curators", requireAdmin, s.getCurators)
 	authed.POST("/curators", requireAdmin, s.postCurator)
 	authed.DELETE("/curators/:id", requireAdmin, s.deleteCurator)
+	authed.POST("/curators/:id/token", requireAdmin, s.postCuratorToken)
 
 	hubs := authed.Group("/hubs/:hub", requireHub)
 	hubs.GET("", s.getHub)

@@ -21,9 +21,10 @@ import (
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
-// store is what the API needs of the hub, feed and curator records
-// (*tablestore.Store). Methods return tablestore.ErrNotFound, ErrExists,
-// ErrChanged or a *hub.ValidationError.
+// store is what the API needs of the hub, feed and curator records and
+// of the hubs' pending jobs (*tablestore.Store). Methods return
+// tablestore.ErrNotFound, ErrExists, ErrChanged, ErrJobPending, a
+// *tablestore.LimitError or a *hub.ValidationError.
 type store interface {
 	ListHubs(ctx context.Context) ([]hub.Hub, error)
 	GetHub(ctx context.Context, id string) (hub.Hub, error)
@@ -38,6 +39,14 @@ type store interface {
 	CreateCurator(ctx context.Context, name string, hubs []string) (tablestore.Curator, string, error)
 	Authenticate(ctx context.Context, token string) (tablestore.Curator, error)
 	DeleteCurator(ctx context.Context, id string) error
+	ListHubsPage(ctx context.Context, after string, limit int) ([]hub.Hub, string, error)
+	GetHubs(ctx context.Context, ids []string) ([]hub.Hub, error)
+	ListFeedsPage(ctx context.Context, hubID, after string, limit int) ([]hub.Feed, string, error)
+	ListCurators(ctx context.Context, after string, limit int) ([]tablestore.Curator, string, error)
+	RotateCuratorToken(ctx context.Context, id string) (tablestore.Curator, string, error)
+	ClaimPendingJob(ctx context.Context, hubID, jobID string) (tablestore.PendingJob, error)
+	ClearPendingJob(ctx context.Context, hubID, jobID string) error
+	CheckMembers(ctx context.Context, h hub.Hub) error
 }
 
 // enqueuer sends aggregation jobs (*queue.Client). It returns

@@ -213,7 +213,7 @@ func TestMetrics(t *testing.T) {
 	h := b.srv.Handler()
 	do(t, h, http.MethodGet, "/healthz", nil)
 	do(t, h, http.MethodGet, "/no/such/path/123", nil)
-	rec := do(t, h, http.MethodGet, "/metrics", nil)
+	rec := do(t, b.srv.MetricsHandler(), http.MethodGet, "/metrics", nil)
 	body := rec.Body.String()
 	for _, want := range []string{
 		`elmcity_http_requests_total{method="GET",route="/healthz",status="200"} 1`,

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/script"
+	"github.com/elmcity/elmcity/shared/tablelog"
 )
 
 // scriptRunner runs query scripts (*script.Engine). Run returns
@@ -81,23 +83,52 @@ func (s *Server) getService(c *gin.Context) {
 	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(out))
 }
 
-// scriptFailure maps a failed run to an HTTP error, logs an exception
-// entry to the hub's log (the Go side never reaches the client) and counts
-// the failure.
+// scriptFailure maps a failed run to an HTTP error and counts it. A run
+// that the request's own parameters made fail is the caller's 4xx, not
+// logged: a parameter the host API refused (400 invalid), a result over
+// the engine's size limit (422 script_result_too_large) or another of the
+// run's limits (422 script_limit). Anything else is the script's fault: a
+// 500 with an exception entry in the hub's log (the Go side never
+// reaches the client).
 func (s *Server) scriptFailure(ctx context.Context, hubID, name string, err error) error {
 	if errors.Is(err, script.ErrNotFound) {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such service"}
+	}
+	var se *script.Error
+	inRun := errors.As(err, &se)
+	switch {
+	case !inRun && errors.Is(err, script.ErrLimit):
+		// Outside a run, only the result is measured against a limit (a
+		// script file over the module limit lands here too).
+		s.metrics.scriptRuns.WithLabelValues(name, "too_large").Inc()
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "script_result_too_large",
+			Message: "the script's result is over the size limit; ask for less (a lower limit, a shorter period)"}
+	case inRun && badArgument(se):
+		s.metrics.scriptRuns.WithLabelValues(name, "invalid").Inc()
+		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: se.Msg}
+	case inRun && errors.Is(err, script.ErrLimit):
+		s.metrics.scriptRuns.WithLabelValues(name, "limit").Inc()
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "script_limit", Message: se.Msg}
 	}
 	outcome, code := "error", "script_error"
 	if errors.Is(err, context.DeadlineExceeded) {
 		outcome, code = "timeout", "script_timeout"
 	}
 	s.metrics.scriptRuns.WithLabelValues(name, outcome).Inc()
-	var se *script.Error
-	if !errors.As(err, &se) {
+	if !inRun {
 		return fmt.Errorf("run %s: %w", name, err)
 	}
 	s.deps.Logger.ErrorContext(ctx, se.Error(), "hub", hubID, "script", name, "detail", se.Stack,
 		"line", se.Line, "col", se.Col, "hash", se.Hash)
 	return &Error{Status: http.StatusInternalServerError, Code: code, Message: se.Error()}
+}
+
+// badArgument reports whether a run failed because the host API refused
+// an argument that came from the request's parameters: a query the log
+// rejects (tablelog.ErrInvalid), or a TypeError from the host API's own
+// argument checks, whose messages all begin "elmcity.<function>: ".
+// shared/script has no sentinel for the latter, so the message prefix is
+// the signal.
+func badArgument(se *script.Error) bool {
+	return errors.Is(se, tablelog.ErrInvalid) || strings.HasPrefix(se.Msg, "TypeError: elmcity.")
 }

@@ -120,6 +120,13 @@ func TestServicesScope(t *testing.T) {
 // holding the given services, with a short time limit.
 func newScriptServer(t *testing.T, services map[string]string) (http.Handler, *syncWriter, testBundle) {
 	t.Helper()
+	return newScriptServerWith(t, services, script.Config{Timeout: 300 * time.Millisecond})
+}
+
+// newScriptServerWith is newScriptServer with the engine's limits in cfg
+// (its Source and Logger are set here).
+func newScriptServerWith(t *testing.T, services map[string]string, cfg script.Config) (http.Handler, *syncWriter, testBundle) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "services"), 0o755); err != nil {
 		t.Fatal(err)
@@ -132,7 +139,8 @@ func newScriptServer(t *testing.T, services map[string]string) (http.Handler, *s
 	b := setup(t, func(context.Context) error { return nil })
 	logs := &syncWriter{w: &strings.Builder{}}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	eng, err := script.New(script.Config{Source: dir, Timeout: 300 * time.Millisecond, Logger: logger})
+	cfg.Source, cfg.Logger = dir, logger
+	eng, err := script.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,4 +186,43 @@ func TestServicesScriptErrors(t *testing.T) {
 	if code != 200 || body != "keene|argv hello" {
 		t.Errorf("GET argv = %d %q, want %q", code, body, "keene|argv hello")
 	}
+}
+
+// TestServicesCallerErrorsAre4xx checks that a run the request's own
+// parameters made fail is a 4xx with a clear code, logged nowhere: not a
+// 500 in the administrator's ~system log.
+func TestServicesCallerErrorsAre4xx(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	big, bigLogs, _ := newScriptServerWith(t, map[string]string{
+		"big": `result = "x".repeat(2000);`,
+	}, script.Config{MaxResultBytes: 1000})
+	tests := []struct {
+		name, query string
+		h           http.Handler
+		wantCode    int
+		wantErr     string // the error code
+		wantMsg     string // in the message
+	}{
+		{name: "BadTime", query: "log_info?since=yesterday", h: w.h, wantCode: 400, wantErr: "invalid", wantMsg: `since \"yesterday\"`},
+		{name: "UntilBeforeSince", query: "log_exception?since=2026-01-02&until=2026-01-01", h: w.h, wantCode: 400, wantErr: "invalid", wantMsg: "not after since"},
+		{name: "TooManyTerms", query: "log_info?include=" + strings.Repeat("a,", 200), h: w.h, wantCode: 422, wantErr: "script_limit", wantMsg: "include has over"},
+		{name: "ResultTooLarge", query: "big", h: big, wantCode: 422, wantErr: "script_result_too_large", wantMsg: "size limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, body := get(t, tt.h, "/services/keene/"+tt.query, adminToken)
+			if code != tt.wantCode || !strings.Contains(body, `"code":"`+tt.wantErr+`"`) || !strings.Contains(body, tt.wantMsg) {
+				t.Errorf("GET %s = %d %s, want %d %s with %s", tt.query, code, body, tt.wantCode, tt.wantErr, tt.wantMsg)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		for _, logs := range []string{w.logs.String(), bigLogs.String()} {
+			if strings.Contains(logs, `"level":"ERROR"`) || strings.Contains(logs, `"status":5`) {
+				t.Errorf("a caller's error was logged as a failure: %s", logs)
+			}
+		}
+	})
 }

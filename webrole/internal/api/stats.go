@@ -46,7 +46,7 @@ func (s *Server) getStats(c *gin.Context) {
 		return
 	}
 	var run json.RawMessage
-	if _, err := calendar.DecodePayload(g.Payload, &run); err != nil {
+	if err := calendar.DecodePayloadHeader(g.Payload, &run); err != nil {
 		_ = c.Error(fmt.Errorf("decode calendar of %s: %w", g.Hub, err))
 		return
 	}

@@ -20,13 +20,14 @@ func BenchmarkRender(b *testing.B) {
 	cal := testCalendar(b)
 	lib := calendar.EventSource{Feed: "f1", Name: "Library", URL: "https://library.example.org/events"}
 	desc := strings.Repeat("An evening of music and conversation, all welcome. ", 4)
-	cal.Events = make([]calendar.HubEvent, 5000)
-	for i := range cal.Events {
+	events := make(render.Events, 5000)
+	for i := range events {
 		at := fixtureNow.Add(time.Duration(i) * 26 * time.Minute)
-		cal.Events[i] = calendar.HubEvent{UID: fmt.Sprintf("%08x@elmcity", i), Title: fmt.Sprintf("Event %d at the library", i),
+		events[i] = calendar.HubEvent{UID: fmt.Sprintf("%08x@elmcity", i), Title: fmt.Sprintf("Event %d at the library", i),
 			Start: at, End: at.Add(90 * time.Minute), Description: desc, Location: "Keene Public Library, 60 Winter St",
 			Tags: []string{"music", "{film}"}, Sources: []calendar.EventSource{lib}}
 	}
+	cal.Events = events
 	f, err := render.ParseFilter(url.Values{}, cal.Loc, fixtureNow)
 	if err != nil {
 		b.Fatal(err)

@@ -19,9 +19,13 @@ import (
 // pubDate the event's start, its guid the event's UID (not a permalink),
 // its description the time, place and sources in plain text.
 func RSS(w io.Writer, v *View) error {
+	// The hub page is absolute with a configured public URL (View.Base);
+	// without one the channel's required link is the relative path, and
+	// items without a link of their own get none.
+	hubPage := v.Base + HubPath(v.Cal.Hub.ID)
 	ch := &feeds.RssFeed{
 		Title:       v.Cal.Hub.Title,
-		Link:        v.Base + HubPath(v.Cal.Hub.ID),
+		Link:        hubPage,
 		Description: fmt.Sprintf("Events of %s, gathered from %d feeds", v.Cal.Hub.Title, len(v.Cal.Feeds)),
 		Generator:   "elmcity",
 		Docs:        "https://www.rssboard.org/rss-specification",
@@ -36,8 +40,8 @@ func RSS(w io.Writer, v *View) error {
 	for i := range v.Events {
 		ev := &v.Events[i]
 		link := eventURL(ev)
-		if link == "" {
-			link = v.Base + HubPath(v.Cal.Hub.ID)
+		if link == "" && v.Base != "" {
+			link = hubPage
 		}
 		item := &feeds.RssItem{
 			Title:       xmlText(ev.Title),
@@ -243,9 +247,12 @@ func CSV(w io.Writer, v *View) error {
 			row[1], row[2] = s.Format(time.DateOnly), s.Format("15:04")
 			row[3], row[4] = e.Format(time.DateOnly), e.Format("15:04")
 		}
-		row[0], row[5] = csvCell(ev.Title), strconv.FormatBool(ev.AllDay)
-		row[6], row[7], row[8] = csvCell(ev.Description), csvCell(ev.Location), csvCell(eventURL(ev))
-		row[9], row[10], row[11] = csvCell(sourceNames(ev)), strings.Join(PlainTags(ev.Tags), ","), ev.UID
+		row[0], row[5] = ev.Title, strconv.FormatBool(ev.AllDay)
+		row[6], row[7], row[8] = ev.Description, ev.Location, eventURL(ev)
+		row[9], row[10], row[11] = sourceNames(ev), strings.Join(PlainTags(ev.Tags), ","), ev.UID
+		for i := range row {
+			row[i] = csvCell(row[i])
+		}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -254,7 +261,10 @@ func CSV(w io.Writer, v *View) error {
 	return cw.Error()
 }
 
-// csvCell defuses cells a spreadsheet would run as a formula.
+// csvCell defuses a cell a spreadsheet would run as a formula: one that
+// starts with = + - @ TAB or CR gets a leading apostrophe (OWASP, CSV
+// injection). CSV applies it to every cell of every row, whatever the
+// column, so no column can be forgotten.
 func csvCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

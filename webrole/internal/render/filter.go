@@ -15,8 +15,11 @@ import (
 const (
 	// MaxDays is the largest days=N.
 	MaxDays = 3660
-	// MaxCount is the largest count=N.
-	MaxCount = 100000
+	// MaxCount is the largest count=N of any format (ViewLimit).
+	MaxCount = 20000
+	// MaxTagScan bounds the events whose tags the hub page's tag picker
+	// counts: the first of the window.
+	MaxTagScan = 10000
 	// maxViewTags bounds the tags of one view.
 	maxViewTags = 20
 )
@@ -166,6 +169,23 @@ func ParseFilter(q url.Values, loc *time.Location, now time.Time) (Filter, error
 	return f, nil
 }
 
+// ViewLimit is a format's size bound in events: how many a view holds
+// when the query gives no count, and the largest count it may ask for.
+// The hub page pages through the rest (View.Next); subscribers of the ICS
+// get a whole hub of up to Default events.
+func ViewLimit(format string) (def, max int) {
+	switch format {
+	case "ics":
+		return 10000, MaxCount
+	case "html":
+		return 200, 1000
+	case "rss":
+		return 100, 1000
+	default: // json, xml, csv, text, tags_json
+		return 1000, 10000
+	}
+}
+
 // Today is local midnight of now in loc.
 func Today(now time.Time, loc *time.Location) time.Time {
 	y, m, d := now.In(loc).Date()
@@ -218,37 +238,64 @@ func (f Filter) WithView(tags ...string) url.Values {
 	return q
 }
 
-// Apply returns the events of cal that the filter keeps, in order.
-// All-day events are placed on their dates in loc.
-func (f Filter) Apply(events []calendar.HubEvent, loc *time.Location) []calendar.HubEvent {
+// Apply returns the events that the filter keeps, in order, at most
+// Filter.Count of them (0: all). All-day events are placed on their dates
+// in loc.
+func (f Filter) Apply(events EventList, loc *time.Location) []calendar.HubEvent {
 	var out []calendar.HubEvent
-	for i := range events {
-		e := &events[i]
-		if f.UID != "" && e.UID != f.UID {
+	f.Each(events, loc, func(e *calendar.HubEvent) bool {
+		out = append(out, *e)
+		return f.Count == 0 || len(out) < f.Count
+	})
+	return out
+}
+
+// spanSlack is how far an all-day event's span in the hub's zone can lie
+// from its dates read as UTC: events are skipped by their times alone
+// only outside it.
+const spanSlack = 48 * time.Hour
+
+// Each calls fn with each event the filter keeps, in order, until fn
+// returns false (Count is not applied). Events are made only when their
+// times can be in the window; with a UID, only the one event is made.
+func (f Filter) Each(events EventList, loc *time.Location, fn func(e *calendar.HubEvent) bool) {
+	n := events.Len()
+	for i := range n {
+		if f.UID != "" && events.UID(i) != f.UID {
 			continue
 		}
-		start, end := Span(e, loc)
-		if !f.From.IsZero() && !end.After(f.From) {
-			continue
-		}
-		if !f.To.IsZero() && !start.Before(f.To) {
-			if f.UID == "" && !e.Start.Before(f.To.Add(48*time.Hour)) {
-				break // sorted by start: nothing later can match
+		start, end := events.Span(i)
+		if !f.To.IsZero() && !start.Before(f.To.Add(spanSlack)) {
+			if f.UID == "" {
+				return // sorted by start: nothing later can match
 			}
 			continue
 		}
-		if f.Source != "" && !slices.ContainsFunc(e.Sources, func(s calendar.EventSource) bool { return s.Name == f.Source }) {
+		if !f.From.IsZero() && !end.After(f.From.Add(-spanSlack)) {
 			continue
 		}
-		if !f.tagsMatch(e.Tags) {
+		e := events.Event(i)
+		if !f.keeps(&e, loc) {
 			continue
 		}
-		out = append(out, *e)
-		if f.Count > 0 && len(out) == f.Count {
-			break
+		if !fn(&e) {
+			return
 		}
 	}
-	return out
+}
+
+// keeps applies the filter to one event.
+func (f Filter) keeps(e *calendar.HubEvent, loc *time.Location) bool {
+	start, end := Span(e, loc)
+	switch {
+	case !f.From.IsZero() && !end.After(f.From):
+		return false
+	case !f.To.IsZero() && !start.Before(f.To):
+		return false
+	case f.Source != "" && !slices.ContainsFunc(e.Sources, func(s calendar.EventSource) bool { return s.Name == f.Source }):
+		return false
+	}
+	return f.tagsMatch(e.Tags)
 }
 
 func (f Filter) tagsMatch(tags []string) bool {

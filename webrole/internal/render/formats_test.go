@@ -28,6 +28,22 @@ var renderers = map[string]func(io.Writer, *render.View) error{
 	"csv": render.CSV, "text": render.Text, "tags_json": render.TagsJSON,
 }
 
+// allOutputs are the renderers, the hub page, its events fragment and
+// the stats report: everything the public reads.
+func allOutputs() map[string]func(io.Writer, *render.View) error {
+	out := map[string]func(io.Writer, *render.View) error{
+		"html": func(w io.Writer, v *render.View) error { return render.Page(w, v, render.PageOptions{}) },
+		"fragment": func(w io.Writer, v *render.View) error {
+			return render.Page(w, v, render.PageOptions{EventsOnly: true})
+		},
+		"stats": func(w io.Writer, v *render.View) error { return render.StatsPage(w, v.Cal) },
+	}
+	for k, fn := range renderers {
+		out[k] = fn
+	}
+	return out
+}
+
 func renderString(t *testing.T, format string, v *render.View) string {
 	t.Helper()
 	var buf bytes.Buffer
@@ -429,5 +445,83 @@ func TestICSFoldsAnyBytes(t *testing.T) {
 				t.Errorf("folding split a character: %q", line)
 			}
 		}
+	}
+}
+
+// TestCSVDefusesEveryCell gives every text column of an event a value a
+// spreadsheet would run as a formula (OWASP CSV injection: a cell that
+// starts with = + - @ TAB or CR) and checks that no cell of the output
+// starts with one.
+func TestCSVDefusesEveryCell(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, value string }{
+		{"Equals", "=1+1"},
+		{"Plus", "+cmd|' /C calc'!A0"},
+		{"Minus", "-2+3"},
+		{"At", "@SUM(1,1)"},
+		{"Tab", "\t=1+1"},
+		{"CR", "\r=1+1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v := testView(t, "uid=jazz%40elmcity")
+			ev := v.Events[0]
+			ev.Title, ev.Description, ev.Location, ev.UID = tt.value, tt.value, tt.value, tt.value
+			ev.URL = ""
+			ev.Tags = []string{tt.value, "+x"} // CATEGORIES:=1+1,+x
+			ev.Sources = []calendar.EventSource{{Feed: "f-x", Name: tt.value}}
+			v.Events = []calendar.HubEvent{ev}
+			rows, err := csv.NewReader(strings.NewReader(renderString(t, "csv", v))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 2 {
+				t.Fatalf("CSV() has %d rows, want 2", len(rows))
+			}
+			for i, cell := range rows[1] {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("CSV() column %s = %q, want it defused", render.CSVHeader[i], cell)
+				}
+			}
+			if got, want := rows[1][10], "'"+strings.TrimSpace(tt.value)+",+x"; tt.name != "Tab" && tt.name != "CR" && got != want {
+				t.Errorf("CSV() Tags = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestOutputsWithoutBase: with no configured public URL (View.Base
+// empty) no output writes an absolute link to the site; the page's links
+// are relative, the RSS channel links to the hub page's path, and there
+// is no webcal link, which would need a host.
+func TestOutputsWithoutBase(t *testing.T) {
+	t.Parallel()
+	for name, fn := range allOutputs() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			v := testView(t, "view=music")
+			v.Base = ""
+			var buf bytes.Buffer
+			if err := fn(&buf, v); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			for _, bad := range []string{"webcal:", "://cal.example.org", "://keene", "http:///", "https:///"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("%s without a base has %q:\n%s", name, bad, out)
+				}
+			}
+			switch name {
+			case "html":
+				if !strings.Contains(out, `<a href="/services/keene/ics">/services/keene/ics</a>`) || !strings.Contains(out, `href="/services/keene/ics?view=music"`) {
+					t.Errorf("page without a base lacks the relative subscribe links:\n%s", out)
+				}
+			case "rss":
+				if !strings.Contains(out, "<link>/keene</link>") {
+					t.Errorf("RSS without a base lacks the channel link /keene:\n%s", out)
+				}
+			}
+		})
 	}
 }

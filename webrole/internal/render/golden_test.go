@@ -77,7 +77,7 @@ func testCalendar(t testing.TB) *render.Calendar {
 			{ID: "f-thr", Source: "Colonial Theatre", FeedURL: "https://theatre.example.org/cal.ics", Status: "ok", Events: 2},
 			{ID: "f-city", Source: "City Hall", FeedURL: "https://city.example.org/cal.ics", Status: "failed", Events: 3},
 		},
-		Events: events,
+		Events: render.Events(events),
 		Run:    []byte(`{"v":1,"hub":"keene","feeds_ok":2,"feeds_failed":1,"events":6,"feeds":[{"feed":"f-city","source":"City Hall","status":"failed","error_class":"http_5xx","http_status":503}]}`),
 	}
 }

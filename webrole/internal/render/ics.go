@@ -103,14 +103,15 @@ func ICS(w io.Writer, v *View) error {
 	return bw.Flush()
 }
 
-// eventURL is the event's own URL, else its first source's.
+// eventURL is the event's own URL, else its first source's, whichever
+// SafeURL first accepts; every renderer reads an event's link here.
 func eventURL(ev *calendar.HubEvent) string {
-	if ev.URL != "" {
-		return ev.URL
+	if u := SafeURL(ev.URL); u != "" {
+		return u
 	}
 	for _, s := range ev.Sources {
-		if s.URL != "" {
-			return s.URL
+		if u := SafeURL(s.URL); u != "" {
+			return u
 		}
 	}
 	return ""

@@ -109,7 +109,7 @@ func jsonEvent(v *View, ev *calendar.HubEvent) JSONEvent {
 		}
 	}
 	for i, s := range ev.Sources {
-		je.Sources[i] = JSONSource{Name: s.Name, URL: s.URL, Feed: s.Feed}
+		je.Sources[i] = JSONSource{Name: s.Name, URL: SafeURL(s.URL), Feed: s.Feed}
 	}
 	for _, m := range ev.Merged {
 		je.Merged = append(je.Merged, JSONMerge(m))
@@ -143,21 +143,33 @@ type TagCount struct {
 
 // Tags counts the tags of events, sorted by tag.
 func Tags(events []calendar.HubEvent) []TagCount {
-	counts := map[string]*TagCount{}
+	c := tagCounter{}
 	for i := range events {
-		for _, t := range events[i].Tags {
-			name, contributed := strings.Trim(t, "{}"), strings.HasPrefix(t, "{")
-			tc := counts[name]
-			if tc == nil {
-				tc = &TagCount{Tag: name, Contributed: contributed}
-				counts[name] = tc
-			}
-			tc.Count++
-			tc.Contributed = tc.Contributed && contributed
-		}
+		c.add(&events[i])
 	}
-	out := make([]TagCount, 0, len(counts))
-	for _, tc := range counts {
+	return c.list()
+}
+
+// tagCounter counts the tags of events, one event at a time.
+type tagCounter map[string]*TagCount
+
+func (c tagCounter) add(e *calendar.HubEvent) {
+	for _, t := range e.Tags {
+		name, contributed := strings.Trim(t, "{}"), strings.HasPrefix(t, "{")
+		tc := c[name]
+		if tc == nil {
+			tc = &TagCount{Tag: name, Contributed: contributed}
+			c[name] = tc
+		}
+		tc.Count++
+		tc.Contributed = tc.Contributed && contributed
+	}
+}
+
+// list returns the counts by tag name.
+func (c tagCounter) list() []TagCount {
+	out := make([]TagCount, 0, len(c))
+	for _, tc := range c {
 		out = append(out, *tc)
 	}
 	slices.SortFunc(out, func(a, b TagCount) int { return cmp.Compare(a.Tag, b.Tag) })

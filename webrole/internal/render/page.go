@@ -72,6 +72,8 @@ type pageData struct {
 	Zone      string
 	// EventsOnly marks the fragment, which credits the hub.
 	EventsOnly bool
+	// NextHref pages on when the view was cut at its count.
+	NextHref string
 }
 
 // pageDay is one day of events.
@@ -122,7 +124,8 @@ type pageTag struct {
 
 // pageSubscribe are the subscribe links. The webcal ones are typed as
 // trusted URLs: html/template would otherwise refuse the scheme, and they
-// are built from View.Base, never from user input.
+// are built from View.Base (the configured public URL), never from user
+// input; they are empty without one.
 type pageSubscribe struct {
 	HubWebcal  template.URL
 	HubHTTPS   string
@@ -187,7 +190,13 @@ func newPageData(v *View, opt PageOptions) *pageData {
 	// another.
 	window := v.Filter
 	window.Tags, window.Exclude, window.Count, window.UID = nil, nil, 0, ""
-	for _, tc := range Tags(window.Apply(cal.Events, loc)) {
+	counts, seen := tagCounter{}, 0
+	window.Each(cal.Events, loc, func(e *calendar.HubEvent) bool {
+		counts.add(e)
+		seen++
+		return seen < MaxTagScan
+	})
+	for _, tc := range counts.list() {
 		d.Tags = append(d.Tags, pageTag{
 			Name: tc.Tag, Href: tagHref(tc.Tag), Count: tc.Count,
 			Current: slices.Contains(current, tc.Tag), Contributed: tc.Contributed,
@@ -230,7 +239,7 @@ func newPageData(v *View, opt PageOptions) *pageData {
 			UID:         e.UID,
 			When:        pageWhen(e, loc, end, day, ongoing),
 			Title:       e.Title,
-			URL:         pageSafeURL(eventURL(e)),
+			URL:         eventURL(e),
 			Location:    e.Location,
 			Description: pageShorten(e.Description, 1000),
 			AddHref:     EventICSURL(base, hubID, e.UID),
@@ -241,7 +250,7 @@ func newPageData(v *View, opt PageOptions) *pageData {
 			pe.StartAt = e.Start.In(loc).Format(time.RFC3339)
 		}
 		for j, s := range e.Sources {
-			l := pageLink{Name: cmp.Or(s.Name, s.Feed), URL: pageSafeURL(s.URL)}
+			l := pageLink{Name: cmp.Or(s.Name, s.Feed), URL: SafeURL(s.URL)}
 			if j == 0 {
 				pe.Source = l
 			} else {
@@ -272,19 +281,33 @@ func newPageData(v *View, opt PageOptions) *pageData {
 		part.Events = append(part.Events, p.ev)
 	}
 
+	if !v.Next.IsZero() {
+		q := v.Filter.Query()
+		q.Del("days")
+		q.Set("from", v.Next.In(loc).Format(time.RFC3339))
+		if !v.Filter.To.IsZero() {
+			q.Set("to", v.Filter.To.In(loc).Format(time.RFC3339))
+		}
+		d.NextHref = pageHref(q)
+	}
+
 	// Subscribe links: the whole hub, and the current view when it
 	// selects something. A subscription keeps the source, view and a
-	// rolling days window, not a fixed range or count.
+	// rolling days window, not a fixed range or count. Without a
+	// configured public URL (View.Base) the https links are relative and
+	// there is no webcal link, which must be absolute.
+	ics := v.Base + FormatPath(hubID, "ics")
+	d.Subscribe.HubHTTPS = ics
+	q := v.Filter.Query()
+	for _, k := range []string{"uid", "count", "from", "to"} {
+		q.Del(k)
+	}
+	if len(q) > 0 {
+		d.Subscribe.ViewHTTPS = ics + "?" + q.Encode()
+	}
 	if v.Base != "" {
-		ics := v.Base + FormatPath(hubID, "ics")
-		d.Subscribe.HubHTTPS = ics
-		d.Subscribe.HubWebcal = template.URL(pageWebcal(ics))
-		q := v.Filter.Query()
-		for _, k := range []string{"uid", "count", "from", "to"} {
-			q.Del(k)
-		}
-		if len(q) > 0 {
-			d.Subscribe.ViewHTTPS = ics + "?" + q.Encode()
+		d.Subscribe.HubWebcal = template.URL(pageWebcal(d.Subscribe.HubHTTPS))
+		if d.Subscribe.ViewHTTPS != "" {
 			d.Subscribe.ViewWebcal = template.URL(pageWebcal(d.Subscribe.ViewHTTPS))
 		}
 	}
@@ -299,8 +322,8 @@ func newPageData(v *View, opt PageOptions) *pageData {
 	for _, f := range cal.Feeds {
 		d.Feeds = append(d.Feeds, pageFeed{
 			Source:  cmp.Or(f.Source, f.ID),
-			HomeURL: pageSafeURL(f.HomeURL),
-			FeedURL: pageSafeURL(f.FeedURL),
+			HomeURL: SafeURL(f.HomeURL),
+			FeedURL: PublicFeedURL(f.FeedURL),
 			Status:  cmp.Or(f.Status, "not fetched yet"),
 			Events:  f.Events,
 			Failed:  f.Status == "failed",
@@ -353,17 +376,6 @@ func pageDayLabel(day, today time.Time) string {
 		return "Tomorrow, " + label
 	}
 	return label
-}
-
-// pageSafeURL returns u when it is an absolute http or https URL, else
-// "": feeds are written by strangers, and a javascript: link must not
-// reach the page.
-func pageSafeURL(u string) string {
-	p, err := url.Parse(strings.TrimSpace(u))
-	if err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https") {
-		return ""
-	}
-	return p.String()
 }
 
 // pageWebcal is an http(s) URL with the webcal scheme, which calendar

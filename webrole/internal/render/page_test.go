@@ -68,7 +68,7 @@ func pageCalendar(t testing.TB) *render.Calendar {
 			{ID: "f-dtj", Source: "Downtown Jazz", FeedURL: "https://downtownjazz.example.net/events.ics", Status: "ok", Events: 1},
 			{ID: "f-city", Source: "City Hall <i>", FeedURL: "https://city.example.gov/cal.ics", HomeURL: "javascript:alert(5)", Status: "failed", Events: 1},
 		},
-		Events: events,
+		Events: render.Events(events),
 		Run:    []byte(statsFixtureRun),
 	}
 }

@@ -4,6 +4,12 @@
 // the web role loads the generation, builds a Calendar once per
 // generation, parses a Filter from the query string and hands both to a
 // renderer.
+//
+// Everything in a Calendar comes from strangers' feeds, so the renderers
+// share one rule per hazard: every link passes SafeURL (http and https
+// only), a feed's own URL passes PublicFeedURL (scheme, host and path),
+// every CSV cell passes one formula defuser, and the public report shows
+// a failure's class, never its error text.
 package render
 
 import (
@@ -28,19 +34,53 @@ type Calendar struct {
 	// Feeds are the hub's feeds with their last run's state, for the
 	// about section.
 	Feeds []Feed
-	// Events are the merged events, sorted by start, title and UID.
-	Events []calendar.HubEvent
+	// Events are the merged events, sorted by start, title and UID: the
+	// published calendar in its compact form, made into HubEvents one at
+	// a time as views need them.
+	Events EventList
 	// Run is the published run header (the per-feed stats) as JSON, for
 	// the stats report.
 	Run []byte
 }
 
+// EventList is a published calendar's events in calendar order (by start,
+// title and UID), made one at a time: *calendar.HubCalendar, or Events.
+// It is read concurrently.
+type EventList interface {
+	// Len is the number of events.
+	Len() int
+	// Span is the start and end of event i (midnight UTC of its dates
+	// for an all-day event), without making it.
+	Span(i int) (start, end time.Time)
+	// UID is the hub UID of event i, without making it.
+	UID(i int) string
+	// Event makes event i.
+	Event(i int) calendar.HubEvent
+}
+
+var _ EventList = (*calendar.HubCalendar)(nil)
+
+// Events is an EventList held as a slice, already in calendar order.
+type Events []calendar.HubEvent
+
+// Len implements EventList.
+func (e Events) Len() int { return len(e) }
+
+// Span implements EventList.
+func (e Events) Span(i int) (start, end time.Time) { return e[i].Start, e[i].End }
+
+// UID implements EventList.
+func (e Events) UID(i int) string { return e[i].UID }
+
+// Event implements EventList.
+func (e Events) Event(i int) calendar.HubEvent { return e[i] }
+
 // Feed is one feed of the hub as the public sees it.
 type Feed struct {
 	ID      string
 	Source  string // display name
-	FeedURL string // the ICS feed, as render.PublicFeedURL shows it
-	HomeURL string // the contributor's home page, if any
+	FeedURL string // the ICS feed; the page shows it as PublicFeedURL does
+	HomeURL string // the contributor's home page, if any (SafeURL)
 	Status  string // last run: ok, not_modified, unchanged, failed
 	Events  int    // occurrences contributed in the last run
 }
@@ -52,10 +92,17 @@ type View struct {
 	Filter Filter
 	// Events are Cal.Events after Filter.Apply.
 	Events []calendar.HubEvent
+	// Next, when set, is the start of the first event the view left out
+	// at its count: the hub page links to the events from there.
+	Next time.Time
 	// Now is the request time; Today is local midnight of Now in Cal.Loc.
 	Now time.Time
-	// Base is the absolute URL of the site root ("https://host"), for
-	// links in feeds and subscribe links; no trailing slash.
+	// Base is the configured absolute URL of the site root
+	// ("https://host", no trailing slash) for the absolute links of
+	// ICS, RSS, JSON, the subscribe links and the embeddable fragment.
+	// It must never come from the request (Host, X-Forwarded-Host): the
+	// output is cached and served to everyone. Empty leaves those links
+	// out, or relative where the format allows (HTML, the RSS channel).
 	Base string
 }
 

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/elmcity/elmcity/shared/hubrun"
@@ -39,7 +38,7 @@ type statsRow struct {
 	Failed      bool
 	Flagged     bool
 	Class       string // row class: failed, flagged
-	Problem     string // error class, HTTP status and error, for failed feeds
+	Problem     string // the error class in words and the HTTP status, for failed feeds
 	Size        string
 	Took        string
 	ZoneList    string // "floating 2, windows 1"
@@ -80,19 +79,16 @@ func StatsPage(w io.Writer, cal *Calendar) error {
 		d.Window = r.From.In(loc).Format("Jan 2, 2006") + " to " + r.To.In(loc).Format("Jan 2, 2006")
 	}
 	for i, f := range r.Feeds {
-		// The report is public: a feed URL, and an error that quotes
-		// it, lose their credentials.
-		if pub := PublicFeedURL(f.URL); pub != f.URL {
-			if f.URL != "" {
-				f.Error = strings.ReplaceAll(f.Error, f.URL, cmp.Or(pub, "(private feed URL)"))
-			}
-			f.URL = pub
-		}
+		// The report is public: a feed shows as scheme, host and path
+		// (PublicFeedURL), and a failure as its class and HTTP status.
+		// The error text stays in the curator API: it names resolvers,
+		// addresses and ports of the network the worker runs in.
+		f.URL, f.Error = PublicFeedURL(f.URL), ""
 		row := statsRow{
 			FeedStats: f,
 			Anchor:    "feed-" + strconv.Itoa(i+1),
 			Name:      cmp.Or(f.Source, f.Feed, f.URL),
-			Link:      pageSafeURL(f.URL),
+			Link:      f.URL,
 			Failed:    f.Status == "failed",
 			Flagged:   f.Flag != "",
 			Took:      statsDuration(f.DurationMS),
@@ -106,11 +102,8 @@ func StatsPage(w io.Writer, cal *Calendar) error {
 		if f.Bytes > 0 {
 			row.Size = statsBytes(f.Bytes)
 		}
-		if row.Failed || f.ErrorClass != "" || f.Error != "" {
-			row.Problem = f.ErrorClass
-			if f.HTTPStatus != 0 {
-				row.Problem = cmp.Or(row.Problem, "http") + " " + strconv.Itoa(f.HTTPStatus)
-			}
+		if row.Failed || f.ErrorClass != "" {
+			row.Problem = statsProblem(f.ErrorClass, f.HTTPStatus)
 		}
 		for _, k := range slices.Sorted(maps.Keys(f.Zones)) {
 			if row.ZoneList != "" {
@@ -135,6 +128,37 @@ func StatsPage(w io.Writer, cal *Calendar) error {
 		return fmt.Errorf("render stats page of %s: %w", cal.Hub.ID, err)
 	}
 	return nil
+}
+
+// statsProblems say each error class of a feed's run (fetch.Class, and
+// parse) in words, for the public report.
+var statsProblems = map[string]string{
+	"dns":       "host name not found",
+	"connect":   "could not connect",
+	"tls":       "secure connection failed",
+	"timeout":   "timed out",
+	"http_4xx":  "refused by the server",
+	"http_5xx":  "server error",
+	"too_large": "feed too large",
+	"redirects": "too many redirects",
+	"blocked":   "address not allowed",
+	"bad_url":   "not a valid feed address",
+	"charset":   "unreadable character set",
+	"parse":     "not a usable calendar",
+}
+
+// statsProblem is why a feed failed as the public report says it: the
+// error class in words, and the HTTP status when there was one, such as
+// "server error (HTTP 503)". An unknown class reads "fetch failed".
+func statsProblem(class string, status int) string {
+	p, ok := statsProblems[class]
+	if !ok {
+		p = "fetch failed"
+	}
+	if status != 0 {
+		p += " (HTTP " + strconv.Itoa(status) + ")"
+	}
+	return p
 }
 
 // statsTime is an instant in the hub's zone.
