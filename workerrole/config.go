@@ -56,7 +56,7 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 			"longest parsing and expanding one feed may take; then the feed fails (parse_timeout) and keeps its last good events"),
 		MaxHubEvents: r.Int("ELMCITY_MAX_HUB_EVENTS", aggregate.DefaultMaxHubEvents, 100, 10_000_000,
 			"events a hub publishes at most (the earliest); the stats say how many were cut"),
-		MaxRegionMembers: r.Int("ELMCITY_MAX_REGION_MEMBERS", aggregate.DefaultMaxRegionMembers, 1, 1000,
+		MaxRegionMembers: r.Int("ELMCITY_MAX_REGION_MEMBERS", aggregate.DefaultMaxRegionMembers, 1, 400,
 			"member hubs a region merges at most (the first, once each)"),
 	}
 	r.Check(c.JobTimeout > c.FetchTimeout, "ELMCITY_JOB_TIMEOUT", c.JobTimeout.String(), "must be longer than ELMCITY_FETCH_TIMEOUT")

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
@@ -30,6 +31,7 @@ type hubs interface {
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (tablestore.Lease, error)
 	RenewLease(ctx context.Context, l tablestore.Lease, ttl time.Duration) (tablestore.Lease, error)
 	ReleaseLease(ctx context.Context, l tablestore.Lease) error
+	ClearPendingJob(ctx context.Context, hubID, jobID string) error
 }
 
 // fetcher fetches feeds (*fetch.Fetcher).
@@ -79,7 +81,7 @@ type Config struct {
 const (
 	DefaultParseTimeout     = 20 * time.Second
 	DefaultMaxHubEvents     = 100_000
-	DefaultMaxRegionMembers = 50
+	DefaultMaxRegionMembers = hub.DefaultMaxRegionMembers
 )
 
 // ClassParseTimeout is the error class of a feed whose parse and
@@ -167,6 +169,8 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	if err != nil {
 		return fmt.Errorf("take hub %s: %w", h.ID, err)
 	}
+	// The job has started: a request from now on needs a job of its own.
+	j.clearPending(ctx, h.ID, job, log)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stopRenew := j.keepLease(ctx, cancel, lease)
@@ -261,15 +265,41 @@ func (j *Job) holder(job queue.Job) string {
 	return j.cfg.Instance + "/" + job.ID + "/" + hex.EncodeToString(b[:])
 }
 
+// holderJob is the job id in a hub lease's holder name (see holder).
+func holderJob(holder string) string {
+	parts := strings.Split(holder, "/")
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[len(parts)-2]
+}
+
+// clearPending clears the hub's pending-job record if it names job, so
+// that the next request queues a job again. A failure is only logged: the
+// record lapses on its own.
+func (j *Job) clearPending(ctx context.Context, hubID string, job queue.Job, log *slog.Logger) {
+	if job.ID == "" {
+		return
+	}
+	if err := j.hubs.ClearPendingJob(ctx, hubID, job.ID); err != nil {
+		log.WarnContext(ctx, "pending job record not cleared; it lapses on its own", "error", err.Error())
+	}
+}
+
 // busy settles a job whose hub another run holds. That is no failure: a
 // request made before that run took the hub is covered by it (the run
 // reads the hub's records after taking it) and is dropped; a later one is
 // put back to wait until the run is likely done, without using up the
 // job's attempts.
 func (j *Job) busy(ctx context.Context, job queue.Job, held *tablestore.HeldError, log *slog.Logger) error {
-	if !held.Acquired.IsZero() && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(held.Acquired) {
+	// An earlier attempt at this very job (a worker that died holding the
+	// hub: its message came back) covers nothing; it waits for the lease
+	// to lapse. Another job's run covers requests made before it began:
+	// if that run dies, its own message comes back and runs again.
+	if !held.Acquired.IsZero() && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(held.Acquired) && holderJob(held.Holder) != job.ID {
 		log.InfoContext(ctx, "aggregation request covered by the run in progress", "holder", held.Holder,
 			"run_started", held.Acquired.Format(time.RFC3339))
+		j.clearPending(ctx, job.Hub, job, log)
 		return nil
 	}
 	// Wait out most of the lease: a run renews it at a third of its

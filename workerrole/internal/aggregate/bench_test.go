@@ -71,6 +71,7 @@ type memHub struct {
 
 func (m *memHub) GetHub(context.Context, string) (hub.Hub, error)       { return m.h, nil }
 func (m *memHub) ListFeeds(context.Context, string) ([]hub.Feed, error) { return m.feeds, nil }
+func (m *memHub) ClearPendingJob(context.Context, string, string) error { return nil }
 func (m *memHub) AcquireLease(_ context.Context, name, holder string, ttl time.Duration) (tablestore.Lease, error) {
 	return tablestore.Lease{Name: name, Holder: holder}, nil
 }

@@ -2,6 +2,7 @@ package aggregate_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
 )
 
@@ -188,6 +190,12 @@ func TestOneRunPerHubOnOneWorker(t *testing.T) {
 	if _, ok := queue.SnoozeDelay(later); !ok {
 		t.Errorf("second job of the same worker = %v, want it put back while the first runs", later)
 	}
+	// The same job delivered again (its first worker presumed dead)
+	// covers nothing: it waits for the lease.
+	again := b.job.Handle(ctx, queue.Job{Hub: "twice", ID: "a", EnqueuedAt: time.Now().Add(-time.Hour)})
+	if _, ok := queue.SnoozeDelay(again); !ok {
+		t.Errorf("the running job delivered again = %v, want it put back, not dropped as covered", again)
+	}
 	covered := b.job.Handle(ctx, queue.Job{Hub: "twice", ID: "c", EnqueuedAt: time.Now().Add(-time.Hour)})
 	if covered != nil {
 		t.Errorf("job made before the run started = %v, want nil (covered)", covered)
@@ -273,5 +281,29 @@ func TestCuratorEditsReachCarriedEvents(t *testing.T) {
 	}
 	if head, _ := b.load(t, "edits"); feedStat(head, f.ID).Status != "ok" {
 		t.Errorf("with the window past the expanded days the feed is %q, want parsed again (ok)", feedStat(head, f.ID).Status)
+	}
+}
+
+// TestStartedJobClearsItsPendingRecord checks the worker's half of "one
+// pending job per hub": once its job starts (or is found covered by the
+// run in progress), the hub's pending record is cleared, so the next
+// request queues a job again.
+func TestStartedJobClearsItsPendingRecord(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "pend", Title: "Pending", TZ: "America/New_York"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"job1", "job2"} {
+		if _, err := b.store.ClaimPendingJob(ctx, "pend", id); err != nil {
+			t.Fatalf("ClaimPendingJob(%s) = %v, want the hub free", id, err)
+		}
+		if _, err := b.store.ClaimPendingJob(ctx, "pend", "other"); !errors.Is(err, tablestore.ErrJobPending) {
+			t.Fatalf("ClaimPendingJob() while %s is pending = %v, want ErrJobPending", id, err)
+		}
+		if err := b.job.Handle(ctx, queue.Job{Hub: "pend", ID: id, EnqueuedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
