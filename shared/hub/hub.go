@@ -235,12 +235,7 @@ func (h *Hub) ValidateWith(l Limits) error {
 	} else if len(h.Members) > 0 {
 		f.add("members", "only a region has member hubs")
 	}
-	if len(h.Vocabulary) > MaxVocabulary {
-		f.add("vocabulary", fmt.Sprintf("at most %d tags", MaxVocabulary))
-	}
-	if t := longTag(h.Vocabulary); t != "" {
-		f.add("vocabulary", fmt.Sprintf("tag %q is over %d bytes", clip(t), MaxTagBytes))
-	}
+	f.checkTags("vocabulary", "tag", h.Vocabulary, MaxVocabulary)
 	if len(h.Render) > MaxRenderOptions {
 		f.add("render", fmt.Sprintf("at most %d options", MaxRenderOptions))
 	}
@@ -260,6 +255,17 @@ func longTag(tags []string) string {
 		}
 	}
 	return ""
+}
+
+// checkTags records a list of tags longer than most, or with a tag over
+// MaxTagBytes, against field; noun names one of them.
+func (f fieldErrors) checkTags(field, noun string, tags []string, most int) {
+	if len(tags) > most {
+		f.add(field, fmt.Sprintf("at most %d entries", most))
+	}
+	if t := longTag(tags); t != "" {
+		f.add(field, fmt.Sprintf("%s %q is over %d bytes", noun, clip(t), MaxTagBytes))
+	}
 }
 
 // clip shortens s for an error message that quotes it.
@@ -339,12 +345,7 @@ func (f *Feed) Validate() error {
 	if f.Source == "" || len(f.Source) > 200 {
 		fe.add("source", "required, at most 200 characters")
 	}
-	if len(f.Categories) > MaxCategories {
-		fe.add("categories", fmt.Sprintf("at most %d categories", MaxCategories))
-	}
-	if t := longTag(f.Categories); t != "" {
-		fe.add("categories", fmt.Sprintf("category %q is over %d bytes", clip(t), MaxTagBytes))
-	}
+	fe.checkTags("categories", "category", f.Categories, MaxCategories)
 	if len(f.CatMap) > MaxCatMap {
 		fe.add("catmap", fmt.Sprintf("at most %d mappings", MaxCatMap))
 	}

@@ -49,7 +49,13 @@ type world struct {
 
 func newWorld(t testing.TB) world {
 	t.Helper()
-	b := setup(t, func(context.Context) error { return nil })
+	return worldOf(t, setup(t, func(context.Context) error { return nil }))
+}
+
+// worldOf creates the hubs keene and other and a curator of keene
+// through b's API.
+func worldOf(t testing.TB, b testBundle) world {
+	t.Helper()
 	h := b.srv.Handler()
 	for _, hub := range []string{"keene", "other"} {
 		if code, body, _ := call(t, h, "PUT", "/api/hubs/"+hub, adminToken, `{"title":"`+hub+`","tz":"America/New_York"}`); code != 201 {

@@ -1,73 +1,19 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/gin-gonic/gin"
-
-	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
-	"github.com/elmcity/elmcity/shared/publish"
-	"github.com/elmcity/elmcity/shared/queue"
-	"github.com/elmcity/elmcity/shared/script"
-	"github.com/elmcity/elmcity/shared/scripthost"
-	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
-	"github.com/elmcity/elmcity/webrole/internal/api"
 )
 
 // newLimitedWorld is newWorld over a store with the given limits: hubs
 // keene and other, and a curator of keene.
 func newLimitedWorld(t testing.TB, limits tablestore.Limits) world {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
-	ctx := context.Background()
-	acct := storagetest.Account(t)
-	st, err := tablestore.Open(ctx, acct, tablestore.Config{
-		HubsTable: storagetest.Table(t, acct, "hubs"), FeedsTable: storagetest.Table(t, acct, "feeds"), Limits: limits,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl, err := tablelog.Open(ctx, acct, tablelog.Config{Table: storagetest.Table(t, acct, "log"), Role: "test", Instance: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tl.Close(context.Background()) })
-	jobs, err := queue.Open(ctx, acct, queue.Config{Name: storagetest.Queue(t, acct, "jobs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cals, err := publish.Open(ctx, acct, publish.Config{Table: storagetest.Table(t, acct, "cals")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil))
-	eng, err := script.New(script.Config{Source: scriptsDir, Timeout: 2 * time.Second, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eng.Close() })
-	srv := api.New(api.Deps{Logger: logger, Ready: func(context.Context) error { return nil }, Scripts: eng, Calendars: cals,
-		ScriptHost: scripthost.New(tl, st, cals, nil, "test"), Store: st, Jobs: jobs, Log: tl, AdminToken: adminToken})
-	b := testBundle{cals: cals, srv: srv, logs: &logs, store: st, tlog: tl, jobs: jobs}
-	h := srv.Handler()
-	for _, id := range []string{"keene", "other"} {
-		if code, body, _ := call(t, h, "PUT", "/api/hubs/"+id, adminToken, `{"title":"`+id+`"}`); code != 201 {
-			t.Fatalf("PUT hub %s = %d %v", id, code, body)
-		}
-	}
-	code, body, _ := call(t, h, "POST", "/api/curators", adminToken, `{"name":"Ann","hubs":["keene"]}`)
-	if code != 201 {
-		t.Fatalf("POST /api/curators = %d %v", code, body)
-	}
-	return world{testBundle: b, h: h, curator: body["token"].(string), curID: body["id"].(string)}
+	return worldOf(t, setupWith(t, func(context.Context) error { return nil }, limits))
 }
 
 func TestFeedsPerHubCap(t *testing.T) {

@@ -45,11 +45,17 @@ type testBundle struct {
 // and queues; ready is what /readyz reports.
 func setup(t testing.TB, ready func(context.Context) error) testBundle {
 	t.Helper()
+	return setupWith(t, ready, tablestore.Limits{})
+}
+
+// setupWith is setup with the store's limits.
+func setupWith(t testing.TB, ready func(context.Context) error, limits tablestore.Limits) testBundle {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
 	acct := storagetest.Account(t)
 	st, err := tablestore.Open(ctx, acct, tablestore.Config{
-		HubsTable: storagetest.Table(t, acct, "hubs"), FeedsTable: storagetest.Table(t, acct, "feeds"),
+		HubsTable: storagetest.Table(t, acct, "hubs"), FeedsTable: storagetest.Table(t, acct, "feeds"), Limits: limits,
 	})
 	if err != nil {
 		t.Fatal(err)
