@@ -74,6 +74,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		AdminToken:   cfg.AdminToken.Reveal(),
 		MaxBodyBytes: int64(cfg.MaxBodyBytes),
 		Outputs:      cfg.Outputs,
+		LogDropped:   tlog.Dropped,
 	})
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),

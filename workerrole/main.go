@@ -95,7 +95,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("feed fetcher: %w", err)
 	}
 	defer fetcher.CloseIdleConnections()
-	m := newMetrics(jobs.Length, jobs.PoisonLength)
+	m := newMetrics(jobs.Length, jobs.PoisonLength, r.TableLog.Dropped)
 	runner := worker.New(jobs, map[string]worker.Handler{
 		queue.KindAggregate: aggregate.New(st, fetcher, pub, aggregate.Config{
 			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log, Observe: m,

@@ -21,12 +21,12 @@ type metrics struct {
 
 // newMetrics registers the job series and gauges that ask the queue for
 // its approximate length when scraped.
-func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
+func newMetrics(length, poison func(context.Context) (int, error), logDropped func() uint64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "elmcity_jobs_total",
-			Help: "Jobs finished by kind and outcome (ok, retry, parked, cancelled).",
+			Help: "Jobs finished by kind and outcome (ok, retry, snoozed, parked, cancelled).",
 		}, []string{"kind", "outcome"}),
 		started: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "elmcity_jobs_started_total",
@@ -64,6 +64,9 @@ func newMetrics(length, poison func(context.Context) (int, error)) *metrics {
 	m.reg.MustRegister(m.jobs, m.started, m.duration, m.leader, m.feeds, m.events,
 		gauge("elmcity_queue_length", "Approximate number of jobs in the queue (-1 when storage does not answer).", length),
 		gauge("elmcity_poison_queue_length", "Approximate number of parked jobs (-1 when storage does not answer).", poison),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elmcity_table_log_dropped_total",
+			Help: "Log entries the table log could not keep (its buffer full while storage was unreachable, or refused by storage)."},
+			func() float64 { return float64(logDropped()) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -25,7 +25,7 @@ type metrics struct {
 	renders    *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(logDropped func() uint64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -63,6 +63,11 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.storageUp.Set(1)
+	if logDropped != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elmcity_table_log_dropped_total",
+			Help: "Log entries the table log could not keep (its buffer full while storage was unreachable, or refused by storage)."},
+			func() float64 { return float64(logDropped()) }))
+	}
 	m.reg.MustRegister(m.requests, m.latency, m.scriptRuns, m.views, m.loads, m.cacheBytes, m.storageUp, m.renders,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -96,6 +96,9 @@ type Deps struct {
 	Now func() time.Time
 	// Outputs tunes the public calendar outputs and their cache.
 	Outputs OutputConfig
+	// LogDropped, when set, counts the log entries the table log lost
+	// (tablelog.Log.Dropped), for a metric.
+	LogDropped func() uint64
 }
 
 // Server is the web role's HTTP handler.
@@ -120,7 +123,7 @@ func New(deps Deps) *Server {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = 1 << 20
 	}
-	m := newMetrics()
+	m := newMetrics(deps.LogDropped)
 	s := &Server{deps: deps, engine: gin.New(), metrics: m, host: deps.ScriptHost,
 		outputs: newOutputs(deps.Calendars, deps.Store, deps.Now, m, deps.Outputs)}
 	if deps.AdminToken != "" {
