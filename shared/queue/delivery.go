@@ -61,11 +61,27 @@ type Delivery struct {
 	parsed   bool   // Job was decoded from text
 	parseErr error  // why text could not be decoded
 
+	logHub string // the "hub" of the delivery's own log entries; "" means Job.Hub
+
 	mu         sync.Mutex // guards receipt, visibility and st, and serialises calls to the service
 	receipt    string
 	visibility time.Duration
 	st         state
 	done       chan struct{} // closed when st leaves stateActive
+}
+
+// LogHub sets the "hub" the delivery names in its own log entries (lost,
+// parked, renewal failed), which decides the table log partition they
+// go to: the worker sets tablelog.System for a job whose hub does not
+// exist. Call it before the delivery is used from other goroutines.
+func (d *Delivery) LogHub(hub string) { d.logHub = hub }
+
+// hub is the "hub" of the delivery's log entries.
+func (d *Delivery) hub() string {
+	if d.logHub != "" {
+		return d.logHub
+	}
+	return d.Job.Hub
 }
 
 // finish moves d out of stateActive. The caller holds d.mu.
@@ -101,7 +117,7 @@ func (d *Delivery) lost(ctx context.Context, op string, err error) error {
 	if d.st != stateLost {
 		d.finish(stateLost)
 		d.c.log.LogAttrs(ctx, slog.LevelInfo, "queue message lost to another receiver",
-			slog.String("hub", d.Job.Hub), slog.String("job_id", d.Job.ID),
+			slog.String("hub", d.hub()), slog.String("job_id", d.Job.ID),
 			slog.String("msg_kind", d.Job.Kind), slog.String("op", op),
 			slog.Int64("dequeue_count", d.DequeueCount), slog.String("queue", d.c.name),
 			slog.String("error_code", code))
@@ -201,7 +217,7 @@ func (d *Delivery) renewFromKeepAlive(ctx context.Context, stopCh <-chan struct{
 	default:
 	}
 	d.c.log.LogAttrs(ctx, slog.LevelWarn, "queue message renewal failed",
-		slog.String("hub", d.Job.Hub), slog.String("job_id", d.Job.ID),
+		slog.String("hub", d.hub()), slog.String("job_id", d.Job.ID),
 		slog.String("msg_kind", d.Job.Kind), slog.String("queue", d.c.name),
 		slog.String("error", err.Error()))
 	return true
@@ -337,7 +353,7 @@ func (d *Delivery) park(ctx context.Context, reason string, level slog.Level) er
 		return fmt.Errorf("park job %s in %s: %w", d.Job.ID, d.c.PoisonName(), azstorage.Wrap(err))
 	}
 	d.c.log.LogAttrs(ctx, level, "queue message parked",
-		slog.String("hub", d.Job.Hub), slog.String("job_id", d.Job.ID),
+		slog.String("hub", d.hub()), slog.String("job_id", d.Job.ID),
 		slog.String("msg_kind", d.Job.Kind), slog.String("reason", p.Reason),
 		slog.Int64("dequeue_count", d.DequeueCount), slog.String("queue", d.c.name),
 		slog.String("message_id", d.msgID))

@@ -131,6 +131,16 @@ func New(h hubs, f fetcher, p publisher, cfg Config) *Job {
 	return &Job{hubs: h, fetch: f, pub: p, cfg: cfg}
 }
 
+// HubExists reports whether hub exists (worker.HubChecker): the runner
+// logs a job for a hub that does not to the system log.
+func (j *Job) HubExists(ctx context.Context, hubID string) (bool, error) {
+	_, err := j.hubs.GetHub(ctx, hubID)
+	if errors.Is(err, tablestore.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // LeaseName is the name of the lease a worker holds while it aggregates
 // hubID; the scheduler reads it to leave busy hubs alone.
 func LeaseName(hubID string) string { return "hub-" + hubID }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/tablelog"
 )
 
 // Handler does one kind of job. It must honour ctx. A nil return completes
@@ -187,6 +188,12 @@ func (r *Runner) sleep(ctx context.Context, d time.Duration) {
 func (r *Runner) process(ctx context.Context, d *queue.Delivery) {
 	job := d.Job
 	log := r.cfg.Logger.With("hub", job.Hub, "job_id", job.ID, "msg_kind", job.Kind)
+	if !r.hubExists(ctx, job) {
+		// Entries about a job for a hub that does not exist go to the
+		// system log: a partition named after it would never be purged.
+		log = r.cfg.Logger.With("hub", tablelog.System, "job_hub", job.Hub, "job_id", job.ID, "msg_kind", job.Kind)
+		d.LogHub(tablelog.System)
+	}
 	start := time.Now()
 	log.InfoContext(ctx, "job started", "reason", job.Reason, "attempt", job.Attempt, "dequeue_count", d.DequeueCount)
 	if r.cfg.Started != nil {
@@ -247,6 +254,27 @@ func (r *Runner) process(ctx context.Context, d *queue.Delivery) {
 	if r.cfg.Observe != nil {
 		r.cfg.Observe(job.Kind, outcome, dur)
 	}
+}
+
+// HubChecker is a Handler that can tell whether a job's hub exists; the
+// runner asks before it logs the job's start, so that entries about a job
+// for a hub that does not exist go to the system log.
+type HubChecker interface {
+	HubExists(ctx context.Context, hub string) (bool, error)
+}
+
+// hubExists reports whether job's hub exists, as its handler tells; true
+// when the handler cannot tell or storage does not answer (the job then
+// finds out).
+func (r *Runner) hubExists(ctx context.Context, job queue.Job) bool {
+	hc, ok := r.handlers[job.Kind].(HubChecker)
+	if !ok {
+		return true
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	exists, err := hc.HubExists(cctx, job.Hub)
+	return err != nil || exists
 }
 
 // isSnooze reports a queue.Snooze outcome.

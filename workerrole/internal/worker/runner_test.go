@@ -341,3 +341,41 @@ func TestSnoozeNeverParks(t *testing.T) {
 		t.Errorf("log = %v, want info lines and no error", messages(b.log))
 	}
 }
+
+// noHub is a handler whose hubs do not exist.
+type noHub struct{}
+
+func (noHub) Handle(ctx context.Context, job queue.Job) error {
+	return queue.Permanent(fmt.Errorf("hub %q does not exist", job.Hub))
+}
+
+func (noHub) HubExists(context.Context, string) (bool, error) { return false, nil }
+
+// TestJobForUnknownHubLogsToSystem checks that the entries about a job for
+// a hub that does not exist (its start, its failure, its parking) go to
+// the system log, not to a partition named after that hub.
+func TestJobForUnknownHubLogsToSystem(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	b.enqueue(t, "ghost")
+	r := worker.New(b.q, map[string]worker.Handler{queue.KindAggregate: noHub{}}, worker.Config{Logger: slog.New(b.log), PollMax: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	waitFor(t, "the job to be parked", func() bool { n, _ := b.q.PoisonLength(context.Background()); return n == 1 })
+	waitFor(t, "the parking to be logged", func() bool { return has(b.log, "WARN queue message parked") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range messages(b.log) {
+		if strings.HasSuffix(m, " ghost") {
+			t.Errorf("entry %q names the unknown hub as its partition", m)
+		}
+	}
+	for _, want := range []string{"INFO job started ~system", "WARN queue message parked ~system"} {
+		if !has(b.log, want) {
+			t.Errorf("no entry %q in %v", want, messages(b.log))
+		}
+	}
+}
