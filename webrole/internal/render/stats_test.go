@@ -15,7 +15,7 @@ import (
 // a feed that is fine, one unchanged, one flagged and one failed (with a
 // hostile error text), plus a field the report does not read.
 const statsFixtureRun = `{"v":1,"hub":"keene","started":"2026-12-05T14:00:00Z","finished":"2026-12-05T14:01:58.400Z",
-"from":"2026-12-05T05:00:00Z","to":"2027-03-05T05:00:00Z","feeds_ok":3,"feeds_failed":1,"events":6,"merged":1,
+"from":"2026-12-05T05:00:00Z","to":"2027-03-05T05:00:00Z","feeds_ok":3,"feeds_failed":1,"events":6,"merged":1,"cut":2,
 "feeds":[
 {"feed":"f-lib","url":"https://library.example.org/events.ics","source":"Keene Public Library","status":"ok","http_status":200,"bytes":48213,"duration_ms":412,"events":31,"recurring":4,"occurrences":57,"skipped":1,"zones":{"floating":2,"windows":1},"prodid":"-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN","last_success":"2026-12-05T14:00:01Z","previous_occurrences":55,"validators":{"etag":"\"x\""}},
 {"feed":"f-col","url":"https://colonial.example.org/cal.ics","source":"Colonial Theatre","status":"unchanged","duration_ms":88,"events":12,"recurring":0,"occurrences":12,"skipped":0,"prodid":"-//Colonial//Tickets//EN","last_success":"2026-12-05T14:00:00Z","previous_occurrences":12},
