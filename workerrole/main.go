@@ -130,19 +130,26 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.MetricsAddr, err)
 	}
+	// The runner and the scheduler stop when ctx ends or the probe server
+	// fails; run returns only once both have.
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- probe.Serve(ln) }()
 	runDone := make(chan error, 1)
-	go func() { runDone <- runner.Run(ctx) }()
+	go func() { runDone <- runner.Run(workCtx) }()
 	schedDone := make(chan error, 1)
-	go func() { schedDone <- sched.Run(ctx) }()
+	go func() { schedDone <- sched.Run(workCtx) }()
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "queue", jobs.Name())
 
+	var failed error
 	select {
 	case err := <-serveErr:
-		return fmt.Errorf("serve probes: %w", err)
+		failed = fmt.Errorf("serve probes: %w", err)
+		serveErr <- nil // read again below
 	case <-ctx.Done():
 	}
+	stopWork()
 	log.Info("shutting down: finishing in-flight jobs", "timeout", cfg.ShutdownTimeout.String())
 	if err := <-runDone; err != nil {
 		log.Error("job runner stopped with an error", "error", err.Error())
@@ -155,6 +162,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve probes: %w", err)
+	}
+	if failed != nil {
+		return failed
 	}
 	log.Info("stopped")
 	return nil

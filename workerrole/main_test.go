@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
 	"github.com/elmcity/elmcity/shared/calendar"
@@ -223,5 +226,26 @@ func TestProbesAnswerWhileStorageHangs(t *testing.T) {
 				t.Fatalf("GET %s did not answer while storage hung", path)
 			}
 		})
+	}
+}
+
+// TestRunLeavesNothingRunningWhenProbesCannotBind checks that run, failing
+// because its probe address is taken, returns having stopped everything
+// it started (the table log writer, storage clients' goroutines).
+func TestRunLeavesNothingRunningWhenProbesCannotBind(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = taken.Close() }()
+	env := testEnv(t)
+	env["ELMCITY_WORKER_METRICS_ADDR"] = taken.Addr().String()
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+	err = run(context.Background(), func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), taken.Addr().String()) {
+		t.Fatalf("run() = %v, want the bind failure", err)
 	}
 }
