@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/boot"
+	"github.com/elmcity/elmcity/shared/envconfig"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/scripthost"
@@ -24,7 +25,12 @@ import (
 
 func main() {
 	gin.SetMode(gin.ReleaseMode)
-	boot.Main("webrole", "ELMCITY_HTTP_ADDR", "127.0.0.1:8080", run)
+	boot.Main(boot.Program{
+		Name:    "webrole",
+		Summary: "elmcity's web role: the public calendar outputs, the curator and admin API and the script-backed services",
+		AddrVar: "ELMCITY_HTTP_ADDR", AddrDefault: "127.0.0.1:8080",
+		Vars: func() []envconfig.Var { _, vars, _ := loadConfig(func(string) string { return "" }); return vars },
+	}, run)
 }
 
 // run wires the web role by hand, in dependency order, and serves the

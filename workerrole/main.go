@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/elmcity/elmcity/shared/boot"
+	"github.com/elmcity/elmcity/shared/envconfig"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
@@ -33,7 +34,16 @@ func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "expand" || os.Args[1] == "check") {
 		os.Exit(curatorTool(os.Args[1], os.Args[2:]))
 	}
-	boot.Main("workerrole", "ELMCITY_WORKER_METRICS_ADDR", "127.0.0.1:9090", run)
+	boot.Main(boot.Program{
+		Name:    "workerrole",
+		Summary: "elmcity's worker: aggregates hubs from the job queue and runs the scheduler and maintenance scripts",
+		AddrVar: "ELMCITY_WORKER_METRICS_ADDR", AddrDefault: "127.0.0.1:9090",
+		Commands: []boot.Command{
+			{Usage: "check [--from T] [--to T] [--tz ZONE] FILE|URL", What: "report a feed's problems, as a curator checks one before adding it"},
+			{Usage: "expand [--from T] [--to T] [--cap N] [--tz ZONE] FILE|URL", What: "print a feed's occurrences as JSON"},
+		},
+		Vars: func() []envconfig.Var { _, vars, _ := loadConfig(func(string) string { return "" }); return vars },
+	}, run)
 }
 
 // curatorTool runs `workerrole expand` (a feed's occurrences as JSON) or
@@ -47,7 +57,7 @@ func curatorTool(name string, args []string) int {
 		tool = cli.Check
 	}
 	if err := tool(ctx, args, os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, cli.ErrUsage) {
+		if !errors.Is(err, cli.ErrUsage) && !errors.Is(err, cli.ErrReported) {
 			fmt.Fprintln(os.Stderr, "workerrole "+name+":", err)
 		}
 		return 2

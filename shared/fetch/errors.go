@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 )
 
 // Sentinel errors. Every error that [Fetcher.Fetch] returns is an [*Error]
@@ -77,7 +78,23 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string {
-	return fmt.Sprintf("fetch feed %s: %v", e.URL, e.Err)
+	return fmt.Sprintf("fetch feed %s: %s", e.URL, e.Reason())
+}
+
+// Reason is what went wrong, without the feed's URL: for a report that
+// names the feed already.
+func (e *Error) Reason() string { return reason(e.Err).Error() }
+
+// reason is err without the wrappers that repeat the operation and the
+// URL the Error names already (net/http's *url.Error: Get "...": ...).
+func reason(err error) error {
+	for {
+		ue, ok := err.(*url.Error) //nolint:errorlint // only the outermost wrapper is peeled
+		if !ok {
+			return err
+		}
+		err = ue.Err
+	}
 }
 
 // Unwrap returns the underlying error, so errors.Is matches the sentinels

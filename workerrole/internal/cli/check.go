@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/fetch"
 )
 
 // Check implements `workerrole check [--from RFC3339] [--to RFC3339]
@@ -35,8 +37,12 @@ func check(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	defer w.Flush()
 	cal, err := parse(ctx, o, stdin)
 	if err != nil {
-		fmt.Fprintf(w, "Feed %s\n  UNUSABLE: %v\n", o.source, err)
-		return err
+		msg := err.Error()
+		if fe, ok := errors.AsType[*fetch.Error](err); ok {
+			msg = fmt.Sprintf("could not fetch it (%s): %s", fe.Class, fe.Reason())
+		}
+		fmt.Fprintf(w, "Feed %s\n  UNUSABLE: %s\n", o.source, msg)
+		return fmt.Errorf("%w: %w", ErrReported, err)
 	}
 	x, err := cal.Expand(ctx, calendar.ExpandOptions{From: o.from, To: o.to, IncludeCancelled: true})
 	if err != nil {
@@ -47,7 +53,7 @@ func check(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	switch {
 	case st.Events == 0:
 		fmt.Fprintln(w, "\nVerdict: UNUSABLE: no usable event")
-		return fmt.Errorf("check feed %s: no usable event: %w", o.source, calendar.ErrInvalidFeed)
+		return fmt.Errorf("%w: check feed %s: no usable event: %w", ErrReported, o.source, calendar.ErrInvalidFeed)
 	case warnings == 0:
 		fmt.Fprintln(w, "\nVerdict: OK")
 	default:

@@ -39,6 +39,10 @@ const (
 // stderr.
 var ErrUsage = errors.New("cli: usage")
 
+// ErrReported marks an error the command has written in its report
+// already: the caller need not print it again.
+var ErrReported = errors.New("cli: reported")
+
 // options are the flags both subcommands share.
 type options struct {
 	from, to time.Time
@@ -139,7 +143,7 @@ func fetchFeed(ctx context.Context, url string) ([]byte, error) {
 	defer f.CloseIdleConnections()
 	res, err := f.Fetch(ctx, url, fetch.Validators{})
 	if err != nil {
-		return nil, fmt.Errorf("fetch feed: %w", err)
+		return nil, err // a *fetch.Error names the feed and what failed
 	}
 	return res.Body, nil
 }

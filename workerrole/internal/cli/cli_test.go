@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -177,4 +178,26 @@ func TestCheckGolden(t *testing.T) {
 		t.Fatalf("Check() = %v", err)
 	}
 	golden(t, "check.golden.txt", strings.ReplaceAll(stdout, feed, "FEED"))
+}
+
+// TestCheckSaysAFetchErrorOnce checks that check reports a feed it cannot
+// fetch with the URL and the cause once each (no "fetch feed: fetch
+// feed ...: Get ...:" chain), and marks the error as reported so that the
+// command does not print it again.
+func TestCheckSaysAFetchErrorOnce(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/cal.ics"
+	_ = ln.Close() // nothing listens there now: connection refused
+	stdout, _, err := run(t, cli.Check, strings.NewReader(""), url)
+	if !errors.Is(err, cli.ErrReported) {
+		t.Errorf("Check() = %v, want it marked as reported", err)
+	}
+	if strings.Count(stdout, url) != 1 || strings.Contains(stdout, "fetch feed") || strings.Contains(stdout, "Get ") ||
+		!strings.Contains(stdout, "could not fetch it (connect)") || strings.Count(stdout, "connection refused") != 1 {
+		t.Errorf("Check() printed %q, want the URL and the cause once each", stdout)
+	}
 }
