@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
@@ -99,14 +101,25 @@ func requireAdmin(c *gin.Context) {
 }
 
 // requireHub lets through the administrator and the curators of the
-// :hub in the path. A curator of other hubs gets a 403 that says nothing
-// about the hub, not even whether it exists.
+// :hub in the path. A curator of other hubs gets errNoAccess, which says
+// the same of a hub that does not exist and of one that is not theirs.
 func requireHub(c *gin.Context) {
 	if !who(c).can(c.Param("hub")) {
-		abortWith(c, errForbidden)
+		abortWith(c, errNoAccess(c.Param("hub")))
 		return
 	}
 	c.Next()
+}
+
+// errNoAccess is the 403 a curator gets for a hub they may not manage:
+// it names the hub and says what may be wrong, without telling whether
+// the hub exists.
+func errNoAccess(hubID string) *Error {
+	if !hub.ValidID(hubID) {
+		hubID = "with that id"
+	}
+	return &Error{Status: http.StatusForbidden, Code: "forbidden",
+		Message: fmt.Sprintf("no access to hub %s: it does not exist or is not yours", hubID)}
 }
 
 // abortWith records err for the error middleware and stops the chain.

@@ -116,7 +116,7 @@ func (s *Server) putHub(c *gin.Context) {
 	switch {
 	case errors.Is(err, tablestore.ErrNotFound):
 		if !who(c).admin {
-			_ = c.Error(errForbidden)
+			_ = c.Error(errNoAccess(id))
 			return
 		}
 		if err := s.checkMembers(ctx, who(c), hub.Hub{}, h); err != nil {

@@ -50,7 +50,7 @@ func (s *Server) getService(c *gin.Context) {
 		return
 	}
 	if !who(c).can(hubID) {
-		_ = c.Error(errForbidden)
+		_ = c.Error(errNoAccess(hubID))
 		return
 	}
 	ctx := c.Request.Context()
