@@ -1,8 +1,10 @@
 // Command elmcity-script lets a script author sign scripts and keep the
 // lock file of remote module hashes without other tools.
 //
-//	elmcity-script keygen [-force] NAME
-//	    writes NAME.key (secret, mode 0600) and NAME.pub; put the .pub
+//	elmcity-script keygen [-force] [-out DIR] NAME
+//	    writes NAME.key (secret, mode 0600) and NAME.pub into DIR (default
+//	    $XDG_CONFIG_HOME/elmcity/keys or ~/.config/elmcity/keys, never the
+//	    working folder; a NAME with a folder is written there); put the .pub
 //	    line in the roles' trusted keys
 //	elmcity-script sign -key NAME.key -url URL FILE
 //	    writes FILE.minisig, to be served at URL.minisig; the signature
@@ -32,6 +34,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -55,7 +58,7 @@ func main() {
 var errUsage = errors.New("bad usage")
 
 const usage = `usage:
-  elmcity-script keygen [-force] NAME
+  elmcity-script keygen [-force] [-out DIR] NAME
   elmcity-script sign -key NAME.key -url URL FILE
   elmcity-script verify -pub NAME.pub -url URL FILE
   elmcity-script lock [-lockfile FILE] [-pub NAME.pub]... [-signatures off|verify|require] URL...
@@ -119,6 +122,7 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func keygen(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keygen", stderr)
 	force := fs.Bool("force", false, "overwrite existing key files")
+	out := fs.String("out", "", "folder for the key files (default: $XDG_CONFIG_HOME/elmcity/keys, else ~/.config/elmcity/keys)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -127,7 +131,24 @@ func keygen(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		fs.Usage()
 		return errUsage
 	}
+	// A bare name goes to a folder of the user's, never the working
+	// folder (a repository, often), unless -out says where.
 	name := pos[0]
+	if filepath.Base(name) == name {
+		dir := *out
+		if dir == "" {
+			dir = keyDir(getenv)
+		}
+		if dir == "" {
+			return fmt.Errorf("keygen: no folder for the keys: give -out DIR (neither XDG_CONFIG_HOME nor HOME is set)")
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("keygen: %w", err)
+		}
+		name = filepath.Join(dir, name)
+	} else if *out != "" {
+		return fmt.Errorf("keygen: give NAME as a bare name with -out, not the path %q", name)
+	}
 	pub, priv, err := minisign.GenerateKey(rand.Reader)
 	if err != nil {
 		return fmt.Errorf("keygen: %w", err)
@@ -158,6 +179,17 @@ func keygen(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	fmt.Fprintf(stdout, "wrote %s.key (keep it secret) and %s.pub\nkey ID %s; trusted key line:\n%s\n",
 		name, name, script.KeyID(pub.ID()), pub.String())
 	return nil
+}
+
+// keyDir is the default folder of keygen's files.
+func keyDir(getenv func(string) string) string {
+	if d := getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "elmcity", "keys")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".config", "elmcity", "keys")
+	}
+	return ""
 }
 
 func writeFile(path string, b []byte, flags int, perm os.FileMode) error {

@@ -249,3 +249,25 @@ func TestLock(t *testing.T) {
 		}
 	})
 }
+
+// TestKeygenWritesOutsideTheWorkingFolder checks that keygen with a bare
+// name writes into -out, or the user's config folder, never the working
+// folder (a repository, often).
+func TestKeygenWritesOutsideTheWorkingFolder(t *testing.T) {
+	t.Parallel()
+	home, out := t.TempDir(), t.TempDir()
+	env := map[string]string{"HOME": home}
+	mustCLI(t, env, "keygen", "author")
+	for _, f := range []string{"author.key", "author.pub"} {
+		if _, err := os.Stat(filepath.Join(home, ".config", "elmcity", "keys", f)); err != nil {
+			t.Errorf("keygen author did not write %s under ~/.config/elmcity/keys: %v", f, err)
+		}
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("keygen author wrote %s into the working folder", f)
+		}
+	}
+	mustCLI(t, env, "keygen", "-out", out, "other")
+	if _, err := os.Stat(filepath.Join(out, "other.key")); err != nil {
+		t.Errorf("keygen -out did not write there: %v", err)
+	}
+}
