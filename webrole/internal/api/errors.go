@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,8 +37,14 @@ type errorDetail struct {
 	Fields  map[string]string `json:"fields,omitempty"`
 }
 
+// statusClientClosed is the status of a request whose client hung up
+// before its answer (nginx's 499): nothing failed here, and nobody reads
+// the answer.
+const statusClientClosed = 499
+
 // errorMiddleware renders the last error a handler recorded, once, and logs
-// 5xx errors once.
+// 5xx errors once. A request that ended because its client hung up is
+// counted as 499, not as a failure.
 func (s *Server) errorMiddleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Next()
@@ -45,6 +52,10 @@ func (s *Server) errorMiddleware() gin.HandlerFunc {
 			return
 		}
 		err := c.Errors.Last().Err
+		if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+			c.Status(statusClientClosed)
+			return
+		}
 		apiErr := classify(err)
 		if apiErr == nil {
 			s.deps.Logger.ErrorContext(c.Request.Context(), "request failed",

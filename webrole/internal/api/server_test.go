@@ -180,6 +180,31 @@ func TestErrorBodyShape(t *testing.T) {
 	}
 }
 
+// TestClientGoneIsNotAFailure checks that a request whose client hung up
+// before the answer counts as 499, not as a 500: no "request failed"
+// error, no warning (which would reach the system log), no 5xx metric.
+func TestClientGoneIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(context.Context) error { return nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client is gone before the hub is read
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/hubs/keene", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	rec := httptest.NewRecorder()
+	b.srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != 499 {
+		t.Errorf("GET with the client gone = %d %s, want 499", rec.Code, rec.Body)
+	}
+	if logs := b.logs.String(); strings.Contains(logs, "request failed") || !strings.Contains(logs, `"status":499`) ||
+		strings.Contains(logs, `"level":"WARN"`) || strings.Contains(logs, `"level":"ERROR"`) {
+		t.Errorf("logs = %s, want the request at info with status 499 and no failure", logs)
+	}
+	metrics := do(t, b.srv.MetricsHandler(), http.MethodGet, "/metrics", nil).Body.String()
+	if want := `elmcity_http_requests_total{method="GET",route="/api/hubs/:hub",status="499"} 1`; !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+}
+
 func TestRequestIDAndAccessLog(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(context.Context) error { return nil })
