@@ -18,11 +18,19 @@ func (s *Server) getHealthz(c *gin.Context) {
 // memory (an outage then does not take every replica out of rotation).
 // Otherwise 503. elmcity_storage_up shows storage's own health.
 func (s *Server) getReadyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	// An instance with calendars to serve is ready whatever storage
+	// says: it asks storage only briefly, to report it, so that a probe
+	// with a 1 s timeout still hears 200 during an outage.
+	wait := 2 * time.Second
+	serving := s.outputs.ready()
+	if serving {
+		wait = 300 * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), wait)
 	defer cancel()
 	if err := s.deps.Ready(ctx); err != nil {
 		s.metrics.storageUp.Set(0)
-		if s.outputs.ready() {
+		if serving {
 			c.JSON(http.StatusOK, gin.H{"status": "ready", "storage": "unreachable", "serving": "cached calendars"})
 			return
 		}

@@ -135,17 +135,23 @@ const (
 	// checkWait is the longest a request for a known calendar waits for
 	// a due check before it is served what is known.
 	checkWait = 250 * time.Millisecond
+	// renderWait is the longest a render waits for a slot.
+	renderWait = 20 * time.Second
 )
+
+// errBusy answers a view that could not start rendering in renderWait.
+var errBusy = &Error{Status: http.StatusServiceUnavailable, Code: "busy", Message: "too many views are being made; try again shortly"}
 
 // hubEntry is what an instance knows of one hub.
 type hubEntry struct {
-	next    time.Time // when the next check of storage is due
-	fails   int       // checks failed in a row
-	err     error     // the hub is unknown or unpublished (as of the check)
-	cal     *render.Calendar
-	calSize int64
-	views   map[string]*rendered
-	used    uint64
+	next     time.Time // when the next check of storage is due
+	fails    int       // checks failed in a row
+	checking bool      // a check of a known calendar is running
+	err      error     // the hub is unknown or unpublished (as of the check)
+	cal      *render.Calendar
+	calSize  int64
+	views    map[string]*rendered
+	used     uint64
 }
 
 // rendered is one cached view.
@@ -323,10 +329,15 @@ func (o *outputs) view(ctx context.Context, cal *render.Calendar, key string, pr
 		if r := o.cached(cal, key); r != nil {
 			return r, nil // rendered by a flight that just ended
 		}
+		// The render is shared by every request for the view: it waits
+		// for a slot on its own deadline, not the first caller's, who
+		// may hang up.
+		wait := time.NewTimer(renderWait)
+		defer wait.Stop()
 		select {
 		case o.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		case <-wait.C:
+			return nil, errBusy
 		}
 		r, err := produce()
 		<-o.slots
@@ -362,16 +373,20 @@ func (o *outputs) calendar(ctx context.Context, hubID string) (*render.Calendar,
 		o.clock++
 		e.used = o.clock
 		known = e.cal
-		if o.now().Before(e.next) {
+		// Not due, or due and being checked already: what is known now
+		// is the answer (only the request that starts a check waits).
+		if o.now().Before(e.next) || known != nil && e.checking {
 			cal, err := e.cal, e.err
 			o.mu.Unlock()
 			return cal, err
 		}
+		e.checking = known != nil
 	}
 	o.mu.Unlock()
 	ch := o.loads.DoChan(hubID, func() (any, error) {
 		lctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 		defer cancel()
+		defer o.checked(hubID)
 		return o.refresh(lctx, hubID)
 	})
 	var late <-chan time.Time
@@ -390,6 +405,15 @@ func (o *outputs) calendar(ctx context.Context, hubID string) (*render.Calendar,
 		return known, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// checked marks the end of a check of hubID.
+func (o *outputs) checked(hubID string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if e := o.hubs[hubID]; e != nil {
+		e.checking = false
 	}
 }
 

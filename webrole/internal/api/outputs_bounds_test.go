@@ -238,11 +238,37 @@ func TestOutputsServeCacheThroughOutage(t *testing.T) {
 	if slowest > 2*time.Second { // a check waits 250ms at most; loads time out at 30s
 		t.Errorf("slowest cached read during the outage took %v", slowest)
 	}
+	// While a check runs, only the request that started it waits.
+	clock.Add(2 * time.Minute) // past any backoff: the next read starts a check
+	var waited atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			if i > 0 {
+				time.Sleep(20 * time.Millisecond) // after the first has started the check
+			}
+			start := time.Now()
+			if rec := do(t, h, http.MethodGet, "/services/keene/ics", nil); rec.Code != 200 {
+				t.Errorf("GET during a check = %d", rec.Code)
+			}
+			if time.Since(start) >= 200*time.Millisecond {
+				waited.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := waited.Load(); n > 1 {
+		t.Errorf("%d of 10 reads waited for one check, want only the one that started it", n)
+	}
 	if n := cals.calls.Load(); n > 8 {
 		t.Errorf("20 reads over 20s of outage asked storage %d times, want backed-off checks", n)
 	}
+	start := time.Now()
 	if rec := do(t, h, http.MethodGet, "/readyz", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "unreachable") {
 		t.Errorf("GET /readyz during the outage = %d %s, want 200: the instance serves its cache", rec.Code, rec.Body)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("GET /readyz during the outage took %v, want under a probe's 1s timeout", took)
 	}
 	if up := metricValue(t, srv, "elmcity_storage_up"); up != 0 {
 		t.Errorf("elmcity_storage_up = %v during the outage, want 0", up)
