@@ -69,7 +69,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	if _, err := c.do(ctx, admin, "PUT", "/api/hubs/demo", map[string]any{
 		"title": "Elm City (demo)", "tz": "America/New_York", "contact": "demo@elmcity.example",
-	}, 200, 201); err != nil {
+	}, 201, 428); err != nil { // 428: the hub exists already (a PUT over it needs its ETag)
 		return err
 	}
 	cur, err := c.do(ctx, admin, "POST", "/api/curators", map[string]any{"name": "Demo curator", "hubs": []string{"demo"}}, 201)

@@ -133,8 +133,8 @@ func TestCuratorScope(t *testing.T) {
 	}
 
 	// Curators edit their hub's settings but cannot create or delete hubs.
-	if code, body, _ := call(t, w.h, "PUT", "/api/hubs/keene", w.curator, `{"title":"Keene NH","tz":"America/New_York","horizon_days":30}`); code != 200 || body["horizon_days"] != float64(30) {
-		t.Errorf("PUT own hub = %d %v", code, body)
+	if code, body, _ := call(t, w.h, "PATCH", "/api/hubs/keene", w.curator, `{"title":"Keene NH","horizon_days":30}`); code != 200 || body["horizon_days"] != float64(30) {
+		t.Errorf("PATCH own hub = %d %v", code, body)
 	}
 	if code, _, _ := call(t, w.h, "DELETE", "/api/hubs/keene", w.curator, ""); code != 403 {
 		t.Errorf("DELETE own hub as curator = %d, want 403", code)
@@ -222,9 +222,9 @@ func TestFeedLifecycle(t *testing.T) {
 		t.Fatalf("GET feed = %d %v", code, body)
 	}
 	etag := hdr.Get("ETag")
-	code, body, _ = call(t, w.h, "PUT", "/api/hubs/keene/feeds/"+id, w.curator, `{"source":"Public Library","comments":"weekly"}`)
+	code, body, _ = call(t, w.h, "PATCH", "/api/hubs/keene/feeds/"+id, w.curator, `{"source":"Public Library","comments":"weekly"}`)
 	if code != 200 || body["source"] != "Public Library" || body["feedurl"] != "https://library.example.org/events.ics" {
-		t.Errorf("PUT feed = %d %v", code, body)
+		t.Errorf("PATCH feed = %d %v", code, body)
 	}
 	// A stale If-Match loses.
 	req := httptest.NewRequest("PUT", "/api/hubs/keene/feeds/"+id, strings.NewReader(`{"source":"Stale"}`))

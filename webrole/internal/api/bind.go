@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/tablestore"
@@ -32,6 +33,31 @@ func bindJSON(c *gin.Context, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "a JSON body is required"}
 	}
+	return decodeJSON(body, v)
+}
+
+// bindMergePatch reads a JSON merge patch (RFC 7396) from the body and
+// applies it to doc, the resource's writable fields as JSON, decoding
+// the result into v as bindJSON would a whole body: fields left out of
+// the patch keep their values, null removes one.
+func bindMergePatch(c *gin.Context, doc []byte, v any) error {
+	var patch json.RawMessage
+	if err := bindJSON(c, &patch); err != nil {
+		return err
+	}
+	if t := bytes.TrimSpace(patch); len(t) == 0 || t[0] != '{' {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "a merge patch is a JSON object of the fields to change"}
+	}
+	merged, err := jsonpatch.MergePatch(doc, patch)
+	if err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the merge patch does not apply: " + err.Error()}
+	}
+	return decodeJSON(merged, v)
+}
+
+// decodeJSON decodes one JSON value into v, refusing unknown fields and
+// trailing data.
+func decodeJSON(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -91,6 +117,12 @@ var entityTag = regexp.MustCompile(`^(W/)?"[\x21\x23-\x7E]*"$`)
 // bindIfMatch returns the request's If-Match: "" when there is none, "*",
 // or one entity-tag. Anything else is a 400 naming the header; a
 // well-formed ETag that is not the current one is the store's 412.
+// errNoIfMatch answers a PUT that would replace an existing record
+// without saying which version it replaces: a client that sends only the
+// fields it means to change would erase the others.
+var errNoIfMatch = &Error{Status: http.StatusPreconditionRequired, Code: "precondition_required",
+	Message: "PUT replaces the whole record: send If-Match with the ETag a GET returned, or PATCH only the fields to change"}
+
 func bindIfMatch(c *gin.Context) (string, error) {
 	v := strings.TrimSpace(c.GetHeader("If-Match"))
 	bad := func(why string) error {

@@ -14,7 +14,7 @@ func TestGrantEndsWithItsHub(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	h := w.h
-	if code, body, _ := call(t, h, "PUT", "/api/hubs/delta", adminToken, `{"title":"Delta"}`); code != 201 {
+	if code, body, _ := call(t, h, "PUT", "/api/hubs/delta", adminToken, `{"title":"Delta","tz":"America/New_York"}`); code != 201 {
 		t.Fatalf("PUT delta = %d %v", code, body)
 	}
 	_, old, _ := call(t, h, "POST", "/api/curators", adminToken, `{"name":"Old","hubs":["delta","keene"]}`)
@@ -25,7 +25,7 @@ func TestGrantEndsWithItsHub(t *testing.T) {
 	if code, body, _ := call(t, h, "DELETE", "/api/hubs/delta", adminToken, ""); code != 204 {
 		t.Fatalf("DELETE delta = %d %v", code, body)
 	}
-	if code, body, _ := call(t, h, "PUT", "/api/hubs/delta", adminToken, `{"title":"New Delta"}`); code != 201 {
+	if code, body, _ := call(t, h, "PUT", "/api/hubs/delta", adminToken, `{"title":"New Delta","tz":"America/New_York"}`); code != 201 {
 		t.Fatalf("PUT delta again = %d %v", code, body)
 	}
 	_, fresh, _ := call(t, h, "POST", "/api/curators", adminToken, `{"name":"New","hubs":["delta"]}`)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -93,8 +94,9 @@ func (s *Server) getFeed(c *gin.Context) {
 	c.JSON(http.StatusOK, f)
 }
 
-// putFeed replaces a feed's fields; the feed URL cannot change. If-Match
-// makes it conditional.
+// putFeed replaces a feed's fields; the feed URL cannot change. It needs
+// If-Match with the ETag of a read (428 without it), since a field left
+// out is reset; PATCH changes some fields.
 func (s *Server) putFeed(c *gin.Context) {
 	var in feedInput
 	if err := bindJSON(c, &in); err != nil {
@@ -106,12 +108,53 @@ func (s *Server) putFeed(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	ctx := c.Request.Context()
-	old, err := s.deps.Store.GetFeed(ctx, c.Param("hub"), c.Param("feed"))
+	if etag == "" {
+		_ = c.Error(errNoIfMatch)
+		return
+	}
+	old, err := s.deps.Store.GetFeed(c.Request.Context(), c.Param("hub"), c.Param("feed"))
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
+	s.saveFeed(c, old, in, etag)
+}
+
+// patchFeed changes the fields of a feed that a JSON merge patch (RFC
+// 7396) names; If-Match, when sent, makes it conditional. The write is
+// conditional on the record read.
+func (s *Server) patchFeed(c *gin.Context) {
+	etag, err := bindIfMatch(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	old, err := s.deps.Store.GetFeed(c.Request.Context(), c.Param("hub"), c.Param("feed"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if etag != "" && etag != "*" && etag != old.ETag {
+		_ = c.Error(tablestore.ErrChanged)
+		return
+	}
+	doc, err := json.Marshal(feedInput{FeedURL: old.FeedURL, URL: old.URL, Source: old.Source, Categories: old.Categories,
+		CatMap: old.CatMap, Approved: old.Approved, Comments: old.Comments})
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	var in feedInput
+	if err := bindMergePatch(c, doc, &in); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.saveFeed(c, old, in, old.ETag)
+}
+
+// saveFeed stores in as old's replacement, conditional on etag.
+func (s *Server) saveFeed(c *gin.Context, old hub.Feed, in feedInput, etag string) {
+	ctx := c.Request.Context()
 	f := in.feed()
 	if f.FeedURL == "" {
 		f.FeedURL = old.FeedURL

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,7 +16,8 @@ import (
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
-// hubInput is the body of PUT /api/hubs/{hub}. The id comes from the path;
+// hubInput is the body of PUT /api/hubs/{hub}, and the fields a PATCH
+// may change. The id comes from the path;
 // a body id, if given, must match it.
 type hubInput struct {
 	ID            string            `json:"id"`
@@ -89,9 +91,10 @@ func (s *Server) getHub(c *gin.Context) {
 }
 
 // putHub creates a hub (administrator only: 201) or replaces an existing
-// hub's settings (its curators too: 200). If-Match makes the update
-// conditional. A curator's region may list only hubs they curate, besides
-// members it already had.
+// hub's settings (its curators too: 200). Replacing needs If-Match with
+// the ETag of a read (428 without it), since a field left out is reset;
+// PATCH changes some fields. A new hub needs its time zone. A curator's
+// region may list only hubs they curate, besides members it already had.
 func (s *Server) putHub(c *gin.Context) {
 	var in hubInput
 	if err := bindJSON(c, &in); err != nil {
@@ -103,15 +106,8 @@ func (s *Server) putHub(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	id := c.Param("hub")
-	if in.ID != "" && in.ID != id {
-		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: "the request has invalid fields",
-			Fields: map[string]string{"id": "must match the hub in the path"}})
-		return
-	}
-	h := hub.Hub{ID: id, Title: in.Title, Type: in.Type, TZ: in.TZ, HorizonDays: in.HorizonDays, IntervalHours: in.IntervalHours,
-		Contact: in.Contact, Members: in.Members, Vocabulary: in.Vocabulary, Render: in.Render, ETag: etag}
 	ctx := c.Request.Context()
+	id := c.Param("hub")
 	old, err := s.deps.Store.GetHub(ctx, id)
 	switch {
 	case errors.Is(err, tablestore.ErrNotFound):
@@ -119,6 +115,76 @@ func (s *Server) putHub(c *gin.Context) {
 			_ = c.Error(errNoAccess(id))
 			return
 		}
+		s.saveHub(c, nil, in, "")
+	case err != nil:
+		_ = c.Error(err)
+	case etag == "":
+		_ = c.Error(errNoIfMatch)
+	default:
+		s.saveHub(c, &old, in, etag)
+	}
+}
+
+// patchHub changes the fields of a hub that a JSON merge patch (RFC 7396)
+// names; If-Match, when sent, makes it conditional. The write is
+// conditional on the record read, so a change made meanwhile is a 412,
+// never lost.
+func (s *Server) patchHub(c *gin.Context) {
+	etag, err := bindIfMatch(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	ctx := c.Request.Context()
+	old, err := s.deps.Store.GetHub(ctx, c.Param("hub"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if etag != "" && etag != "*" && etag != old.ETag {
+		_ = c.Error(tablestore.ErrChanged)
+		return
+	}
+	doc, err := json.Marshal(hubInputOf(old))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	var in hubInput
+	if err := bindMergePatch(c, doc, &in); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.saveHub(c, &old, in, old.ETag)
+}
+
+// hubInputOf is a hub's writable fields, as PUT takes them.
+func hubInputOf(h hub.Hub) hubInput {
+	return hubInput{ID: h.ID, Title: h.Title, Type: h.Type, TZ: h.TZ, HorizonDays: h.HorizonDays, IntervalHours: h.IntervalHours,
+		Contact: h.Contact, Members: h.Members, Vocabulary: h.Vocabulary, Render: h.Render}
+}
+
+// saveHub stores in as the hub of the path: a new hub when old is nil,
+// else old's replacement, conditional on etag.
+func (s *Server) saveHub(c *gin.Context, old *hub.Hub, in hubInput, etag string) {
+	id := c.Param("hub")
+	fields := map[string]string{}
+	if in.ID != "" && in.ID != id {
+		fields["id"] = "must match the hub in the path"
+	}
+	// A zone left out used to become UTC, silently placing the floating
+	// times of every feed in the wrong hours.
+	if strings.TrimSpace(in.TZ) == "" {
+		fields["tz"] = "required: the hub's IANA time zone, such as America/New_York"
+	}
+	if len(fields) > 0 {
+		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: "the request has invalid fields", Fields: fields})
+		return
+	}
+	h := hub.Hub{ID: id, Title: in.Title, Type: in.Type, TZ: in.TZ, HorizonDays: in.HorizonDays, IntervalHours: in.IntervalHours,
+		Contact: in.Contact, Members: in.Members, Vocabulary: in.Vocabulary, Render: in.Render, ETag: etag}
+	ctx := c.Request.Context()
+	if old == nil {
 		if err := s.checkMembers(ctx, who(c), hub.Hub{}, h); err != nil {
 			_ = c.Error(err)
 			return
@@ -131,22 +197,20 @@ func (s *Server) putHub(c *gin.Context) {
 		s.deps.Logger.InfoContext(ctx, "hub created", "hub", id, "by", who(c).name())
 		c.Header("ETag", created.ETag)
 		c.JSON(http.StatusCreated, created)
-	case err != nil:
-		_ = c.Error(err)
-	default:
-		if err := s.checkMembers(ctx, who(c), old, h); err != nil {
-			_ = c.Error(err)
-			return
-		}
-		updated, err := s.deps.Store.UpdateHub(ctx, h)
-		if err != nil {
-			_ = c.Error(err)
-			return
-		}
-		s.deps.Logger.InfoContext(ctx, "hub settings changed", "hub", id, "by", who(c).name())
-		c.Header("ETag", updated.ETag)
-		c.JSON(http.StatusOK, updated)
+		return
 	}
+	if err := s.checkMembers(ctx, who(c), *old, h); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	updated, err := s.deps.Store.UpdateHub(ctx, h)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.deps.Logger.InfoContext(ctx, "hub settings changed", "hub", id, "by", who(c).name())
+	c.Header("ETag", updated.ETag)
+	c.JSON(http.StatusOK, updated)
 }
 
 // checkMembers checks a region's members against the caller, then the

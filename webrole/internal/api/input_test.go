@@ -24,7 +24,7 @@ func TestCuratorInputIsNever5xx(t *testing.T) {
 	hubETag := hdr.Get("ETag")
 
 	big := strings.Repeat("x", 40_000)
-	hub := `{"title":"Keene"}`
+	hub := `{"title":"Keene","tz":"America/New_York"}`
 	manyTags := make([]string, 3000)
 	for i := range manyTags {
 		manyTags[i] = fmt.Sprintf(`"tag%d"`, i)
@@ -48,8 +48,14 @@ func TestCuratorInputIsNever5xx(t *testing.T) {
 		{name: "FeedIfMatchGarbage", method: "PUT", path: feed, ifMatch: "garbage", body: `{"source":"S"}`, wantCode: 400, wantField: "If-Match"},
 		{name: "FeedIfMatchTrailing", method: "PUT", path: feed, ifMatch: feedETag + "x", body: `{"source":"S"}`, wantCode: 400, wantField: "If-Match"},
 		{name: "FeedIfMatchStale", method: "PUT", path: feed, ifMatch: `W/"datetime'2020-01-01T00%3A00%3A00Z'"`, body: `{"source":"S"}`, wantCode: 412},
-		{name: "RenderValueTooLong", method: "PUT", path: "/api/hubs/keene", body: `{"title":"K","render":{"view":"` + big + `"}}`, wantCode: 400, wantField: "render"},
-		{name: "VocabularyTooLong", method: "PUT", path: "/api/hubs/keene", body: `{"title":"K","vocabulary":[` + strings.Join(manyTags, ",") + `]}`, wantCode: 400, wantField: "vocabulary"},
+		{name: "RenderValueTooLong", method: "PUT", path: "/api/hubs/keene", ifMatch: hubETag, body: `{"title":"K","tz":"UTC","render":{"view":"` + big + `"}}`, wantCode: 400, wantField: "render"},
+		{name: "VocabularyTooLong", method: "PATCH", path: "/api/hubs/keene", body: `{"vocabulary":[` + strings.Join(manyTags, ",") + `]}`, wantCode: 400, wantField: "vocabulary"},
+		{name: "PutWithoutIfMatch", method: "PUT", path: "/api/hubs/keene", body: hub, wantCode: 428},
+		{name: "FeedPutWithoutIfMatch", method: "PUT", path: feed, body: `{"source":"S"}`, wantCode: 428},
+		{name: "PatchNotAnObject", method: "PATCH", path: "/api/hubs/keene", body: `["title"]`, wantCode: 400},
+		{name: "PatchRemovesTZ", method: "PATCH", path: "/api/hubs/keene", body: `{"tz":null}`, wantCode: 400, wantField: "tz"},
+		{name: "PatchStale", method: "PATCH", path: feed, ifMatch: `W/"datetime'2020-01-01T00%3A00%3A00Z'"`, body: `{"source":"S"}`, wantCode: 412},
+		{name: "CreateWithoutTZ", method: "PUT", path: "/api/hubs/newhub", body: `{"title":"New"}`, admin: true, wantCode: 400, wantField: "tz"},
 		{name: "TitleNotAString", method: "PUT", path: "/api/hubs/keene", body: `{"title":["K"]}`, wantCode: 400, wantField: "title"},
 		{name: "HorizonOverflows", method: "PUT", path: "/api/hubs/keene", body: `{"title":"K","horizon_days":1e40}`, wantCode: 400, wantField: "horizon_days"},
 		{name: "MembersNotStrings", method: "PUT", path: "/api/hubs/keene", body: `{"title":"K","type":"region","members":[1,2]}`, wantCode: 400, wantField: "members"},

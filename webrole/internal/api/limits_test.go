@@ -54,13 +54,13 @@ func TestRegionMembers(t *testing.T) {
 	t.Parallel()
 	w := newLimitedWorld(t, tablestore.Limits{MaxRegionMembers: 3})
 	for _, id := range []string{"swanzey", "troy"} {
-		if code, body, _ := call(t, w.h, "PUT", "/api/hubs/"+id, adminToken, `{"title":"`+id+`"}`); code != 201 {
+		if code, body, _ := call(t, w.h, "PUT", "/api/hubs/"+id, adminToken, `{"title":"`+id+`","tz":"America/New_York"}`); code != 201 {
 			t.Fatalf("PUT hub %s = %d %v", id, code, body)
 		}
 	}
 	// Ann curates keene and the region nh, which the administrator made
 	// with other (not hers) as a member.
-	if code, body, _ := call(t, w.h, "PUT", "/api/hubs/nh", adminToken, `{"title":"NH","type":"region","members":["other"]}`); code != 201 {
+	if code, body, _ := call(t, w.h, "PUT", "/api/hubs/nh", adminToken, `{"title":"NH","tz":"America/New_York","type":"region","members":["other"]}`); code != 201 {
 		t.Fatalf("PUT region as admin = %d %v", code, body)
 	}
 	code, body, _ := call(t, w.h, "POST", "/api/curators", adminToken, `{"name":"Ann","hubs":["keene","nh","swanzey"]}`)
@@ -88,7 +88,7 @@ func TestRegionMembers(t *testing.T) {
 	for _, tt := range tests {
 		// In order: every case rewrites nh, and the first keeps the
 		// member the administrator chose.
-		code, body, _ := call(t, w.h, "PUT", "/api/hubs/"+tt.hub, tt.token, region(tt.members))
+		code, body, _ := call(t, w.h, "PATCH", "/api/hubs/"+tt.hub, tt.token, region(tt.members))
 		var got string
 		if code < 300 {
 			ms, _ := body["members"].([]any)
@@ -101,7 +101,7 @@ func TestRegionMembers(t *testing.T) {
 			got, _ = fields["members"].(string)
 		}
 		if code != tt.wantCode || !strings.Contains(got, tt.wantIn) {
-			t.Errorf("%s: PUT %s members %s = %d %v, want %d with %s", tt.name, tt.hub, tt.members, code, body, tt.wantCode, tt.wantIn)
+			t.Errorf("%s: PATCH %s members %s = %d %v, want %d with %s", tt.name, tt.hub, tt.members, code, body, tt.wantCode, tt.wantIn)
 		}
 	}
 }
@@ -112,7 +112,7 @@ func TestHubListsArePaged(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t) // keene and other; Ann curates keene
 	for _, id := range []string{"alpha", "zulu", "mid"} {
-		if code, body, _ := call(t, w.h, "PUT", "/api/hubs/"+id, adminToken, `{"title":"`+id+`"}`); code != 201 {
+		if code, body, _ := call(t, w.h, "PUT", "/api/hubs/"+id, adminToken, `{"title":"`+id+`","tz":"America/New_York"}`); code != 201 {
 			t.Fatalf("PUT %s = %d %v", id, code, body)
 		}
 	}

@@ -148,7 +148,7 @@ func newScriptServerWith(t *testing.T, services map[string]string, cfg script.Co
 	srv := api.New(api.Deps{Logger: logger, Ready: func(context.Context) error { return nil },
 		Store: b.store, Jobs: b.jobs, Log: b.tlog, Scripts: eng, Calendars: b.cals, ScriptHost: scripthost.New(b.tlog, b.store, b.cals, nil, "test"), AdminToken: adminToken})
 	h := srv.Handler()
-	if code, body, _ := call(t, h, "PUT", "/api/hubs/keene", adminToken, `{"title":"Keene"}`); code != 201 {
+	if code, body, _ := call(t, h, "PUT", "/api/hubs/keene", adminToken, `{"title":"Keene","tz":"America/New_York"}`); code != 201 {
 		t.Fatalf("PUT hub = %d %v", code, body)
 	}
 	return h, logs, b
