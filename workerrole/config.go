@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/envconfig"
 	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
 	"github.com/elmcity/elmcity/workerrole/internal/worker"
@@ -27,6 +28,7 @@ type Config struct {
 	ParseTimeout      time.Duration
 	MaxHubEvents      int
 	MaxRegionMembers  int
+	Bounds            calendar.Config
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -58,6 +60,19 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 			"events a hub publishes at most (the earliest); the stats say how many were cut"),
 		MaxRegionMembers: r.Int("ELMCITY_MAX_REGION_MEMBERS", aggregate.DefaultMaxRegionMembers, 1, 400,
 			"member hubs a region merges at most (the first, once each)"),
+	}
+	c.Bounds = calendar.Config{
+		MaxFeedBytes: c.FetchMaxBytes,
+		MaxSteps: r.Int("ELMCITY_EXPAND_SERIES_STEPS", calendar.DefaultMaxSteps, 10_000, 1_000_000_000,
+			"work one event's recurrence may cost in one expansion (periods, days and times looked at); past it the series is cut short"),
+		MaxFeedSteps: r.Int("ELMCITY_EXPAND_FEED_STEPS", calendar.DefaultMaxFeedSteps, 100_000, 10_000_000_000,
+			"work all the events of one feed may cost in one expansion (about half a second at the default); each series gets a fair share"),
+		MaxPeriodInstants: r.Int("ELMCITY_RRULE_MAX_PERIOD_INSTANTS", calendar.DefaultMaxPeriodInstants, 100, 100_000_000,
+			"instants one period of an RRULE may hold (a YEARLY rule with every BYHOUR, BYMINUTE and BYSECOND holds millions); a rule over it is ignored with a warning"),
+		MaxComponents: r.Int("ELMCITY_FEED_MAX_COMPONENTS", calendar.DefaultMaxComponents, 100, 100_000_000,
+			"top-level components (events, time zones) read from one feed; the rest are left out with a note"),
+		MaxOccurrences: r.Int("ELMCITY_FEED_MAX_OCCURRENCES", calendar.DefaultMaxOccurrences, 1000, 100_000_000,
+			"occurrences one feed may contribute to a hub's window"),
 	}
 	r.Check(c.JobTimeout > c.FetchTimeout, "ELMCITY_JOB_TIMEOUT", c.JobTimeout.String(), "must be longer than ELMCITY_FETCH_TIMEOUT")
 	return c, r.Vars(), r.Err()

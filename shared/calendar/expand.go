@@ -4,11 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/teambition/rrule-go"
 )
 
 // ExpandOptions bounds an expansion.
@@ -32,9 +31,14 @@ type ExpandOptions struct {
 }
 
 // Expand lists the occurrences of every event of c inside the window.
-// Each series is bounded by the window, the cap and an iteration budget,
-// so a rule that runs for centuries costs what its in-window part costs.
-// It returns an error only when ctx is done.
+// Each series is bounded by the window, the caps and a work budget (the
+// candidate periods, days and times its rules examine: Config.MaxSteps
+// per series, Config.MaxFeedSteps for the feed), so a rule that runs for
+// centuries, or one with millions of instants per period, costs what
+// its in-window part costs and never more than the budget. A series cut
+// short by a budget is listed in Expansion.Problems; the other series
+// are expanded as usual. It returns an error only when ctx is done,
+// which it notices within a few milliseconds.
 func (c *Calendar) Expand(ctx context.Context, opts ExpandOptions) (*Expansion, error) {
 	if opts.MaxPerSeries <= 0 {
 		opts.MaxPerSeries = c.maxPerSeries
@@ -50,32 +54,81 @@ func (c *Calendar) Expand(ctx context.Context, opts ExpandOptions) (*Expansion, 
 		return x, nil
 	}
 	var out collector
-	steps := c.maxSteps
-	if steps <= 0 {
-		steps = DefaultMaxSteps
+	perSeries := cmp.Or(c.maxSteps, DefaultMaxSteps)
+	w := newWork(ctx, perSeries, cmp.Or(c.maxFeedSteps, DefaultMaxFeedSteps))
+	// A series with rules may spend no more than an equal share of
+	// what is left of the feed's budget (but at least minShare), so
+	// that hostile series early in a feed cannot starve the rest.
+	minShare := int64(max(perSeries/50, 1))
+	withRules := 0
+	for _, s := range c.series {
+		if s.hasRules() {
+			withRules++
+		}
 	}
+	feedCut := 0
 	for i, s := range c.series {
 		if i%32 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("expand calendar: %w", err)
 			}
 		}
-		if err := s.expand(ctx, opts, steps, &out, x); err != nil {
-			return nil, fmt.Errorf("expand calendar: %w", err)
+		share := int64(0)
+		if s.hasRules() {
+			share = max(minShare, w.feed/int64(withRules))
+			withRules--
+		}
+		w.startSeries(share)
+		problem := s.expand(opts, w, &out, x)
+		if w.err != nil {
+			return nil, fmt.Errorf("expand calendar: %w", w.err)
+		}
+		switch {
+		case problem == "":
+		case strings.HasPrefix(problem, feedExhausted):
+			// Past the feed's budget every series with rules is cut:
+			// list the first few.
+			if feedCut++; feedCut <= maxFeedCutListed {
+				x.Problems = append(x.Problems, Skipped{UID: s.uid, Reason: problem})
+			}
+		default:
+			x.Problems = append(x.Problems, Skipped{UID: s.uid, Reason: problem})
 		}
 		if out.n >= opts.MaxOccurrences {
 			x.Problems = append(x.Problems, Skipped{Reason: fmt.Sprintf("expansion stopped at the limit of %d occurrences per feed", opts.MaxOccurrences)})
 			break
 		}
 	}
-	x.Occurrences = out.sorted(func(o *Occurrence) bool {
+	if feedCut > maxFeedCutListed {
+		x.Problems = append(x.Problems, Skipped{Reason: fmt.Sprintf("%d more series cut short by the work budget of the feed (Config.MaxFeedSteps)", feedCut-maxFeedCutListed)})
+	}
+	x.Steps = w.used
+	occs, err := out.sorted(ctx, func(o *Occurrence) bool {
 		if o.Status != StatusCancelled {
 			return true
 		}
 		x.Cancelled++
 		return opts.IncludeCancelled
 	})
+	if err != nil {
+		return nil, fmt.Errorf("expand calendar: %w", err)
+	}
+	x.Occurrences = occs
 	return x, nil
+}
+
+// maxFeedCutListed is how many series cut short by the feed's budget
+// Expansion.Problems names; the rest are counted.
+const maxFeedCutListed = 100
+
+// hasRules reports whether a master of the series has an RRULE.
+func (s *series) hasRules() bool {
+	for _, m := range s.masters {
+		if len(m.rules) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // collector gathers occurrences in chunks, so that a large expansion is
@@ -98,32 +151,78 @@ func (c *collector) add(o Occurrence) {
 }
 
 // sorted returns the occurrences that keep accepts, ordered by
-// compareOccurrences. The start instants are sorted in place first, so
-// that most comparisons touch no occurrence.
-func (c *collector) sorted(keep func(*Occurrence) bool) []Occurrence {
-	type entry struct {
-		at int64 // start, in Unix seconds
-		o  *Occurrence
-	}
-	all := make([]entry, 0, c.n)
+// compareOccurrences (occurrences equal by it keep their order). The
+// start instants are sorted first, so that most comparisons touch no
+// occurrence. The sort runs in steps (runs of sortRun, then merges),
+// so that a cancelled ctx stops it within a millisecond or two: it
+// returns ctx's error then.
+func (c *collector) sorted(ctx context.Context, keep func(*Occurrence) bool) ([]Occurrence, error) {
+	all := make([]occEntry, 0, c.n)
 	for _, chunk := range c.chunks {
 		for i := range chunk {
 			if o := &chunk[i]; keep(o) {
-				all = append(all, entry{o.Start.Unix(), o})
+				all = append(all, occEntry{o.Start.Unix(), o})
 			}
 		}
 	}
-	slices.SortFunc(all, func(a, b entry) int {
-		if a.at != b.at {
-			return cmp.Compare(a.at, b.at)
+	for lo := 0; lo < len(all); lo += sortRun {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		return compareOccurrences(a.o, b.o)
-	})
+		slices.SortStableFunc(all[lo:min(lo+sortRun, len(all))], compareEntries)
+	}
+	if len(all) > sortRun {
+		buf := make([]occEntry, len(all))
+		for width := sortRun; width < len(all); width *= 2 {
+			for lo := 0; lo < len(all); lo += 2 * width {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				mid, hi := min(lo+width, len(all)), min(lo+2*width, len(all))
+				mergeEntries(buf[lo:hi], all[lo:mid], all[mid:hi])
+			}
+			all, buf = buf, all
+		}
+	}
 	out := make([]Occurrence, len(all))
 	for i, e := range all {
 		out[i] = *e.o
 	}
-	return out
+	return out, nil
+}
+
+// sortRun is the length of the runs sorted between looks at the
+// context.
+const sortRun = 4096
+
+// occEntry is an occurrence with its start instant, for sorting.
+type occEntry struct {
+	at int64 // start, in Unix seconds
+	o  *Occurrence
+}
+
+// compareEntries orders entries by start instant, then by
+// compareOccurrences.
+func compareEntries(a, b occEntry) int {
+	if a.at != b.at {
+		return cmp.Compare(a.at, b.at)
+	}
+	return compareOccurrences(a.o, b.o)
+}
+
+// mergeEntries merges the sorted a and b into out, a's entries first
+// among equal ones.
+func mergeEntries(out, a, b []occEntry) {
+	i, j := 0, 0
+	for k := range out {
+		if j == len(b) || i < len(a) && compareEntries(a[i], b[j]) <= 0 {
+			out[k] = a[i]
+			i++
+		} else {
+			out[k] = b[j]
+			j++
+		}
+	}
 }
 
 // compareOccurrences orders by start instant, then UID, recurrence id,
@@ -156,7 +255,12 @@ type series struct {
 	byKey     map[int64]*Event
 	byDate    map[time.Time]*Event // overrides whose RECURRENCE-ID type differs from DTSTART's
 	ranges    []*Event             // RANGE=THISANDFUTURE, by recurrence id
+	rangeKeys []int64              // the recurrence keys of ranges
 	keys      map[*Event]int64
+	// reach is how far a THISANDFUTURE override can move an instance
+	// plus its length: instances that far outside the window are looked
+	// at.
+	reach time.Duration
 }
 
 // groupSeries groups events by UID, in order of first appearance, and
@@ -231,6 +335,19 @@ func (s *series) index() {
 	}
 	s.overrides = kept
 	slices.SortFunc(s.ranges, func(a, b *Event) int { return cmp.Compare(s.keys[a], s.keys[b]) })
+	for _, r := range s.ranges {
+		s.rangeKeys = append(s.rangeKeys, s.keys[r])
+		shift := r.start.wall.Sub(r.recurID.wall)
+		s.reach = max(s.reach, addDurations(max(shift, -shift), max(r.End.Sub(r.Start), 0)))
+	}
+}
+
+// addDurations adds durations, saturating instead of overflowing.
+func addDurations(a, b time.Duration) time.Duration {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // dateOf returns midnight UTC of t's date.
@@ -243,49 +360,66 @@ func dateOf(t time.Time) time.Time {
 // the overrides applied; overrides that replace none of its instances
 // are listed on their own, once per master (duplicate masters are left
 // for the merger). Without a master the overrides are listed once,
-// unless the master was skipped as broken.
-func (s *series) expand(ctx context.Context, opts ExpandOptions, steps int, out *collector, x *Expansion) error {
+// unless the master was skipped as broken. The series' rules spend w;
+// so does looking at the overrides again for every master after the
+// first.
+func (s *series) expand(opts ExpandOptions, w *work, out *collector, x *Expansion) (problem string) {
 	if len(s.masters) == 0 {
-		if s.broken {
-			if len(s.overrides) > 0 {
-				x.Problems = append(x.Problems, Skipped{UID: s.uid, Reason: "overrides of a master that was skipped are left out"})
-			}
-			return nil
+		if s.broken && len(s.overrides) > 0 {
+			return "overrides of a master that was skipped are left out"
 		}
-		s.standalone(nil, nil, int64(1<<63-1), opts, out)
-		return nil
+		if !s.broken {
+			s.standalone(nil, nil, int64(1<<63-1), opts, w, out)
+		}
+		return ""
 	}
 	truncated := false
-	for _, m := range s.masters {
+	for i, m := range s.masters {
+		if i > 0 && len(s.overrides) > 0 && !w.spend(int64(len(s.overrides))) {
+			if w.err == nil && problem == "" {
+				problem = w.exhausted() + fmt.Sprintf("; %d of %d masters with this UID expanded", i, len(s.masters))
+			}
+			break
+		}
 		var used map[*Event]bool
 		if len(s.overrides) > 0 {
 			used = make(map[*Event]bool)
 		}
-		last, trunc, problem, err := s.expandMaster(ctx, m, opts, steps, used, out)
-		if err != nil {
-			return err
+		last, trunc, p := s.expandMaster(m, opts, w, used, out)
+		if w.err != nil {
+			return ""
 		}
-		if problem != "" {
-			x.Problems = append(x.Problems, Skipped{UID: s.uid, Reason: problem})
+		if p != "" && problem == "" {
+			problem = p
 		}
 		stop := int64(1<<63 - 1)
 		if trunc {
 			truncated, stop = true, last
 		}
-		s.standalone(m, used, stop, opts, out)
+		s.standalone(m, used, stop, opts, w, out)
 	}
 	if truncated {
 		x.Truncated = append(x.Truncated, s.uid)
 	}
-	return nil
+	return problem
 }
 
 // standalone lists the overrides that m (nil: no master) did not use, up
 // to the recurrence key stop, unless m's EXDATE removes their instant.
-func (s *series) standalone(m *Event, used map[*Event]bool, stop int64, opts ExpandOptions, out *collector) {
-	for _, o := range s.overrides {
-		if used[o] || s.keys[o] > stop || (m != nil && excludes(m, o, s.keys[o])) {
+func (s *series) standalone(m *Event, used map[*Event]bool, stop int64, opts ExpandOptions, w *work, out *collector) {
+	var ex exclusions
+	if m != nil && len(m.exdates) > 0 && len(s.overrides) > 0 {
+		ex = newExclusions(m)
+	}
+	for i, o := range s.overrides {
+		if i%4096 == 4095 && !w.alive() {
+			return
+		}
+		if used[o] || s.keys[o] > stop || ex.excludes(o, s.keys[o]) {
 			continue
+		}
+		if out.n >= opts.MaxOccurrences {
+			return
 		}
 		occ := occurrence(o, o.start, o.Start, o.End, o.Policy)
 		occ.Override = true
@@ -297,18 +431,39 @@ func (s *series) standalone(m *Event, used map[*Event]bool, stop int64, opts Exp
 	}
 }
 
-// excludes reports whether an EXDATE of m removes the instance override
-// o (with recurrence key k) replaces.
-func excludes(m *Event, o *Event, k int64) bool {
-	for _, ex := range m.exdates {
-		if ex.date == o.recurID.date && ex.instant().Unix() == k {
-			return true
-		}
-		if ex.date && !o.recurID.date && dateOf(o.recurID.wall).Equal(ex.wall) {
-			return true
+// exclusions are a master's EXDATEs as the overrides are checked
+// against them: by instant for an EXDATE of the RECURRENCE-ID's type,
+// by date for a DATE EXDATE and a timed RECURRENCE-ID.
+type exclusions struct {
+	dateAt map[int64]bool     // DATE EXDATEs, by instant
+	timeAt map[int64]bool     // DATE-TIME EXDATEs, by instant
+	dates  map[time.Time]bool // DATE EXDATEs, by date
+}
+
+// newExclusions indexes m's EXDATEs.
+func newExclusions(m *Event) exclusions {
+	ex := exclusions{dateAt: make(map[int64]bool), timeAt: make(map[int64]bool), dates: make(map[time.Time]bool)}
+	for _, e := range m.exdates {
+		if e.date {
+			ex.dateAt[e.instant().Unix()] = true
+			ex.dates[e.wall] = true
+		} else {
+			ex.timeAt[e.instant().Unix()] = true
 		}
 	}
-	return false
+	return ex
+}
+
+// excludes reports whether an EXDATE removes the instance override o
+// (with recurrence key k) replaces.
+func (ex exclusions) excludes(o *Event, k int64) bool {
+	if ex.dates == nil {
+		return false
+	}
+	if o.recurID.date {
+		return ex.dateAt[k]
+	}
+	return ex.timeAt[k] || ex.dates[dateOf(o.recurID.wall)]
 }
 
 // inWindow reports whether an occurrence overlaps the window.
@@ -354,28 +509,36 @@ type instance struct {
 }
 
 // expandMaster adds one master's occurrences, recording the overrides it
-// used, and returns the recurrence key of the last instance looked at and
-// whether the cap cut the series.
-func (s *series) expandMaster(ctx context.Context, m *Event, opts ExpandOptions, steps int, used map[*Event]bool, out *collector) (last int64, truncated bool, problem string, err error) {
-	// Instances are looked at over a range wide enough for their
-	// duration and for THISANDFUTURE shifts to reach into the window.
-	margin := 48 * time.Hour
-	if d := m.End.Sub(m.Start); d > 0 {
-		margin += d
-	}
-	for _, r := range s.ranges {
-		shift := r.start.wall.Sub(r.recurID.wall)
-		margin += max(shift, -shift) + max(r.End.Sub(r.Start), 0)
-	}
-	from, to := opts.From.Add(-margin), opts.To.Add(margin)
+// used, and returns the recurrence key of the last instance looked at,
+// whether the cap cut the series, and a problem to report.
+func (s *series) expandMaster(m *Event, opts ExpandOptions, w *work, used map[*Event]bool, out *collector) (last int64, truncated bool, problem string) {
+	// Instances are looked at from the first that can reach into the
+	// window, by its length or a THISANDFUTURE shift, up to one a shift
+	// can bring back into it (with two days to spare).
+	reach := addDurations(s.reach, max(m.End.Sub(m.Start), 0))
+	first, to := opts.From.Add(-reach), opts.To.Add(addDurations(48*time.Hour, reach))
 
-	src := newInstanceSource(m, from, to, steps)
+	if len(m.rules) == 0 && len(m.rdates) == 0 {
+		// A single event: DTSTART is its one instance.
+		in := instance{val: m.start, at: m.Start, policy: m.startPolicy}
+		if !in.at.Before(to) || len(m.exdates) > 0 && newInstanceSource(m, first, to, w).isExcluded(in) {
+			return int64(1<<63 - 1), false, ""
+		}
+		if occ := s.resolve(m, in, used); inWindow(occ, opts) {
+			if out.n >= opts.MaxOccurrences {
+				return 0, true, ""
+			}
+			out.add(occ)
+		}
+		return int64(1<<63 - 1), false, ""
+	}
+
+	src := newInstanceSource(m, first, to, w)
+	defer src.release(w)
 	count := 0
 	for n := 1; ; n++ {
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, false, "", err
-			}
+		if n%4096 == 0 && !w.alive() {
+			return last, false, ""
 		}
 		in, ok := src.next()
 		if !ok || !in.at.Before(to) {
@@ -390,13 +553,13 @@ func (s *series) expandMaster(ctx context.Context, m *Event, opts ExpandOptions,
 			// One more in-window instance: a cap cut the series. (An
 			// override it used has a key after last, so standalone
 			// leaves it out too.)
-			return last, true, src.problem, nil
+			return last, true, src.problem
 		}
 		last = key
 		out.add(occ)
 		count++
 	}
-	return int64(1<<63 - 1), false, src.problem, nil
+	return int64(1<<63 - 1), false, src.problem
 }
 
 // resolve turns an instance into its occurrence: an override's data when
@@ -454,14 +617,21 @@ func (s *series) match(in instance) *Event {
 
 // rangeFor returns the latest THISANDFUTURE override at or before key.
 func (s *series) rangeFor(key int64) *Event {
-	var found *Event
-	for _, r := range s.ranges {
-		if s.keys[r] > key {
-			break
-		}
-		found = r
+	if len(s.ranges) == 0 {
+		return nil
 	}
-	return found
+	i, found := slices.BinarySearch(s.rangeKeys, key)
+	if found {
+		// The last of equal keys, as a scan would find.
+		for i+1 < len(s.rangeKeys) && s.rangeKeys[i+1] == key {
+			i++
+		}
+		return s.ranges[i]
+	}
+	if i == 0 {
+		return nil
+	}
+	return s.ranges[i-1]
 }
 
 // instanceSource merges a master's DTSTART, rule instances and RDATEs in
@@ -476,13 +646,12 @@ type instanceSource struct {
 	exAt    map[int64]bool
 	exDate  map[time.Time]bool
 	problem string
-	budget  int
 }
 
-// newInstanceSource prepares the iteration of m's recurrence set over
-// [from, to).
-func newInstanceSource(m *Event, from, to time.Time, steps int) *instanceSource {
-	src := &instanceSource{m: m, budget: steps}
+// newInstanceSource prepares the iteration of m's recurrence set up to
+// to; its rules need not yield instances that start before earliest.
+func newInstanceSource(m *Event, earliest, to time.Time, w *work) *instanceSource {
+	src := &instanceSource{m: m}
 	first := instance{val: m.start, at: m.Start, policy: m.startPolicy}
 	if len(m.rules) == 0 && len(m.rdates) > 0 {
 		first.policy = first.policy.join(PolicyDTStart)
@@ -499,7 +668,10 @@ func newInstanceSource(m *Event, from, to time.Time, steps int) *instanceSource 
 		// deleted), so DTSTART is no instance either.
 		src.dtstart = nil
 	}
-	for _, rd := range m.rdates {
+	for i, rd := range m.rdates {
+		if i%4096 == 4095 && !w.alive() {
+			break // Expand returns ctx's error
+		}
 		val := rd.start
 		if val.floating() && !val.date && !m.start.date && !m.start.utc && !m.start.floating() {
 			val.zone = m.start.zone
@@ -508,8 +680,14 @@ func newInstanceSource(m *Event, from, to time.Time, steps int) *instanceSource 
 		in := instance{val: val, at: at, end: rd.end, hasEnd: rd.hasEnd, policy: policy}
 		src.rdates = append(src.rdates, in)
 	}
-	slices.SortStableFunc(src.rdates, func(a, b instance) int { return a.at.Compare(b.at) })
-	for _, ex := range m.exdates {
+	byStart := func(a, b instance) int { return a.at.Compare(b.at) }
+	if !slices.IsSortedFunc(src.rdates, byStart) {
+		slices.SortStableFunc(src.rdates, byStart)
+	}
+	for i, ex := range m.exdates {
+		if i%4096 == 4095 && !w.alive() {
+			break // Expand returns ctx's error
+		}
 		if ex.date {
 			if src.exDate == nil {
 				src.exDate = make(map[time.Time]bool)
@@ -525,15 +703,23 @@ func newInstanceSource(m *Event, from, to time.Time, steps int) *instanceSource 
 		}
 		src.exAt[ex.instant().Unix()] = true
 	}
-	for _, r := range m.rules {
-		it, err := newRuleIter(m, r, from, to)
-		if err != nil {
-			src.problem = err.Error()
-			continue
-		}
-		src.rules = append(src.rules, it)
+	if len(m.rules) > 0 && (w.refused || w.feedOut) {
+		// The budget has run out: the rules are not evaluated.
+		src.problem = w.exhausted()
+		return src
+	}
+	for i := range m.rules {
+		src.rules = append(src.rules, newRuleIter(m, &m.rules[i], earliest, to, w))
 	}
 	return src
+}
+
+// release hands the rules' evaluations back to w for reuse.
+func (src *instanceSource) release(w *work) {
+	for _, r := range src.rules {
+		w.release(r.eval)
+		r.eval = nil
+	}
 }
 
 // allUntilBefore reports whether every RRULE of m has an UNTIL before
@@ -595,7 +781,7 @@ func (src *instanceSource) pop() (instance, bool) {
 		best = &src.rdates[0]
 	}
 	for i, r := range src.rules {
-		in, ok := r.peek(&src.budget)
+		in, ok := r.peek()
 		if !ok {
 			if r.problem != "" && src.problem == "" {
 				src.problem = r.problem
@@ -621,80 +807,92 @@ func (src *instanceSource) pop() (instance, bool) {
 	return out, true
 }
 
-// ruleIter walks one RRULE with rrule-go. rrule-go iterates wall clocks;
-// they are shifted by a whole number of 400-year Gregorian cycles (which
-// keeps every weekday and leap day in place) so that rrule-go's own limit,
-// the year 9999, falls a few centuries after the range. A rule that can
-// never produce another instance then costs that much, not millennia.
+// ruleIter walks one RRULE with a ruleEval, which yields wall clocks;
+// it places them in DTSTART's zone and applies UNTIL.
 type ruleIter struct {
 	m       *Event
-	spec    ruleSpec
-	next    rrule.Next
-	shift   int // years
-	to      time.Time
+	spec    *ruleSpec
+	eval    *ruleEval
+	w       *work
 	cur     instance
 	have    bool
 	done    bool
-	limit   int // instances left from the rule, when COUNT applies
-	first   bool
 	problem string
 }
 
-// newRuleIter prepares the iteration of one rule of m over [from, to).
-func newRuleIter(m *Event, spec ruleSpec, from, to time.Time) (*ruleIter, error) {
+// newRuleIter prepares the iteration of one rule of m up to to: without
+// COUNT (or with one too large to end the rule before to) it begins near
+// the wall clock of first in m's zone, a few hours earlier for a
+// daylight-saving change, and it never looks at a period beginning more
+// than two days (more than any UTC offset) after to or after UNTIL.
+func newRuleIter(m *Event, spec *ruleSpec, first, to time.Time, w *work) *ruleIter {
 	start := m.start.wall
-	opt := spellOut(spec.opt, start)
-	dt := start
-	if spec.count == 0 {
-		// No COUNT: the instances before the range need not be made.
-		dt = fastForward(opt, start, from.UTC().Add(-24*time.Hour))
+	limit := to.UTC().Add(48 * time.Hour)
+	if spec.hasUntil {
+		if u := spec.until.wall.Add(48 * time.Hour); u.Before(limit) {
+			limit = u
+		}
 	}
-	shift := 0
-	if y := max(to.UTC().Year(), start.Year()) + 1; y < 9600 {
-		shift = (9600 - y) / 400 * 400
-	}
-	opt.Dtstart = dt.AddDate(shift, 0, 0)
-	opt.Until = rruleMaxUntil()
-	opt.Count = spec.count
-	r, err := rrule.NewRRule(opt)
-	if err != nil {
-		return nil, fmt.Errorf("invalid RRULE: %w", err)
-	}
-	return &ruleIter{m: m, spec: spec, next: r.Iterator(), shift: shift, to: to, limit: spec.count, first: true}, nil
+	eval := newRuleEval(spellOut(*spec.opt, start), ruleEvalOptions{
+		start: start,
+		skip:  wallBefore(m.start, first),
+		limit: limit,
+		count: spec.count,
+	}, w)
+	return &ruleIter{m: m, spec: spec, eval: eval, w: w}
 }
 
+// wallBefore returns a wall clock before which no instance of a series
+// starting at v (its type and zone) can start at or after the instant
+// t. That is t's wall clock in v's zone, less the hour (or whatever) the
+// clocks skipped if they went forward shortly before t: a wall clock in
+// that gap is placed with the offset before it (RFC 5545 section 3.3.5),
+// after wall clocks that follow the gap. (When clocks go back, a wall
+// clock that occurs twice is placed at its first occurrence, so a later
+// instance never has an earlier wall clock.)
+func wallBefore(v dateValue, t time.Time) time.Time {
+	z := v.zone
+	if v.date || v.utc || z == nil || z.loc == nil {
+		return t.UTC()
+	}
+	local := t.In(z.loc)
+	y, mo, d := local.Date()
+	h, mi, sec := local.Clock()
+	wall := time.Date(y, mo, d, h, mi, sec, 0, time.UTC)
+	_, now := local.Zone()
+	if start, _ := local.ZoneBounds(); !start.IsZero() && t.Sub(start) < 48*time.Hour {
+		if _, before := start.Add(-time.Second).In(z.loc).Zone(); now > before {
+			wall = wall.Add(-time.Duration(now-before) * time.Second)
+		}
+	}
+	return wall
+}
+
+// resolveSteps is what placing an instance in its zone and building its
+// occurrence costs, in steps (a step being a candidate the evaluator
+// examines): it takes a few times as long.
+const resolveSteps = 3
+
 // peek returns the rule's next instance without consuming it.
-func (r *ruleIter) peek(budget *int) (*instance, bool) {
+func (r *ruleIter) peek() (*instance, bool) {
 	if r.have {
 		return &r.cur, true
 	}
 	if r.done {
 		return nil, false
 	}
-	*budget--
-	if *budget < 0 {
-		r.done, r.problem = true, "iteration budget exhausted"
-		return nil, false
+	s, ok := r.eval.next()
+	if ok && !r.w.spend(resolveSteps) {
+		ok, r.eval.failed = false, true
 	}
-	w, ok := r.next()
 	if !ok {
 		r.done = true
+		if r.eval.failed {
+			r.problem = r.w.exhausted()
+		}
 		return nil, false
 	}
-	w = w.AddDate(-r.shift, 0, 0)
-	if r.first {
-		r.first = false
-		// RFC 5545: DTSTART counts as the first instance even when the
-		// rule does not produce it.
-		if r.limit > 0 && !w.Equal(r.m.start.wall) {
-			r.limit--
-			if r.limit == 0 {
-				r.done = true
-				return nil, false
-			}
-		}
-	}
-	val := r.m.start.withWall(w)
+	val := r.m.start.withWall(wallTime(s))
 	at, policy := val.resolve()
 	in := instance{val: val, at: at, policy: policy}
 	if r.spec.hasUntil {

@@ -4,6 +4,7 @@ package calendar
 // public API shows.
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -48,8 +49,8 @@ func TestFastForwardKeepsTheRule(t *testing.T) {
 					if err != nil {
 						t.Fatalf("parseRule(%q) = %v", rule, err)
 					}
-					want := ruleInstances(t, spec.opt, start, target, 40)
-					opt := spellOut(spec.opt, start)
+					want := ruleInstances(t, *spec.opt, start, target, 40)
+					opt := spellOut(*spec.opt, start)
 					ff := fastForward(opt, start, target)
 					got := ruleInstances(t, opt, ff, target, 40)
 					if diff := cmp.Diff(want, got); diff != "" {
@@ -60,6 +61,10 @@ func TestFastForwardKeepsTheRule(t *testing.T) {
 		}
 	}
 }
+
+// rruleMaxUntil returns what is given to rrule-go as UNTIL: without one it
+// stops 292 years after DTSTART (the largest time.Duration).
+func rruleMaxUntil() time.Time { return time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC) }
 
 // ruleInstances returns up to n instances of the rule started at
 // dtstart that are at or after from.
@@ -333,7 +338,7 @@ func TestBuildVTimezone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			locs := buildVTimezones("Late", comp)
+			locs, _ := buildVTimezones("Late", comp, newWork(context.Background(), vtzMaxSteps, vtzMaxSteps))
 			loc := locs.rfc
 			if tt.how == readICALJS {
 				loc = locs.icaljs
@@ -410,10 +415,11 @@ func TestDecodeFallback(t *testing.T) {
 		cl("END", "VCALENDAR"),
 	}
 	var log repairLog
-	root, fallback := decode(lines, &log)
+	feed, fallback := decode(context.Background(), lines, &log)
 	if !fallback {
 		t.Fatal("decode() did not fall back")
 	}
+	root := feed.root
 	var names []string
 	for _, c := range root.Children {
 		uid := ""

@@ -118,8 +118,10 @@ type Calendar struct {
 
 	// maxPerSeries is the default cap for Expand.
 	maxPerSeries int
-	// maxSteps bounds rule iteration per series.
-	maxSteps int
+	// maxSteps and maxFeedSteps are the work budgets of Expand, per
+	// series and per feed.
+	maxSteps     int
+	maxFeedSteps int
 	// maxTotal is the default bound of an expansion's occurrences.
 	maxTotal int
 	// broken holds the UIDs of masters that were skipped: their
@@ -239,6 +241,10 @@ type Stats struct {
 	Floating int
 	// AllDay counts events whose DTSTART is a DATE.
 	AllDay int
+	// RulesIgnored counts events with an RRULE that was refused: invalid,
+	// or too costly to expand (Config.MaxPeriodInstants). Repairs says
+	// which and why.
+	RulesIgnored int
 	// Skipped lists the VEVENTs that could not be used, with the reason.
 	Skipped []Skipped
 	// Repairs lists what the repair pass and the interpretation changed,
@@ -304,6 +310,11 @@ type Expansion struct {
 	// ExpandOptions.IncludeCancelled).
 	Cancelled int
 	// Problems lists series that could not be expanded fully, with the
-	// reason (an invalid RRULE, an iteration budget exhausted).
+	// reason (a work budget exhausted), and a feed cut short by
+	// ExpandOptions.MaxOccurrences.
 	Problems []Skipped
+	// Steps is the work the expansion did, in the units of
+	// Config.MaxSteps: periods, days and times of day the rules
+	// examined. It is at most Config.MaxFeedSteps (plus one period).
+	Steps int64
 }

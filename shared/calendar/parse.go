@@ -2,12 +2,15 @@ package calendar
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-ical"
 )
@@ -18,12 +21,23 @@ const (
 	DefaultMaxPerSeries = 10000
 	// DefaultMaxFeedBytes is the largest feed Parse accepts.
 	DefaultMaxFeedBytes = 32 << 20
-	// DefaultMaxSteps bounds the recurrence-rule instances one series may
-	// iterate through in one Expand, in or out of the window.
+	// DefaultMaxSteps is the work budget of one series in one Expand:
+	// the candidate periods, days and times of day its rules may
+	// examine, in or out of the window (a few tens of milliseconds).
 	DefaultMaxSteps = 1_000_000
+	// DefaultMaxFeedSteps is the work budget of a whole feed in one
+	// Expand, shared by its series (about half a second).
+	DefaultMaxFeedSteps = 20_000_000
 	// DefaultMaxOccurrences bounds the occurrences of one feed in one
 	// Expand.
 	DefaultMaxOccurrences = 250_000
+	// DefaultMaxPeriodInstants is the most instants one period of an
+	// RRULE may have before the rule is ignored.
+	DefaultMaxPeriodInstants = 100_000
+	// DefaultMaxComponents is the most top-level components (VEVENTs,
+	// VTIMEZONEs, ...) Parse reads from one feed: ten times what a real
+	// feed of the largest size fetched (10 MiB) holds.
+	DefaultMaxComponents = 100_000
 )
 
 // Config configures a Parser. The zero Config reads feeds literally where
@@ -51,9 +65,37 @@ type Config struct {
 	// MaxFeedBytes is the largest input Parse accepts; 0 means
 	// DefaultMaxFeedBytes.
 	MaxFeedBytes int
-	// MaxSteps bounds rule iteration per series and expansion; 0 means
-	// DefaultMaxSteps.
+	// MaxSteps is the work budget of one series (the masters and
+	// overrides of a UID) in one Expand. Each candidate period, day and
+	// time of day its rules examine costs a step, and each instance they
+	// yield three more (placing it in its zone), whether or not it
+	// becomes an occurrence; looking at the overrides again for each
+	// further master of the UID costs a step per override. A series
+	// with rules gets no more than an equal share of what is left of
+	// MaxFeedSteps among the series with rules still to expand (but at
+	// least MaxSteps/50), so that hostile series cannot starve the
+	// others. A series that reaches its budget is cut short and listed
+	// in Expansion.Problems. 0 means DefaultMaxSteps.
 	MaxSteps int
+	// MaxFeedSteps is the work budget of all the series of a feed in one
+	// Expand: many hostile events cost no more than it. Once it is
+	// spent, rules are no longer evaluated (DTSTARTs, RDATEs and
+	// overrides are still listed); the first 100 series cut short are
+	// listed in Expansion.Problems and the rest counted. 0 means
+	// DefaultMaxFeedSteps.
+	MaxFeedSteps int
+	// MaxPeriodInstants bounds the instants one period of an RRULE may
+	// have (a year of a YEARLY rule, a day of a DAILY one: the product
+	// of its BY parts, as far as it can be bounded before expanding). A
+	// rule that may have more is ignored as invalid (PolicyRuleIgnored,
+	// with a note in Stats.Repairs that names it). 0 means
+	// DefaultMaxPeriodInstants.
+	MaxPeriodInstants int
+	// MaxComponents caps the top-level components (VEVENT, VTIMEZONE,
+	// VTODO, ...) Parse reads from one feed; the components after it
+	// are dropped, with a note in Stats.Repairs. It bounds the memory a
+	// feed of many tiny events takes. 0 means DefaultMaxComponents.
+	MaxComponents int
 }
 
 // Parser parses feeds. It caches time-zone lookups and VTIMEZONE
@@ -76,6 +118,15 @@ func NewParser(cfg Config) *Parser {
 	}
 	if cfg.MaxOccurrences <= 0 {
 		cfg.MaxOccurrences = DefaultMaxOccurrences
+	}
+	if cfg.MaxFeedSteps <= 0 {
+		cfg.MaxFeedSteps = DefaultMaxFeedSteps
+	}
+	if cfg.MaxPeriodInstants <= 0 {
+		cfg.MaxPeriodInstants = DefaultMaxPeriodInstants
+	}
+	if cfg.MaxComponents <= 0 {
+		cfg.MaxComponents = DefaultMaxComponents
 	}
 	return &Parser{cfg: cfg, zones: newZoneCache()}
 }
@@ -103,48 +154,100 @@ func (p *Parser) Parse(ctx context.Context, data []byte) (*Calendar, error) {
 		return nil, fmt.Errorf("parse feed: %w", err)
 	}
 	var log repairLog
-	lines, ok := repairFeed(data, &log)
+	lines, ok := repairFeedLimited(data, &log, repairLimits{ctx: ctx, maxComponents: p.cfg.MaxComponents})
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("parse feed: %w", err)
+	}
 	if !ok {
 		return nil, fmt.Errorf("parse feed: no VCALENDAR or VEVENT found: %w", ErrInvalidFeed)
 	}
-	root, fallback := decode(lines, &log)
+	feed, fallback := decode(ctx, lines, &log)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("parse feed: %w", err)
 	}
 	b := &builder{
-		p:      p,
-		cal:    &Calendar{maxPerSeries: p.cfg.MaxPerSeries, maxSteps: p.cfg.MaxSteps, maxTotal: p.cfg.MaxOccurrences},
-		vtz:    make(map[string]*ical.Component),
-		vtzAny: make(map[string]*ical.Component),
-		zones:  make(map[string]*zone),
-		log:    &log,
+		p: p,
+		cal: &Calendar{maxPerSeries: p.cfg.MaxPerSeries, maxSteps: p.cfg.MaxSteps,
+			maxFeedSteps: p.cfg.MaxFeedSteps, maxTotal: p.cfg.MaxOccurrences},
+		vtz:       make(map[string]*ical.Component),
+		vtzAny:    make(map[string]*ical.Component),
+		vtzFold:   make(map[string]*ical.Component),
+		zones:     make(map[string]*zone),
+		zonesByID: make(map[string]*zone),
+		log:       &log,
+		ctx:       ctx,
 	}
 	b.cal.Stats.Bytes = len(data)
 	b.cal.Stats.DecodeFallback = fallback
-	if err := b.build(ctx, root); err != nil {
+	if err := b.build(ctx, feed); err != nil {
 		return nil, fmt.Errorf("parse feed: %w", err)
 	}
 	b.cal.Stats.Repairs = log.list()
 	return b.cal, nil
 }
 
-// decode turns the repaired lines into go-ical's component tree.
+// feedTree is the decoded feed: the VCALENDAR's properties and its
+// top-level components. Components are built from the repaired lines
+// one at a time, when asked for, so that the whole feed is never held
+// as go-ical components (a map per component and per parameter list:
+// several times the size of the feed).
+type feedTree struct {
+	// root holds the VCALENDAR's properties, and its components when
+	// go-ical's decoder built them (spans is nil then).
+	root  *ical.Component
+	tb    *treeBuilder
+	spans []span
+}
+
+// span is the lines of one top-level component: BEGIN at begin, END at
+// end.
+type span struct{ begin, end int }
+
+// len returns the number of top-level components.
+func (f *feedTree) len() int {
+	if f.spans == nil {
+		return len(f.root.Children)
+	}
+	return len(f.spans)
+}
+
+// name returns the name of top-level component i, upper-cased.
+func (f *feedTree) name(i int) string {
+	if f.spans == nil {
+		return f.root.Children[i].Name
+	}
+	return strings.ToUpper(f.tb.lines[f.spans[i].begin].value)
+}
+
+// child returns top-level component i.
+func (f *feedTree) child(i int) *ical.Component {
+	if f.spans == nil {
+		return f.root.Children[i]
+	}
+	return f.tb.component(f.spans[i].begin, f.spans[i].end)
+}
+
+// decode turns the repaired lines into go-ical components.
 //
-// The repair pass has already tokenized every line, so the tree is built
-// from its tokens, as go-ical's decoder would build it from their text:
-// decoding the text again cost a third of a hub's aggregation.
-// TestTreeMatchesGoical holds the two equal on every test feed, the
-// corpus and the fuzz seeds. Lines whose BEGIN and END do not pair (the
-// repair pass never returns such) go to go-ical's decoder, and if it
-// fails on the whole, each top-level component is decoded on its own and
-// the broken ones are dropped (and reported).
-func decode(lines []contentLine, log *repairLog) (*ical.Component, bool) {
-	if root, ok := tree(lines); ok {
-		return root, false
+// The repair pass has already tokenized every line, so the components
+// are built from its tokens, as go-ical's decoder would build them from
+// their text: decoding the text again cost a third of a hub's
+// aggregation. TestTreeMatchesGoical holds the two equal on every test
+// feed, the corpus and the fuzz seeds. Lines whose BEGIN and END do not
+// pair (the repair pass never returns such) go to go-ical's decoder, and
+// if it fails on the whole, each top-level component is decoded on its
+// own and the broken ones are dropped (and reported).
+func decode(ctx context.Context, lines []contentLine, log *repairLog) (*feedTree, bool) {
+	tb := &treeBuilder{ctx: ctx, lines: lines}
+	if root, spans, ok := tb.outline(); ok {
+		return &feedTree{root: root, tb: tb, spans: spans}, false
+	}
+	if ctx.Err() != nil {
+		return &feedTree{root: ical.NewComponent(ical.CompCalendar)}, false
 	}
 	cal, err := decodeICS(render(lines))
 	if err == nil {
-		return cal.Component, false
+		return &feedTree{root: cal.Component}, false
 	}
 	log.add("go-ical could not decode the feed (%v); decoded its components one by one", err)
 	root := ical.NewComponent(ical.CompCalendar)
@@ -184,7 +287,7 @@ func decode(lines []contentLine, log *repairLog) (*ical.Component, bool) {
 	if c, err := decodeICS(render(wrap(calProps))); err == nil {
 		root.Props = c.Props
 	}
-	return root, true
+	return &feedTree{root: root}, true
 }
 
 // tree builds the component tree of lines, one VCALENDAR, as go-ical's
@@ -196,79 +299,169 @@ func decode(lines []contentLine, log *repairLog) (*ical.Component, bool) {
 // the tree is read-only. It reports false when the lines are not one
 // VCALENDAR whose BEGIN and END lines pair.
 func tree(lines []contentLine) (*ical.Component, bool) {
-	if len(lines) < 2 || lines[0].name != "BEGIN" {
+	tb := &treeBuilder{ctx: context.Background(), lines: lines}
+	root, spans, ok := tb.outline()
+	if !ok {
 		return nil, false
 	}
-	// Count each component's own properties first, so that its Props
-	// map and their values are allocated once.
-	counts := make([]int32, len(lines))
-	var open []int
-	for i := range lines {
+	for _, sp := range spans {
+		root.Children = append(root.Children, tb.component(sp.begin, sp.end))
+	}
+	return root, true
+}
+
+// treeBuilder builds go-ical components from repaired lines. When ctx
+// is done it stops, and what it returns is to be thrown away.
+type treeBuilder struct {
+	ctx    context.Context
+	lines  []contentLine
+	shared paramCache
+	// Scratch space of component, reused from one component to the next.
+	counts []int32
+	open   []int
+	stack  []treeNode
+}
+
+// treeNode is a component being built, with room for its properties.
+type treeNode struct {
+	c    *ical.Component
+	vals []ical.Prop
+}
+
+// outline checks that the lines are one VCALENDAR whose BEGIN and END
+// lines pair, and returns the VCALENDAR with its properties and the
+// spans of its components.
+func (tb *treeBuilder) outline() (*ical.Component, []span, bool) {
+	lines := tb.lines
+	last := len(lines) - 1
+	if last < 1 || lines[0].name != "BEGIN" || !strings.EqualFold(lines[0].value, ical.CompCalendar) ||
+		lines[last].name != "END" || !strings.EqualFold(lines[last].value, lines[0].value) {
+		return nil, nil, false
+	}
+	var open []int // the BEGIN lines of the components open
+	var spans []span
+	props := 0
+	for i := 1; i < last; i++ {
+		if i%linePoll == 0 && tb.ctx.Err() != nil {
+			return nil, nil, false
+		}
 		switch lines[i].name {
 		case "BEGIN":
 			open = append(open, i)
 		case "END":
 			if len(open) == 0 {
-				return nil, false
+				return nil, nil, false // the VCALENDAR ends early
+			}
+			b := open[len(open)-1]
+			if !strings.EqualFold(lines[i].value, lines[b].value) {
+				return nil, nil, false
 			}
 			open = open[:len(open)-1]
+			if len(open) == 0 {
+				spans = append(spans, span{b, i})
+			}
 		default:
 			if len(open) == 0 {
-				return nil, false
+				props++
 			}
+		}
+	}
+	if len(open) != 0 {
+		return nil, nil, false
+	}
+	root := &ical.Component{Name: ical.CompCalendar, Props: make(ical.Props, props)}
+	vals := make([]ical.Prop, 0, props)
+	next := 0 // the next span
+	for i := 1; i < last; i++ {
+		if next < len(spans) && i == spans[next].begin {
+			i = spans[next].end
+			next++
+			continue
+		}
+		tb.addProp(root, &vals, &lines[i])
+	}
+	return root, spans, true
+}
+
+// component builds the component whose BEGIN and END lines are
+// lines[begin] and lines[end] (outline has checked that they pair).
+func (tb *treeBuilder) component(begin, end int) *ical.Component {
+	lines := tb.lines[begin : end+1]
+	// Count each component's own properties first, so that its Props
+	// map and their values are allocated once.
+	if cap(tb.counts) < len(lines) {
+		tb.counts = make([]int32, len(lines))
+	}
+	counts := tb.counts[:len(lines)]
+	clear(counts)
+	open := tb.open[:0]
+	for i := range lines {
+		switch lines[i].name {
+		case "BEGIN":
+			open = append(open, i)
+		case "END":
+			open = open[:len(open)-1]
+		default:
 			counts[open[len(open)-1]]++
 		}
 	}
-	var shared paramCache
-	type node struct {
-		c    *ical.Component
-		vals []ical.Prop // room for the component's properties
-	}
-	var stack []node
-	var root *ical.Component
+	tb.open = open
+	stack := tb.stack[:0]
+	defer func() { tb.stack = stack[:0] }()
+	var top *ical.Component
 	for i := range lines {
+		if i%linePoll == linePoll-1 && tb.ctx.Err() != nil {
+			// Cancelled: the caller returns ctx's error. What is
+			// built is a valid component, if an incomplete one.
+			break
+		}
 		l := &lines[i]
 		switch l.name {
 		case "BEGIN":
 			n := counts[i]
 			c := &ical.Component{Name: strings.ToUpper(l.value), Props: make(ical.Props, n)}
 			if len(stack) > 0 {
-				top := stack[len(stack)-1].c
-				top.Children = append(top.Children, c)
-			} else if root != nil {
-				return nil, false // a second calendar
+				parent := stack[len(stack)-1].c
+				parent.Children = append(parent.Children, c)
 			} else {
-				root = c
+				top = c
 			}
-			stack = append(stack, node{c, make([]ical.Prop, 0, n)})
+			stack = append(stack, treeNode{c, make([]ical.Prop, 0, n)})
 		case "END":
-			if len(stack) == 0 || !strings.EqualFold(l.value, stack[len(stack)-1].c.Name) {
-				return nil, false
-			}
 			stack = stack[:len(stack)-1]
 		default:
-			prop := ical.Prop{Name: l.name, Value: l.value, Params: shared.params(l.params)}
-			top := &stack[len(stack)-1]
-			if have := top.c.Props[l.name]; have != nil {
-				top.c.Props[l.name] = append(have, prop)
-				continue
-			}
-			// A first value sits in the component's array, capped so that
-			// a second one moves the name's values out of it.
-			k := len(top.vals)
-			top.vals = append(top.vals, prop)
-			top.c.Props[l.name] = top.vals[k : k+1 : k+1]
+			n := &stack[len(stack)-1]
+			tb.addProp(n.c, &n.vals, l)
 		}
 	}
-	if len(stack) != 0 || !strings.EqualFold(root.Name, ical.CompCalendar) {
-		return nil, false
+	return top
+}
+
+// addProp adds a line's property to c, whose first values go into vals.
+func (tb *treeBuilder) addProp(c *ical.Component, vals *[]ical.Prop, l *contentLine) {
+	prop := ical.Prop{Name: l.name, Value: l.value, Params: tb.shared.params(l.params)}
+	if have := c.Props[l.name]; have != nil {
+		c.Props[l.name] = append(have, prop)
+		return
 	}
-	return root, true
+	// A first value sits in the component's array, capped so that a
+	// second one moves the name's values out of it.
+	k := len(*vals)
+	*vals = append(*vals, prop)
+	c.Props[l.name] = (*vals)[k : k+1 : k+1]
 }
 
 // paramCache hands out the Params of properties, one map for each
-// distinct single parameter with a single value.
-type paramCache map[string]map[string]ical.Params
+// distinct single parameter with a single value (up to maxSharedParams
+// of them).
+type paramCache struct {
+	maps map[string]map[string]ical.Params // by name and value
+	n    int
+}
+
+// maxSharedParams bounds the Params maps a paramCache keeps for one
+// feed: a feed with a TZID per event cannot make it hold a map for each.
+const maxSharedParams = 1024
 
 // params returns the Params of ps, nil for none.
 func (pc *paramCache) params(ps []param) ical.Params {
@@ -277,7 +470,7 @@ func (pc *paramCache) params(ps []param) ical.Params {
 	}
 	single := len(ps) == 1 && len(ps[0].values) == 1
 	if single {
-		if m, ok := (*pc)[ps[0].name][ps[0].values[0]]; ok {
+		if m, ok := pc.maps[ps[0].name][ps[0].values[0]]; ok {
 			return m
 		}
 	}
@@ -289,14 +482,15 @@ func (pc *paramCache) params(ps []param) ical.Params {
 		}
 		m[p.name] = vs
 	}
-	if single {
-		if *pc == nil {
-			*pc = make(paramCache)
+	if single && pc.n < maxSharedParams {
+		if pc.maps == nil {
+			pc.maps = make(map[string]map[string]ical.Params)
 		}
-		if (*pc)[ps[0].name] == nil {
-			(*pc)[ps[0].name] = make(map[string]ical.Params)
+		if pc.maps[ps[0].name] == nil {
+			pc.maps[ps[0].name] = make(map[string]ical.Params)
 		}
-		(*pc)[ps[0].name][ps[0].values[0]] = m
+		pc.maps[ps[0].name][ps[0].values[0]] = m
+		pc.n++
 	}
 	return m
 }
@@ -321,11 +515,17 @@ type builder struct {
 	// several VCALENDARs may define one TZID differently in each.
 	vtz       map[string]*ical.Component
 	vtzAny    map[string]*ical.Component
-	zones     map[string]*zone // by scopedKey
+	vtzFold   map[string]*ical.Component // by lower-cased TZID
+	zones     map[string]*zone           // by scopedKey
+	zonesByID map[string]*zone           // by TZID, the first calendar's
+	overflow  *zone                      // TZIDs past maxZoneLookups
 	floating  *zone
 	log       *repairLog
 	curCal    string // calendar of the component being read
 	vtzBuilds int    // VTIMEZONEs built for this feed
+	vtzWork   *work  // the budget of their rules
+	rules     map[string]*parsedRule
+	ctx       context.Context
 }
 
 // scopedKey keys a TZID within the calendar it appears in.
@@ -340,9 +540,12 @@ func calendarOf(c *ical.Component) string {
 	return ""
 }
 
-// build fills the Calendar from the decoded root component.
-func (b *builder) build(ctx context.Context, root *ical.Component) error {
+// build fills the Calendar from the decoded feed. Its components are
+// built one at a time and dropped once read (the VTIMEZONEs, which
+// events refer to, are kept).
+func (b *builder) build(ctx context.Context, f *feedTree) error {
 	c := b.cal
+	root := f.root
 	c.ProdID = propText(root, "PRODID")
 	if c.ProdID == repairedProdID {
 		c.ProdID = ""
@@ -350,27 +553,39 @@ func (b *builder) build(ctx context.Context, root *ical.Component) error {
 	c.Name = propText(root, "X-WR-CALNAME")
 	c.Timezone = strings.TrimSpace(propText(root, "X-WR-TIMEZONE"))
 	c.Stats.ProdID = c.ProdID
-	for _, child := range root.Children {
-		if child.Name == "VTIMEZONE" {
-			if id := strings.Trim(strings.TrimSpace(propText(child, "TZID")), `"'`); id != "" {
-				if _, dup := b.vtzAny[id]; !dup {
-					b.vtzAny[id] = child
-				}
-				if k := scopedKey(calendarOf(child), id); b.vtz[k] == nil {
-					b.vtz[k] = child
-				}
+	n := f.len()
+	for i := range n {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if f.name(i) != "VTIMEZONE" {
+			continue
+		}
+		child := f.child(i)
+		if id := strings.Trim(strings.TrimSpace(propText(child, "TZID")), `"'`); id != "" {
+			if _, dup := b.vtzAny[id]; !dup {
+				b.vtzAny[id] = child
+			}
+			if _, dup := b.vtzFold[strings.ToLower(id)]; !dup {
+				b.vtzFold[strings.ToLower(id)] = child
+			}
+			if k := scopedKey(calendarOf(child), id); b.vtz[k] == nil {
+				b.vtz[k] = child
 			}
 		}
 	}
 	b.floating = b.floatingZone()
-	for i, child := range root.Children {
+	for i := range n {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		switch {
-		case child.Name == ical.CompEvent:
+		switch name := f.name(i); {
+		case name == ical.CompEvent:
+			child := f.child(i)
 			c.Stats.Components++
 			b.curCal = calendarOf(child)
 			ev, reason := b.event(child)
@@ -386,7 +601,12 @@ func (b *builder) build(ctx context.Context, root *ical.Component) error {
 				continue
 			}
 			c.Events = append(c.Events, ev)
-		case strings.HasPrefix(child.Name, "X-BROKEN-VEVENT"):
+			if f.spans != nil && f.spans[i].end-f.spans[i].begin > linePoll || len(ev.rdates)+len(ev.exdates) > linePoll {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		case strings.HasPrefix(name, "X-BROKEN-VEVENT"):
 			c.Stats.Components++
 			c.Stats.Skipped = append(c.Stats.Skipped, Skipped{Reason: "VEVENT that cannot be decoded"})
 		}
@@ -407,6 +627,9 @@ func (b *builder) build(ctx context.Context, root *ical.Component) error {
 		if ev.AllDay {
 			c.Stats.AllDay++
 		}
+		if ev.ruleIgnored {
+			c.Stats.RulesIgnored++
+		}
 	}
 	return nil
 }
@@ -418,7 +641,7 @@ func (b *builder) floatingZone() *zone {
 		if loc, _ := b.resolveName(name); loc != nil {
 			return &zone{loc: loc, refFloating: true, policy: PolicyXWRTimezone, floatingSrc: true}
 		}
-		b.log.add("X-WR-TIMEZONE %q names no known zone; ignored", name)
+		b.log.add("X-WR-TIMEZONE %q names no known zone; ignored", clip(name, 64))
 	}
 	if b.p.cfg.FloatingZone != nil {
 		return &zone{loc: b.p.cfg.FloatingZone, refFloating: true, policy: PolicyHubZone, floatingSrc: true}
@@ -450,10 +673,30 @@ func (b *builder) zoneFor(tzid string) *zone {
 	if z, ok := b.zones[k]; ok {
 		return z
 	}
+	if len(b.zones) >= maxZoneLookups {
+		// Each resolution may read zoneinfo files several times.
+		if z, ok := b.zonesByID[tzid]; ok {
+			return z
+		}
+		if b.overflow == nil {
+			b.log.add("more than %d distinct TZIDs; the rest are floating unless an earlier calendar of the feed resolved them", maxZoneLookups)
+			f := b.floating
+			b.overflow = &zone{loc: f.loc, refFloating: f.refFloating, policy: f.policy, floatingSrc: true}
+		}
+		return b.overflow
+	}
 	z := b.resolveTZID(tzid)
 	b.zones[k] = z
+	if _, ok := b.zonesByID[tzid]; !ok {
+		b.zonesByID[tzid] = z
+	}
 	return z
 }
+
+// maxZoneLookups bounds the TZIDs (per VCALENDAR of the feed) one feed
+// has resolved: resolving an unknown name reads zoneinfo files several
+// times.
+const maxZoneLookups = 1000
 
 // divergence compares a feed's VTIMEZONE with the IANA zone of the same
 // name used in its place, over the dates the feed's times use.
@@ -514,12 +757,7 @@ func (b *builder) resolveTZID(tzid string) *zone {
 		comp = b.vtzAny[clean]
 	}
 	if comp == nil {
-		for id, c := range b.vtzAny {
-			if strings.EqualFold(id, clean) {
-				comp = c
-				break
-			}
-		}
+		comp = b.vtzFold[strings.ToLower(clean)]
 	}
 	use := ZoneUse{TZID: clean}
 	var check *divergence
@@ -591,7 +829,8 @@ const maxVTimezoneBuilds = 64
 // vtimezone returns the location a VTIMEZONE defines under one reading,
 // from the Parser's cache.
 func (b *builder) vtimezone(name string, comp *ical.Component, how vtzReading) *time.Location {
-	key := name + "\n" + vtimezoneKey(comp)
+	sum := sha256.Sum256([]byte(name + "\n" + vtimezoneKey(comp)))
+	key := string(sum[:])
 	locs, ok := b.p.zones.customLocations(key)
 	if !ok {
 		if b.vtzBuilds >= maxVTimezoneBuilds {
@@ -599,7 +838,17 @@ func (b *builder) vtimezone(name string, comp *ical.Component, how vtzReading) *
 			return nil
 		}
 		b.vtzBuilds++
-		locs = buildVTimezones(name, comp)
+		if b.vtzWork == nil {
+			b.vtzWork = newWork(b.ctx, vtzMaxSteps, math.MaxInt)
+		}
+		var complete bool
+		locs, complete = buildVTimezones(name, comp, b.vtzWork)
+		if b.vtzWork.err != nil {
+			return nil // Parse is cancelled
+		}
+		if !complete {
+			b.log.add("VTIMEZONE %q: its rules need more than %d steps; its transitions stop there", clip(name, 64), vtzMaxSteps)
+		}
 		b.p.zones.storeCustom(key, locs)
 	}
 	if how == readICALJS {
@@ -674,11 +923,17 @@ func (b *builder) event(c *ical.Component) (*Event, string) {
 			e.Sequence = n
 		}
 	}
+CATEGORIES:
 	for _, p := range c.Props["CATEGORIES"] {
-		for _, v := range splitText(p.Value) {
-			if v = strings.TrimSpace(v); v != "" {
-				e.Categories = append(e.Categories, v)
+		for v := range textValues(p.Value) {
+			if v = strings.TrimSpace(v); v == "" {
+				continue
 			}
+			if len(e.Categories) == maxCategories {
+				b.log.add("UID %q: more than %d CATEGORIES; the rest are ignored", clip(e.UID, 64), maxCategories)
+				break CATEGORIES
+			}
+			e.Categories = append(e.Categories, v)
 		}
 	}
 	ds := c.Props.Get("DTSTART")
@@ -740,45 +995,161 @@ func (b *builder) event(c *ical.Component) (*Event, string) {
 	return e, ""
 }
 
+// parsedRule is an RRULE value parsed once per feed: events that share
+// the text share its options.
+type parsedRule struct {
+	spec  ruleSpec
+	notes []string // parseRule's notes
+	err   string   // why the rule is ignored, or ""
+}
+
+// rule parses an RRULE value, or returns it from the feed's cache. A
+// rule that may have more than Config.MaxPeriodInstants instants per
+// period is ignored: the count depends only on the text (the parts
+// spelled out from DTSTART have one value each).
+func (b *builder) rule(text string) *parsedRule {
+	if pr, ok := b.rules[text]; ok {
+		return pr
+	}
+	pr := &parsedRule{}
+	spec, err := parseRule(text, func(format string, args ...any) {
+		pr.notes = append(pr.notes, fmt.Sprintf(format, args...))
+	})
+	switch {
+	case err != nil:
+		pr.err = err.Error() + "; the rule is ignored"
+	default:
+		anyStart := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+		if n, period := compileRule(spellOut(*spec.opt, anyStart)).periodInstants(); n > int64(b.p.cfg.MaxPeriodInstants) {
+			pr.err = fmt.Sprintf("RRULE %s would generate up to %d instants per %s, more than %d (Config.MaxPeriodInstants); the rule is ignored",
+				clip(text, 200), n, period, b.p.cfg.MaxPeriodInstants)
+		}
+	}
+	pr.spec = spec
+	if b.rules == nil {
+		b.rules = make(map[string]*parsedRule)
+	}
+	b.rules[text] = pr
+	return pr
+}
+
+// maxRules bounds the RRULEs of one event (RFC 5545 allows one; RFC
+// 2445 producers write a few): every instance is chosen among them.
+const maxRules = 16
+
+// clip returns s, cut to about n bytes with an ellipsis when longer.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
 // recurrence reads RRULE, RDATE and EXDATE.
 func (b *builder) recurrence(c *ical.Component, e *Event) {
 	note := func(format string, args ...any) {
-		b.log.add("UID %q: %s", e.UID, fmt.Sprintf(format, args...))
+		b.log.add("UID %q: %s", clip(e.UID, 64), fmt.Sprintf(format, args...))
 	}
-	for _, p := range c.Props["RRULE"] {
-		r, err := parseRule(p.Value, note)
-		if err != nil {
-			note("%v; the rule is ignored", err)
+	for i, p := range c.Props["RRULE"] {
+		if i == maxRules {
+			note("%d RRULEs; only the first %d are used", len(c.Props["RRULE"]), maxRules)
+			e.ruleIgnored = true
+			break
+		}
+		pr := b.rule(p.Value)
+		for _, n := range pr.notes {
+			note("%s", n)
+		}
+		if pr.err != "" {
+			note("%s", pr.err)
 			e.ruleIgnored = true
 			continue
 		}
+		r := pr.spec
 		if r.hasUntil {
 			r.until = b.untilValue(r.until, e.start, note)
 		}
 		e.rules = append(e.rules, r)
 	}
+	var bad valueErrors
+	values := 0
+RDATEs:
 	for _, p := range c.Props["RDATE"] {
 		period := strings.EqualFold(p.Params.Get("VALUE"), "PERIOD")
-		for _, v := range splitValues(p.Value) {
+		for v := range listValues(p.Value) {
+			if values++; values > maxDateValues {
+				note("more than %d RDATE values; the rest are ignored", maxDateValues)
+				break RDATEs
+			}
+			if values%linePoll == 0 && b.ctx.Err() != nil {
+				return // build notices
+			}
 			rd, err := b.rdateValue(v, p.Params, period)
 			if err != nil {
-				note("ignored an RDATE: %v", err)
+				bad.add(err)
 				continue
 			}
 			e.rdates = append(e.rdates, rd)
 		}
 	}
+	bad.report("RDATE", note)
+	bad, values = valueErrors{}, 0
+EXDATEs:
 	for _, p := range c.Props["EXDATE"] {
-		for _, v := range splitValues(p.Value) {
+		for v := range listValues(p.Value) {
+			if values++; values > maxDateValues {
+				note("more than %d EXDATE values; the rest are ignored", maxDateValues)
+				break EXDATEs
+			}
+			if values%linePoll == 0 && b.ctx.Err() != nil {
+				return // build notices
+			}
 			x, err := b.dateValueOf(v, p.Params)
 			if err != nil {
-				note("ignored an EXDATE: %v", err)
+				bad.add(err)
 				continue
 			}
 			e.exdates = append(e.exdates, x)
 		}
 	}
+	bad.report("EXDATE", note)
 	e.Recurring = len(e.rules) > 0 || len(e.rdates) > 0
+}
+
+// maxDateValues caps the RDATE values, and the EXDATE values, of one
+// event.
+const maxDateValues = 100_000
+
+// maxCategories caps the CATEGORIES values of one event.
+const maxCategories = 1000
+
+// valueErrors collects the values of a property that are ignored, so
+// that a list of millions costs one note.
+type valueErrors struct {
+	n     int
+	first error
+}
+
+// add records an ignored value.
+func (v *valueErrors) add(err error) {
+	if v.n == 0 {
+		v.first = err
+	}
+	v.n++
+}
+
+// report notes the ignored values, if any.
+func (v *valueErrors) report(name string, note func(string, ...any)) {
+	switch v.n {
+	case 0:
+	case 1:
+		note("ignored an %s: %v", name, v.first)
+	default:
+		note("ignored %d %s values (the first: %v)", v.n, name, v.first)
+	}
 }
 
 // untilValue fixes an UNTIL whose type does not match DTSTART: a DATE

@@ -2,7 +2,9 @@ package calendar
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -24,11 +26,16 @@ const (
 	maxParams = 64
 )
 
-// repairLog collects the repair notes of one feed, each once, in order.
+// repairLog collects the repair notes of one feed, each once, in order,
+// up to maxNotes distinct ones.
 type repairLog struct {
 	notes []string
 	seen  map[string]int
+	more  int // notes past maxNotes
 }
+
+// maxNotes caps the distinct notes of one feed (Stats.Repairs).
+const maxNotes = 1000
 
 // add records a note; repeated notes are counted, not repeated.
 func (l *repairLog) add(format string, args ...any) {
@@ -40,18 +47,45 @@ func (l *repairLog) add(format string, args ...any) {
 		l.seen[msg]++
 		return
 	}
+	if len(l.notes) == maxNotes {
+		l.more++
+		return
+	}
 	l.seen[msg] = 1
 	l.notes = append(l.notes, msg)
 }
 
+// merge adds o's notes, with their counts, after l's.
+func (l *repairLog) merge(o *repairLog) {
+	if l.seen == nil {
+		l.seen = make(map[string]int)
+	}
+	for _, n := range o.notes {
+		c := o.seen[n]
+		switch _, ok := l.seen[n]; {
+		case ok:
+			l.seen[n] += c
+		case len(l.notes) == maxNotes:
+			l.more += c
+		default:
+			l.seen[n] = c
+			l.notes = append(l.notes, n)
+		}
+	}
+	l.more += o.more
+}
+
 // list returns the notes, with a count for those seen more than once.
 func (l *repairLog) list() []string {
-	out := make([]string, 0, len(l.notes))
+	out := make([]string, 0, len(l.notes)+1)
 	for _, n := range l.notes {
 		if c := l.seen[n]; c > 1 {
 			n = fmt.Sprintf("%s (%d times)", n, c)
 		}
 		out = append(out, n)
+	}
+	if l.more > 0 {
+		out = append(out, fmt.Sprintf("%d more notes left out", l.more))
 	}
 	return out
 }
@@ -69,32 +103,162 @@ type param struct {
 	values []string
 }
 
+// repairLimits bounds the repair pass.
+type repairLimits struct {
+	// ctx is polled every few thousand lines; when it is done the pass
+	// stops and reports nothing found.
+	ctx context.Context
+	// maxComponents caps the top-level components kept (0: no cap).
+	maxComponents int
+}
+
+// linePoll is how many lines a loop over a feed's lines handles between
+// looks at the context: a millisecond or so.
+const linePoll = 4096
+
 // repairFeed normalises raw feed bytes into text go-ical decodes without
 // error: one VCALENDAR, CRLF line ends, folded lines joined, clean
 // parameters, balanced BEGIN/END. It reports whether anything resembling
 // iCalendar was found.
 func repairFeed(data []byte, log *repairLog) (lines []contentLine, ok bool) {
+	return repairFeedLimited(data, log, repairLimits{ctx: context.Background()})
+}
+
+// repairFeedLimited is repairFeed within limits. The lines pass through
+// it one at a time, split, unfolded, decoded, tokenized and structured,
+// so that only the structured lines are ever held for the whole feed.
+// The notes keep the order of the stages.
+func repairFeedLimited(data []byte, log *repairLog, lim repairLimits) (lines []contentLine, ok bool) {
 	data = decodeUnicode(data, log)
-	physical := splitLines(data, log)
-	logical := unfold(physical, log)
-	tokens := make([]contentLine, 0, len(logical))
-	for _, raw := range logical {
-		line, legacy := decodeText(raw, log)
-		line = dropControls(line, log)
-		if strings.TrimSpace(line) == "" {
-			continue
+	var unfoldLog, lineLog, structLog repairLog
+	cancelled := false
+	tokens := func(yield func(contentLine) bool) {
+		n := 0
+		for raw := range logicalLines(data, log, &unfoldLog) {
+			if n++; n%linePoll == 0 && lim.ctx.Err() != nil {
+				cancelled = true
+				return
+			}
+			line, legacy := decodeText(raw, &lineLog)
+			line = dropControls(line, &lineLog)
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			cl, ok := tokenize(line)
+			if !ok {
+				lineLog.add("dropped a line that is not a content line")
+				continue
+			}
+			if legacy {
+				cl.params = append(cl.params, param{name: charsetMarker, values: []string{"WINDOWS-1252"}})
+			}
+			if !yield(cl) {
+				return
+			}
 		}
-		cl, ok := tokenize(line)
-		if !ok {
-			log.add("dropped a line that is not a content line")
-			continue
-		}
-		if legacy {
-			cl.params = append(cl.params, param{name: charsetMarker, values: []string{"WINDOWS-1252"}})
-		}
-		tokens = append(tokens, cl)
 	}
-	return structure(tokens, log)
+	lines, ok = structure(tokens, lineCount(data), &structLog, lim)
+	if cancelled || !ok && lim.ctx.Err() != nil {
+		return nil, false
+	}
+	log.merge(&unfoldLog)
+	log.merge(&lineLog)
+	log.merge(&structLog)
+	return lines, ok
+}
+
+// lineCount bounds the lines of data: its line ends, plus one.
+func lineCount(data []byte) int {
+	if n := bytes.Count(data, []byte{'\n'}); n > 0 {
+		return n + 1
+	}
+	return bytes.Count(data, []byte{'\r'}) + 1
+}
+
+// logicalLines yields the logical lines of data: split on CRLF, bare LF
+// or, when the data has no LF at all, bare CR (noted in log), and
+// unfolded (noted in unfoldLog). A line that starts with a space or a
+// tab continues the previous one (RFC 5545 section 3.1); so does a line
+// that cannot start a content line, which is how feeds that forget to
+// fold show up (the join keeps the break as an escaped newline). Blank
+// lines are dropped. The lines yielded are capacity-limited slices of
+// data, or copies: appending to one never writes into data.
+func logicalLines(data []byte, log, unfoldLog *repairLog) iter.Seq[[]byte] {
+	sep := byte('\n')
+	if bytes.IndexByte(data, '\n') < 0 {
+		if bytes.IndexByte(data, '\r') >= 0 {
+			log.add("converted bare CR line endings")
+			sep = '\r'
+		}
+	} else {
+		// A line end without CR, before the last line, is a bare LF.
+		for i := 0; ; {
+			j := bytes.IndexByte(data[i:], '\n')
+			if j < 0 {
+				break
+			}
+			if i+j == 0 || data[i+j-1] != '\r' {
+				log.add("converted bare LF line endings")
+				break
+			}
+			i += j + 1
+		}
+	}
+	return func(yield func([]byte) bool) {
+		// cur is the line being unfolded (continuation lines joined);
+		// prev the logical line before it, held back in case cur does
+		// not start a content line and joins it.
+		var cur, prev []byte
+		haveCur, havePrev := false, false
+		flush := func(x []byte) bool {
+			if havePrev && !startsContentLine(x) {
+				unfoldLog.add("joined a line that was not folded")
+				prev = append(append(prev, '\\', 'n'), x...)
+				return true
+			}
+			if havePrev && !yield(prev) {
+				return false
+			}
+			prev, havePrev = x, true
+			return true
+		}
+		for rest := data; ; {
+			j := bytes.IndexByte(rest, sep)
+			l := rest
+			if j >= 0 {
+				l = rest[:j:j]
+			} else {
+				l = rest[:len(rest):len(rest)]
+			}
+			if sep == '\n' && len(l) > 0 && l[len(l)-1] == '\r' {
+				l = l[: len(l)-1 : len(l)-1]
+			}
+			switch {
+			case len(l) > 0 && (l[0] == ' ' || l[0] == '\t'):
+				if !haveCur {
+					cur, haveCur = l[1:], true
+				} else {
+					cur = append(cur, l[1:]...)
+				}
+			case len(bytes.TrimSpace(l)) == 0:
+			default:
+				if haveCur && !flush(cur) {
+					return
+				}
+				cur, haveCur = l, true
+			}
+			if j < 0 {
+				break
+			}
+			rest = rest[j+1:]
+		}
+		if haveCur && !flush(cur) {
+			return
+		}
+		if havePrev {
+			yield(prev)
+		}
+	}
 }
 
 // decodeUnicode strips a UTF-8 byte order mark and converts UTF-16 to
@@ -121,69 +285,6 @@ func decodeUTF16(data []byte, bom unicode.BOMPolicy, order unicode.Endianness, l
 		return data
 	}
 	log.add("decoded UTF-16 text")
-	return out
-}
-
-// splitLines splits on CRLF, bare LF or, when the file has no LF at all,
-// bare CR.
-func splitLines(data []byte, log *repairLog) [][]byte {
-	// bytes.Split returns capacity-limited slices; keep them so, so
-	// that appends to a line (unfold) copy it rather than write into
-	// the caller's input.
-	if bytes.IndexByte(data, '\n') < 0 {
-		if bytes.IndexByte(data, '\r') >= 0 {
-			log.add("converted bare CR line endings")
-			return bytes.Split(data, []byte{'\r'})
-		}
-		return [][]byte{data[:len(data):len(data)]}
-	}
-	lines := bytes.Split(data, []byte{'\n'})
-	bareLF := false
-	for i, l := range lines {
-		if n := len(l); n > 0 && l[n-1] == '\r' {
-			lines[i] = l[: n-1 : n-1]
-		} else if i < len(lines)-1 {
-			bareLF = true
-		}
-	}
-	if bareLF {
-		log.add("converted bare LF line endings")
-	}
-	return lines
-}
-
-// unfold joins folded lines. A line that starts with a space or a tab
-// continues the previous one (RFC 5545 section 3.1); so does a line that
-// cannot start a content line, which is how feeds that forget to fold show
-// up (the join keeps the break as an escaped newline).
-func unfold(lines [][]byte, log *repairLog) [][]byte {
-	// Lines are capacity-limited slices of the input (see splitLines),
-	// so appending to one copies it and never writes into the input.
-	folded := make([][]byte, 0, len(lines))
-	for _, l := range lines {
-		switch {
-		case len(l) > 0 && (l[0] == ' ' || l[0] == '\t'):
-			if len(folded) == 0 {
-				folded = append(folded, l[1:])
-				continue
-			}
-			folded[len(folded)-1] = append(folded[len(folded)-1], l[1:]...)
-		case len(bytes.TrimSpace(l)) == 0:
-			continue
-		default:
-			folded = append(folded, l)
-		}
-	}
-	out := folded[:0]
-	for _, l := range folded {
-		if !startsContentLine(l) && len(out) > 0 {
-			log.add("joined a line that was not folded")
-			last := append(out[len(out)-1], '\\', 'n')
-			out[len(out)-1] = append(last, l...)
-			continue
-		}
-		out = append(out, l)
-	}
 	return out
 }
 
@@ -330,10 +431,14 @@ func tokenize(line string) (contentLine, bool) {
 	rest := line[i:]
 	for len(rest) > 0 && rest[0] == ';' {
 		rest = rest[1:]
+		if len(cl.params) == maxParams {
+			rest = skipParam(rest)
+			continue
+		}
 		var p param
 		var ok bool
 		p, rest, ok = tokenizeParam(rest)
-		if ok && len(cl.params) < maxParams {
+		if ok {
 			cl.params = append(cl.params, p)
 		}
 	}
@@ -385,6 +490,52 @@ func tokenizeParam(s string) (param, string, bool) {
 		s = s[1:]
 	}
 	return p, s, validName(p.name)
+}
+
+// skipParam passes over what tokenizeParam would read from s, without
+// keeping it: the parameters past maxParams.
+func skipParam(s string) string {
+	end := strings.IndexAny(s, "=;:")
+	if end < 0 {
+		return ""
+	}
+	if s[end] != '=' {
+		return s[end:]
+	}
+	s = s[end+1:]
+	for {
+		s = skipParamValue(s)
+		if len(s) == 0 || s[0] != ',' {
+			return s
+		}
+		s = s[1:]
+	}
+}
+
+// skipParamValue passes over what tokenizeParamValue would read.
+func skipParamValue(s string) string {
+	if j := strings.IndexAny(s, "\";:,"); j >= 0 && s[j] != '"' {
+		return s[j:]
+	}
+	for len(s) > 0 {
+		switch c := s[0]; {
+		case c == '"':
+			if j := strings.IndexByte(s[1:], '"'); j >= 0 {
+				s = s[j+2:]
+				continue
+			}
+			s = s[1:]
+		case c == ';' || c == ':' || c == ',':
+			return s
+		default:
+			j := strings.IndexAny(s, "\";:,")
+			if j < 0 {
+				j = len(s)
+			}
+			s = s[j:]
+		}
+	}
+	return s
 }
 
 // tokenizeParamValue reads one parameter value: quoted, or up to the next
@@ -440,8 +591,9 @@ func validName(s string) bool {
 // outside a VCALENDAR are wrapped, several VCALENDARs are merged, END
 // lines that close nothing are dropped, missing ones are added, and VERSION
 // and PRODID are supplied when absent.
-func structure(tokens []contentLine, log *repairLog) ([]contentLine, bool) {
-	out := make([]contentLine, 0, len(tokens)+8)
+func structure(tokens iter.Seq[contentLine], capacity int, log *repairLog, lim repairLimits) ([]contentLine, bool) {
+	out := make([]contentLine, 0, capacity+8)
+	components := 0 // top-level components opened
 	out = append(out, contentLine{name: "BEGIN", value: "VCALENDAR"})
 	var stack []string // open components below the VCALENDAR
 	calendars := 0
@@ -456,7 +608,11 @@ func structure(tokens []contentLine, log *repairLog) ([]contentLine, bool) {
 			stack = stack[:len(stack)-1]
 		}
 	}
-	for _, t := range tokens {
+	i := 0
+	for t := range tokens {
+		if i++; i%linePoll == 0 && lim.ctx.Err() != nil {
+			return nil, false
+		}
 		switch t.name {
 		case "BEGIN":
 			comp := strings.ToUpper(strings.TrimSpace(t.value))
@@ -492,6 +648,14 @@ func structure(tokens []contentLine, log *repairLog) ([]contentLine, bool) {
 				log.add("dropped components nested deeper than %d", maxDepth)
 				skip = 1
 				continue
+			}
+			if len(stack) == 0 {
+				components++
+				if lim.maxComponents > 0 && components > lim.maxComponents {
+					log.add("more than %d components (Config.MaxComponents); the rest are dropped", lim.maxComponents)
+					skip = 1
+					continue
+				}
 			}
 			stack = append(stack, comp)
 			out = append(out, contentLine{name: "BEGIN", value: comp})

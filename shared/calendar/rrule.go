@@ -3,6 +3,7 @@ package calendar
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,19 +11,17 @@ import (
 	"github.com/teambition/rrule-go"
 )
 
-// ruleSpec is a parsed RRULE. Dtstart, Until and Count are applied by the
-// expansion, not by rrule-go: rrule-go iterates wall clocks, and UNTIL is
-// compared by the expansion in the right zone.
+// ruleSpec is a parsed RRULE, its parts in rrule-go's ROption (rrule-go
+// is the test oracle of this package's evaluator, see rrule_eval.go).
+// Dtstart, Until and Count are applied by the expansion: the evaluator
+// walks wall clocks, and UNTIL is compared by the expansion in the right
+// zone.
 type ruleSpec struct {
-	opt      rrule.ROption
-	count    int // 0: none
+	opt      *rrule.ROption // shared by the events with the same RRULE text: read only
+	count    int            // 0: none
 	until    dateValue
 	hasUntil bool
 }
-
-// rruleMaxUntil returns what is given to rrule-go as UNTIL: without one it
-// stops 292 years after DTSTART (the largest time.Duration).
-func rruleMaxUntil() time.Time { return time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC) }
 
 // errBadRule reports an RRULE that cannot be used.
 var errBadRule = errors.New("invalid RRULE")
@@ -37,15 +36,23 @@ func parseRule(s string, note func(format string, args ...any)) (ruleSpec, error
 		s = s[6:]
 	}
 	var r ruleSpec
+	var opt rrule.ROption
 	freqSet := false
-	for _, part := range strings.Split(s, ";") {
+	var badParts badValues
+	defer badParts.report("", note)
+	parts := 0
+	for part := range strings.SplitSeq(s, ";") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
+		if parts++; parts > maxRuleParts {
+			note("RRULE of more than %d parts; the rest are ignored", maxRuleParts)
+			break
+		}
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
-			note("ignored RRULE part %q", part)
+			badParts.add(part)
 			continue
 		}
 		k = strings.ToUpper(strings.TrimSpace(k))
@@ -53,7 +60,7 @@ func parseRule(s string, note func(format string, args ...any)) (ruleSpec, error
 		var err error
 		switch k {
 		case "FREQ":
-			r.opt.Freq, err = parseFreq(v)
+			opt.Freq, err = parseFreq(v)
 			freqSet = err == nil
 		case "UNTIL":
 			r.until, err = parseDateTime(v)
@@ -75,27 +82,27 @@ func parseRule(s string, note func(format string, args ...any)) (ruleSpec, error
 				note("ignored RRULE INTERVAL=%d", n)
 				n = 1
 			}
-			r.opt.Interval = n
+			opt.Interval = n
 		case "WKST":
-			r.opt.Wkst, err = parseWeekday(v)
+			opt.Wkst, err = parseWeekday(v)
 		case "BYDAY":
-			r.opt.Byweekday, err = parseByDay(v, note)
+			opt.Byweekday, err = parseByDay(v, note)
 		case "BYSECOND":
-			r.opt.Bysecond, err = parseInts(k, v, 0, 60, false, note)
+			opt.Bysecond, err = parseInts(k, v, 0, 60, false, note)
 		case "BYMINUTE":
-			r.opt.Byminute, err = parseInts(k, v, 0, 59, false, note)
+			opt.Byminute, err = parseInts(k, v, 0, 59, false, note)
 		case "BYHOUR":
-			r.opt.Byhour, err = parseInts(k, v, 0, 23, false, note)
+			opt.Byhour, err = parseInts(k, v, 0, 23, false, note)
 		case "BYMONTHDAY":
-			r.opt.Bymonthday, err = parseInts(k, v, 1, 31, true, note)
+			opt.Bymonthday, err = parseInts(k, v, 1, 31, true, note)
 		case "BYYEARDAY":
-			r.opt.Byyearday, err = parseInts(k, v, 1, 366, true, note)
+			opt.Byyearday, err = parseInts(k, v, 1, 366, true, note)
 		case "BYWEEKNO":
-			r.opt.Byweekno, err = parseInts(k, v, 1, 53, true, note)
+			opt.Byweekno, err = parseInts(k, v, 1, 53, true, note)
 		case "BYMONTH":
-			r.opt.Bymonth, err = parseInts(k, v, 1, 12, false, note)
+			opt.Bymonth, err = parseInts(k, v, 1, 12, false, note)
 		case "BYSETPOS":
-			r.opt.Bysetpos, err = parseInts(k, v, 1, 366, true, note)
+			opt.Bysetpos, err = parseInts(k, v, 1, 366, true, note)
 		default:
 			// X- parts and anything unknown are ignored, as RFC 5545
 			// asks of unknown extensions.
@@ -107,16 +114,28 @@ func parseRule(s string, note func(format string, args ...any)) (ruleSpec, error
 	if !freqSet {
 		return ruleSpec{}, fmt.Errorf("%w: no FREQ", errBadRule)
 	}
-	for i, sec := range r.opt.Bysecond {
-		if sec == 60 {
-			r.opt.Bysecond[i] = 59
+	if n := len(opt.Bysecond); n > 0 && opt.Bysecond[n-1] == 60 {
+		// A leap second is read as the second before it.
+		opt.Bysecond = opt.Bysecond[:n-1]
+		if !slices.Contains(opt.Bysecond, 59) {
+			opt.Bysecond = append(opt.Bysecond, 59)
 		}
 	}
-	if !timeReachable(r.opt) {
+	if !timeReachable(opt) {
 		return ruleSpec{}, fmt.Errorf("%w: BYHOUR/BYMINUTE/BYSECOND never reached at this INTERVAL", errBadRule)
 	}
+	r.opt = &opt
 	return r, nil
 }
+
+// Bounds of what parseRule reads: there are 14 kinds of parts, and a
+// BY list has at most 733 distinct values (BYYEARDAY and BYSETPOS:
+// 1..366 and their negatives; BYDAY 7 × 107), so anything longer is
+// repetition or junk.
+const (
+	maxRuleParts = 64
+	maxByValues  = 1000
+)
 
 // parseFreq parses a FREQ value.
 func parseFreq(v string) (rrule.Frequency, error) {
@@ -136,7 +155,7 @@ func parseFreq(v string) (rrule.Frequency, error) {
 	case "SECONDLY":
 		return rrule.SECONDLY, nil
 	}
-	return 0, fmt.Errorf("unknown frequency %q", v)
+	return 0, fmt.Errorf("unknown frequency %q", clip(v, 32))
 }
 
 // parseWeekday parses a two-letter weekday.
@@ -157,52 +176,119 @@ func parseWeekday(v string) (rrule.Weekday, error) {
 	case "SU":
 		return rrule.SU, nil
 	}
-	return rrule.MO, fmt.Errorf("unknown weekday %q", v)
+	return rrule.MO, fmt.Errorf("unknown weekday %q", clip(v, 32))
 }
 
-// parseByDay parses a BYDAY list such as "MO,WE" or "1MO,-1FR".
+// parseByDay parses a BYDAY list such as "MO,WE" or "1MO,-1FR", each
+// value once.
 func parseByDay(v string, note func(string, ...any)) ([]rrule.Weekday, error) {
 	var out []rrule.Weekday
-	for _, item := range splitValues(v) {
+	var seen [7][107]bool // weekday, ordinal + 53
+	var bad badValues
+	items := 0
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		if items++; items > maxByValues {
+			note("RRULE BYDAY of more than %d values; the rest are ignored", maxByValues)
+			break
+		}
 		n := 0
 		if len(item) > 2 {
 			var err error
 			n, err = strconv.Atoi(strings.TrimPrefix(item[:len(item)-2], "+"))
 			if err != nil || n == 0 || n > 53 || n < -53 {
-				note("ignored RRULE BYDAY value %q", item)
+				bad.add(item)
 				continue
 			}
 		}
 		wd, err := parseWeekday(item[max(0, len(item)-2):])
 		if err != nil {
-			note("ignored RRULE BYDAY value %q", item)
+			bad.add(item)
 			continue
 		}
+		if seen[wd.Day()][n+53] {
+			continue
+		}
+		seen[wd.Day()][n+53] = true
 		if n != 0 {
 			wd = wd.Nth(n)
 		}
 		out = append(out, wd)
 	}
+	bad.report("BYDAY", note)
 	if len(out) == 0 {
 		return nil, errors.New("no valid weekday")
 	}
 	return out, nil
 }
 
+// badValues collects the values of a BY list that are ignored, so that
+// a list of millions costs one note.
+type badValues struct {
+	n     int
+	first string
+}
+
+// add records an ignored value.
+func (b *badValues) add(v string) {
+	if b.n == 0 {
+		b.first = clip(v, 20)
+	}
+	b.n++
+}
+
+// report notes the ignored values of a part, if any ("" for parts
+// without "=").
+func (b *badValues) report(key string, note func(string, ...any)) {
+	switch {
+	case b.n == 0:
+	case key == "" && b.n == 1:
+		note("ignored RRULE part %q", b.first)
+	case key == "":
+		note("ignored %d RRULE parts (the first is %q)", b.n, b.first)
+	case b.n == 1:
+		note("ignored RRULE %s value %q", key, b.first)
+	default:
+		note("ignored %d RRULE %s values (the first is %q)", b.n, key, b.first)
+	}
+}
+
 // parseInts parses a BY list, dropping values outside [lo, hi] (or
-// [-hi, -lo] when signed).
+// [-hi, -lo] when signed); it returns each value once, sorted. (hi is
+// at most 366.)
 func parseInts(key, v string, lo, hi int, signed bool, note func(string, ...any)) ([]int, error) {
-	var out []int
-	for _, item := range splitValues(v) {
-		n, err := strconv.Atoi(strings.TrimPrefix(item, "+"))
-		if err != nil || !(n >= lo && n <= hi || signed && n <= -lo && n >= -hi) {
-			note("ignored RRULE %s value %q", key, item)
+	var seen [2*366 + 1]bool
+	var bad badValues
+	found, items := 0, 0
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item == "" {
 			continue
 		}
-		out = append(out, n)
+		if items++; items > maxByValues {
+			note("RRULE %s of more than %d values; the rest are ignored", key, maxByValues)
+			break
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(item, "+"))
+		if err != nil || !(n >= lo && n <= hi || signed && n <= -lo && n >= -hi) {
+			bad.add(item)
+			continue
+		}
+		if !seen[n+366] {
+			seen[n+366] = true
+			found++
+		}
 	}
-	if len(out) == 0 {
+	bad.report(key, note)
+	if found == 0 {
 		return nil, errors.New("no valid value")
+	}
+	out := make([]int, 0, found)
+	for i, ok := range seen {
+		if ok {
+			out = append(out, i-366)
+		}
 	}
 	return out, nil
 }
@@ -303,48 +389,37 @@ func spellOut(o rrule.ROption, start time.Time) rrule.ROption {
 	return o
 }
 
-// fastForward returns a DTSTART for rrule-go at the start of the latest
-// period of the rule (a whole number of INTERVALs after start) that
-// begins no later than target, so iteration can begin near a window
-// instead of at DTSTART. The options must have been through spellOut. It
-// returns start when target is not after it.
+// fastForward returns the start of the latest period of the rule (a
+// whole number of INTERVALs after start) that begins no later than
+// target, so that evaluation can begin near a window instead of at
+// DTSTART. The options must have been through spellOut. It returns start
+// when target is not after it.
 func fastForward(o rrule.ROption, start, target time.Time) time.Time {
 	if !target.After(start) {
 		return start
 	}
-	interval := max(o.Interval, 1)
+	interval := min(int64(max(o.Interval, 1)), intervalCap(o.Freq))
 	y, m, d := start.Date()
+	startDay := dayNumber(y, int(m), d)
+	targetDay := floorDiv(target.Unix(), secondsPerDay)
 	switch o.Freq {
 	case rrule.YEARLY:
-		k := (target.Year() - y) / interval
-		return time.Date(y+k*interval, 1, 1, 0, 0, 0, 0, time.UTC)
+		k := int64(target.Year()-y) / interval
+		return time.Date(y+int(k*interval), 1, 1, 0, 0, 0, 0, time.UTC)
 	case rrule.MONTHLY:
-		months := (target.Year()-y)*12 + int(target.Month()) - int(m)
+		months := int64((target.Year()-y)*12 + int(target.Month()) - int(m))
 		k := months / interval
 		return time.Date(y, m+time.Month(k*interval), 1, 0, 0, 0, 0, time.UTC)
 	case rrule.WEEKLY:
-		wkst := int(o.Wkst.Day()) // 0 = Monday
-		wd := (int(start.Weekday()) + 6) % 7
-		weekStart := time.Date(y, m, d-((wd-wkst+7)%7), 0, 0, 0, 0, time.UTC)
-		days := int(target.Sub(weekStart) / (24 * time.Hour))
-		k := days / 7 / interval
-		return weekStart.AddDate(0, 0, k*interval*7)
+		wkst := o.Wkst.Day() // 0 = Monday
+		weekStart := startDay - floorMod(int64(weekdayOf(startDay)-wkst), 7)
+		k := floorDiv(targetDay-weekStart, 7*interval)
+		return wallTime((weekStart + k*7*interval) * secondsPerDay)
 	case rrule.DAILY:
-		day0 := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-		days := int(target.Sub(day0) / (24 * time.Hour))
-		k := days / interval
-		return day0.AddDate(0, 0, k*interval)
+		k := floorDiv(targetDay-startDay, interval)
+		return wallTime((startDay + k*interval) * secondsPerDay)
 	}
-	var unit time.Duration
-	switch o.Freq {
-	case rrule.HOURLY:
-		unit = time.Hour
-	case rrule.MINUTELY:
-		unit = time.Minute
-	default:
-		unit = time.Second
-	}
-	step := unit * time.Duration(interval)
-	k := target.Sub(start) / step
-	return start.Add(k * step)
+	step := unitSeconds(o.Freq) * interval
+	k := floorDiv(target.Unix()-start.Unix(), step)
+	return wallTime(start.Unix() + k*step)
 }

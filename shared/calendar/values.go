@@ -3,6 +3,7 @@ package calendar
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -73,23 +74,23 @@ func parseDateTime(s string) (dateValue, error) {
 		s = strings.NewReplacer("-", "", ":", "").Replace(s)
 	}
 	if len(s) < 8 {
-		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, orig)
+		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, clip(orig, 64))
 	}
 	y, err1 := digits(s[0:4])
 	mo, err2 := digits(s[4:6])
 	d, err3 := digits(s[6:8])
 	if err := errors.Join(err1, err2, err3); err != nil {
-		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, orig)
+		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, clip(orig, 64))
 	}
 	if mo < 1 || mo > 12 || d < 1 || d > daysIn(time.Month(mo), y) {
-		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, orig)
+		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, clip(orig, 64))
 	}
 	rest := s[8:]
 	if rest == "" || rest == "Z" || rest == "z" {
 		return dateValue{wall: time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC), date: true}, nil
 	}
 	if rest[0] != 'T' && rest[0] != 't' {
-		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, orig)
+		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, clip(orig, 64))
 	}
 	rest = rest[1:]
 	utc := false
@@ -99,7 +100,7 @@ func parseDateTime(s string) (dateValue, error) {
 	}
 	if i := strings.IndexByte(rest, '.'); i >= 0 {
 		if _, err := digits(rest[i+1:]); err != nil {
-			return dateValue{}, fmt.Errorf("%w: %q", errBadDate, orig)
+			return dateValue{}, fmt.Errorf("%w: %q", errBadDate, clip(orig, 64))
 		}
 		rest = rest[:i]
 	}
@@ -108,7 +109,7 @@ func parseDateTime(s string) (dateValue, error) {
 	if len(rest) > 6 {
 		// "T1100000Z": the first six digits, as ical.js reads them.
 		if _, err := digits(rest); err != nil {
-			return dateValue{}, fmt.Errorf("%w: %q", errBadDate, orig)
+			return dateValue{}, fmt.Errorf("%w: %q", errBadDate, clip(orig, 64))
 		}
 		rest = rest[:6]
 	}
@@ -126,7 +127,7 @@ func parseDateTime(s string) (dateValue, error) {
 		err = errBadDate
 	}
 	if err != nil || h > 24 || mi > 59 || sec > 60 || (h == 24 && (mi != 0 || sec != 0)) {
-		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, orig)
+		return dateValue{}, fmt.Errorf("%w: %q", errBadDate, clip(orig, 64))
 	}
 	if sec == 60 {
 		sec = 59
@@ -183,7 +184,7 @@ func parseDuration(s string) (duration, error) {
 		s = s[1:]
 	}
 	if !strings.HasPrefix(s, "P") || len(s) < 2 {
-		return duration{}, fmt.Errorf("%w: %q", errBadDuration, s)
+		return duration{}, fmt.Errorf("%w: %q", errBadDuration, clip(s, 64))
 	}
 	s = s[1:]
 	var d duration
@@ -199,7 +200,7 @@ func parseDuration(s string) (duration, error) {
 			i++
 		}
 		if i == 0 || i == len(s) || i > 9 {
-			return duration{}, fmt.Errorf("%w: %q", errBadDuration, s)
+			return duration{}, fmt.Errorf("%w: %q", errBadDuration, clip(s, 64))
 		}
 		n, _ := strconv.Atoi(s[:i])
 		unit := s[i]
@@ -216,7 +217,7 @@ func parseDuration(s string) (duration, error) {
 		case unit == 'S' && inTime:
 			d.exact += time.Duration(n) * time.Second
 		default:
-			return duration{}, fmt.Errorf("%w: %q", errBadDuration, s)
+			return duration{}, fmt.Errorf("%w: %q", errBadDuration, clip(s, 64))
 		}
 		if d.days > maxDurationDays || d.exact > maxDurationDays*24*time.Hour {
 			return duration{}, fmt.Errorf("%w: too long", errBadDuration)
@@ -271,6 +272,38 @@ func splitText(s string) []string {
 		}
 	}
 	return append(out, unescapeText(s[start:]))
+}
+
+// listValues yields the values of a comma-separated list of non-text
+// values, trimmed, skipping empty ones, without building the list.
+func listValues(s string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for p := range strings.SplitSeq(s, ",") {
+			if p = strings.TrimSpace(p); p != "" && !yield(p) {
+				return
+			}
+		}
+	}
+}
+
+// textValues yields the values of a multi-valued TEXT, split on
+// unescaped commas and unescaped, without building the list.
+func textValues(s string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		start := 0
+		for i := 0; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				i++
+			case ',':
+				if !yield(unescapeText(s[start:i])) {
+					return
+				}
+				start = i + 1
+			}
+		}
+		yield(unescapeText(s[start:]))
+	}
 }
 
 // splitValues splits a comma-separated list of non-text values.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-ical"
-	"github.com/teambition/rrule-go"
 )
 
 // vtzFirstYear is the year from which a VTIMEZONE's yearly rules are
@@ -17,10 +16,12 @@ import (
 func vtzFirstYear() int { return 1900 }
 
 // Bounds of a VTIMEZONE's expansion: transitions are generated up to
-// vtzLastYear, at most vtzMaxTransitions in all.
+// vtzLastYear, at most vtzMaxTransitions in all, and its rules may spend
+// vtzMaxSteps steps (the unit of Config.MaxSteps) for each reading.
 const (
 	vtzLastYear       = 2100
 	vtzMaxTransitions = 4000
+	vtzMaxSteps       = 100_000
 )
 
 // transition is one change of a zone's offset.
@@ -78,15 +79,23 @@ type vtzLocations struct {
 // TZOFFSETTO, and before the first transition its TZOFFSETFROM applies.
 // The two readings share their transitions unless an observance has an
 // RDATE. Both are nil when the component defines no usable observance.
-func buildVTimezones(name string, c *ical.Component) vtzLocations {
-	rfc := vtzTransitions(c, readRFC)
+//
+// Each reading's rules spend at most vtzMaxSteps of w; complete is false
+// when they ran out (or when w's context is done) and the transitions
+// stop there.
+func buildVTimezones(name string, c *ical.Component, w *work) (locs vtzLocations, complete bool) {
+	w.startSeries(0)
+	rfc := vtzTransitions(c, readRFC, w)
+	complete = !w.refused
 	if len(rfc) == 0 {
-		return vtzLocations{}
+		return vtzLocations{}, complete
 	}
 	icaljs := rfc
 	for _, obs := range c.Children {
 		if len(obs.Props["RDATE"]) > 0 {
-			icaljs = vtzTransitions(c, readICALJS)
+			w.startSeries(0)
+			icaljs = vtzTransitions(c, readICALJS, w)
+			complete = complete && !w.refused
 			break
 		}
 	}
@@ -94,7 +103,7 @@ func buildVTimezones(name string, c *ical.Component) vtzLocations {
 	if len(icaljs) > 0 {
 		out.icaljs = vtzLocation(name, transition{}, icaljs)
 	}
-	return out
+	return out, complete
 }
 
 // vtzLocation encodes transitions as a time.Location, or returns nil.
@@ -108,14 +117,14 @@ func vtzLocation(name string, initial transition, txs []transition) *time.Locati
 
 // vtzTransitions lists a VTIMEZONE's transitions in order, one per
 // instant (the last listed wins).
-func vtzTransitions(c *ical.Component, how vtzReading) []transition {
+func vtzTransitions(c *ical.Component, how vtzReading, w *work) []transition {
 	var txs []transition
 	for _, obs := range c.Children {
 		if obs.Name != "STANDARD" && obs.Name != "DAYLIGHT" {
 			continue
 		}
-		txs = append(txs, observanceTransitions(obs, how)...)
-		if len(txs) > vtzMaxTransitions {
+		txs = observanceTransitions(txs, obs, how, w)
+		if len(txs) > vtzMaxTransitions || !w.alive() {
 			break
 		}
 	}
@@ -182,11 +191,12 @@ func observanceHeader(obs *ical.Component) (start time.Time, from, to int, ok bo
 	return dv.wall, from, to, true
 }
 
-// observanceTransitions lists the transitions one observance defines.
-func observanceTransitions(obs *ical.Component, how vtzReading) []transition {
+// observanceTransitions appends the transitions one observance defines
+// to txs, stopping past vtzMaxTransitions.
+func observanceTransitions(txs []transition, obs *ical.Component, how vtzReading, w *work) []transition {
 	start, from, to, ok := observanceHeader(obs)
 	if !ok {
-		return nil
+		return txs
 	}
 	abbrev := ""
 	if p := obs.Props.Get("TZNAME"); p != nil {
@@ -195,58 +205,61 @@ func observanceTransitions(obs *ical.Component, how vtzReading) []transition {
 	mk := func(wall time.Time) transition {
 		return transition{at: wall.Unix() - int64(from), offset: to, dst: obs.Name == "DAYLIGHT", abbrev: abbrev}
 	}
-	var txs []transition
+	full := func() bool { return len(txs) > vtzMaxTransitions }
 	if how == readRFC || len(obs.Props["RRULE"]) > 0 || len(obs.Props["RDATE"]) == 0 {
 		txs = append(txs, mk(start))
 	}
 	limit := time.Date(vtzLastYear, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, p := range obs.Props["RRULE"] {
+		if full() {
+			return txs
+		}
 		spec, err := parseRule(p.Value, func(string, ...any) {})
 		if err != nil {
 			continue
 		}
-		opt := spellOut(spec.opt, start)
-		opt.Dtstart = start
-		if spec.count > 0 {
-			opt.Count = spec.count
-		} else if first := vtzFirstYear(); start.Year() < first {
+		opts := ruleEvalOptions{start: start, limit: limit, count: spec.count}
+		if first := time.Date(vtzFirstYear(), 1, 1, 0, 0, 0, 0, time.UTC); spec.count == 0 && start.Before(first) {
 			// Outlook starts its rules in 1601: onsets before 1900
-			// are never needed and cost most of the build.
-			opt.Dtstart = fastForward(opt, start, time.Date(first, 1, 1, 0, 0, 0, 0, time.UTC))
+			// are never needed.
+			opts.skip = first
 		}
-		opt.Until = rruleMaxUntil()
-		r, err := rrule.NewRRule(opt)
-		if err != nil {
-			continue
-		}
-		next := r.Iterator()
-		for n := 0; n < vtzMaxTransitions; n++ {
-			w, ok := next()
-			if !ok || !w.Before(limit) {
+		eval := newRuleEval(spellOut(*spec.opt, start), opts, w)
+		for n := 0; n < vtzMaxTransitions && !full(); n++ {
+			s, ok := eval.next()
+			if !ok {
+				break
+			}
+			wall := wallTime(s)
+			if !wall.Before(limit) {
 				break
 			}
 			if spec.hasUntil {
 				var past bool
 				if spec.until.utc {
-					past = w.Unix()-int64(from) > spec.until.wall.Unix()
+					past = wall.Unix()-int64(from) > spec.until.wall.Unix()
 				} else {
-					past = w.After(spec.until.wall) && !(spec.until.date && sameDate(w, spec.until.wall))
+					past = wall.After(spec.until.wall) && !(spec.until.date && sameDate(wall, spec.until.wall))
 				}
 				if past {
 					break
 				}
 			}
-			if !w.Equal(start) {
-				txs = append(txs, mk(w))
+			if !wall.Equal(start) {
+				txs = append(txs, mk(wall))
 			}
 		}
 	}
 	for _, p := range obs.Props["RDATE"] {
-		values := splitValues(p.Value)
-		if how == readICALJS && len(values) > 1 {
-			values = values[:1]
-		}
-		for _, v := range values {
+		first := true
+		for v := range listValues(p.Value) {
+			if full() {
+				return txs
+			}
+			if !first && how == readICALJS {
+				break // ical.js reads the first value of each RDATE
+			}
+			first = false
 			if i := strings.IndexByte(v, '/'); i >= 0 {
 				v = v[:i]
 			}

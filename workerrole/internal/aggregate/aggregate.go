@@ -59,6 +59,11 @@ type Config struct {
 	FeedConcurrency int           // feeds of one hub fetched at once; default 8
 	DefaultDuration time.Duration // timed events without an end; default 1h
 	MaxPerSeries    int           // per-series occurrence cap; default calendar's
+	// Bounds bounds parsing and expanding each feed (MaxFeedBytes,
+	// MaxSteps, MaxFeedSteps, MaxPeriodInstants, MaxComponents,
+	// MaxOccurrences); zero fields take the calendar package's defaults,
+	// and the per-hub fields (zone, duration) are set by the job.
+	Bounds calendar.Config
 	// ParseTimeout bounds parsing and expanding one feed; default
 	// DefaultParseTimeout. A feed that runs over it fails with the error
 	// class ClassParseTimeout and keeps contributing its last good events.

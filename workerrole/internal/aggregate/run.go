@@ -75,9 +75,9 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 			reqs[i].Prev = prev.feeds[f.ID].Validators
 		}
 	}
-	parser := calendar.NewParser(calendar.Config{
-		FloatingZone: h.Location(), DefaultDuration: j.cfg.DefaultDuration, MaxPerSeries: j.cfg.MaxPerSeries,
-	})
+	pc := j.cfg.Bounds
+	pc.FloatingZone, pc.DefaultDuration, pc.MaxPerSeries = h.Location(), j.cfg.DefaultDuration, j.cfg.MaxPerSeries
+	parser := calendar.NewParser(pc)
 	opts := calendar.MergeOptions{Vocabulary: h.Vocabulary}
 	// Feeds are parsed as they arrive, on as many workers as there are
 	// cores; a fetched body waits for a free worker holding its fetch

@@ -125,6 +125,10 @@ func report(w io.Writer, o options, cal *calendar.Calendar, x *calendar.Expansio
 			fmt.Fprintf(w, "    %s: %d occurrence(s)\n", p.name, p.n)
 		}
 	}
+	if st.RulesIgnored > 0 {
+		fmt.Fprintf(w, "  warning: %d event(s) have an RRULE that was ignored (invalid, or too costly to expand: see Repairs); only their DTSTART is listed\n", st.RulesIgnored)
+		warnings++
+	}
 	return warnings
 }
 

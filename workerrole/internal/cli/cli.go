@@ -31,8 +31,9 @@ import (
 const (
 	// fetchTimeout bounds one HTTP fetch.
 	fetchTimeout = 30 * time.Second
-	// maxFeedBytes is the largest feed read from a file, stdin or URL.
-	maxFeedBytes = calendar.DefaultMaxFeedBytes
+	// maxFeedBytes is the largest feed read from a file, stdin or URL:
+	// the worker's fetch cap, up to which the parser's bounds hold.
+	maxFeedBytes = fetch.DefaultMaxBytes
 )
 
 // ErrUsage means the command line is wrong; the usage has been written to
@@ -154,7 +155,7 @@ func parse(ctx context.Context, o options, stdin io.Reader) (*calendar.Calendar,
 	if err != nil {
 		return nil, err
 	}
-	p := calendar.NewParser(calendar.Config{FloatingZone: o.zone, MaxPerSeries: o.cap})
+	p := calendar.NewParser(calendar.Config{FloatingZone: o.zone, MaxPerSeries: o.cap, MaxFeedBytes: maxFeedBytes})
 	cal, err := p.Parse(ctx, data)
 	if err != nil {
 		return nil, fmt.Errorf("parse feed %s: %w", o.source, err)
