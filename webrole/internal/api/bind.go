@@ -37,22 +37,31 @@ func bindJSON(c *gin.Context, v any) error {
 }
 
 // bindMergePatch reads a JSON merge patch (RFC 7396) from the body and
-// applies it to doc, the resource's writable fields as JSON, decoding
-// the result into v as bindJSON would a whole body: fields left out of
-// the patch keep their values, null removes one.
-func bindMergePatch(c *gin.Context, doc []byte, v any) error {
+// applies it to cur, the record's writable fields: fields left out of the
+// patch keep their values, null removes one. The If-Match the request
+// sent (etag, "" for none) must be the record's curETag, or it is a 412.
+func bindMergePatch[T any](c *gin.Context, etag, curETag string, cur T) (T, error) {
+	var out T
+	if etag != "" && etag != "*" && etag != curETag {
+		return out, tablestore.ErrChanged
+	}
+	doc, err := json.Marshal(cur)
+	if err != nil {
+		return out, err
+	}
 	var patch json.RawMessage
 	if err := bindJSON(c, &patch); err != nil {
-		return err
+		return out, err
 	}
 	if t := bytes.TrimSpace(patch); len(t) == 0 || t[0] != '{' {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "a merge patch is a JSON object of the fields to change"}
+		return out, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "a merge patch is a JSON object of the fields to change"}
 	}
 	merged, err := jsonpatch.MergePatch(doc, patch)
 	if err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the merge patch does not apply: " + err.Error()}
+		return out, &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the merge patch does not apply: " + err.Error()}
 	}
-	return decodeJSON(merged, v)
+	err = decodeJSON(merged, &out)
+	return out, err
 }
 
 // decodeJSON decodes one JSON value into v, refusing unknown fields and

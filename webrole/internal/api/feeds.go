@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -134,18 +133,9 @@ func (s *Server) patchFeed(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	if etag != "" && etag != "*" && etag != old.ETag {
-		_ = c.Error(tablestore.ErrChanged)
-		return
-	}
-	doc, err := json.Marshal(feedInput{FeedURL: old.FeedURL, URL: old.URL, Source: old.Source, Categories: old.Categories,
-		CatMap: old.CatMap, Approved: old.Approved, Comments: old.Comments})
+	in, err := bindMergePatch(c, etag, old.ETag, feedInput{FeedURL: old.FeedURL, URL: old.URL, Source: old.Source,
+		Categories: old.Categories, CatMap: old.CatMap, Approved: old.Approved, Comments: old.Comments})
 	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	var in feedInput
-	if err := bindMergePatch(c, doc, &in); err != nil {
 		_ = c.Error(err)
 		return
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -141,17 +140,8 @@ func (s *Server) patchHub(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	if etag != "" && etag != "*" && etag != old.ETag {
-		_ = c.Error(tablestore.ErrChanged)
-		return
-	}
-	doc, err := json.Marshal(hubInputOf(old))
+	in, err := bindMergePatch(c, etag, old.ETag, hubInputOf(old))
 	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	var in hubInput
-	if err := bindMergePatch(c, doc, &in); err != nil {
 		_ = c.Error(err)
 		return
 	}
