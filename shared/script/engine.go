@@ -380,6 +380,27 @@ func (e *Engine) Run(ctx context.Context, req Request) (string, error) {
 	return r.exec(ctx, root)
 }
 
+// Exists reports whether the script name exists, without running it: a
+// stat of the file when scripts are local. When they come from the web it
+// reports true, as finding out would cost a fetch; Run then answers
+// ErrNotFound. It returns ErrInvalidName for a bad name.
+func (e *Engine) Exists(name string) (bool, error) {
+	clean, err := cleanName(name)
+	if err != nil {
+		return false, err
+	}
+	if e.root == nil {
+		return true, nil
+	}
+	if _, err := e.loadLocal(clean); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
 // ModuleInfo describes one script or module a run used or Preload
 // loaded.
 type ModuleInfo struct {

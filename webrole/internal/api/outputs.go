@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -86,6 +88,13 @@ func renderPage(w io.Writer, v *render.View, q map[string][]string) error {
 func eventsOnly(q map[string][]string) bool {
 	v := q["eventsonly"]
 	return len(v) > 0 && (v[0] == "yes" || v[0] == "true" || v[0] == "1")
+}
+
+// formatNames lists the built-in outputs, sorted.
+func formatNames() []string {
+	names := slices.Collect(maps.Keys(formats))
+	slices.Sort(names)
+	return names
 }
 
 // IsFormat reports whether what names a built-in output.

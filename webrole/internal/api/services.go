@@ -19,6 +19,7 @@ import (
 // failed run.
 type scriptRunner interface {
 	Run(ctx context.Context, req script.Request) (string, error)
+	Exists(name string) (bool, error)
 }
 
 var _ scriptRunner = (*script.Engine)(nil)
@@ -42,8 +43,16 @@ func (s *Server) getService(c *gin.Context) {
 		s.serveOutput(c, hubID, what)
 		return
 	}
+	// An unknown name is a 404 for everyone, before any token is asked
+	// for: /services/keene/icss is a typo, not a private service.
+	unknown := &Error{Status: http.StatusNotFound, Code: "not_found",
+		Message: "no such output or service: the outputs are " + strings.Join(formatNames(), ", ")}
 	if !whatPattern.MatchString(what) {
-		_ = c.Error(&Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such service"})
+		_ = c.Error(unknown)
+		return
+	}
+	if exists, err := s.deps.Scripts.Exists("services/" + what + ".js"); err == nil && !exists {
+		_ = c.Error(unknown)
 		return
 	}
 	if !s.authorize(c) {

@@ -226,3 +226,21 @@ func TestServicesCallerErrorsAre4xx(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownOutputIsNotFound checks that a name that is neither an output
+// nor a service (a typo of a format) is a 404 for everyone, not a 401
+// asking an anonymous reader for a token.
+func TestUnknownOutputIsNotFound(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, token := range []string{"", w.curator} {
+		code, body, _ := call(t, w.h, "GET", "/services/keene/icss", token, "")
+		e, _ := body["error"].(map[string]any)
+		if msg, _ := e["message"].(string); code != 404 || !strings.Contains(msg, "ics") {
+			t.Errorf("GET /services/keene/icss with token %q = %d %v, want 404 listing the outputs", token, code, body)
+		}
+	}
+	if code, _, _ := call(t, w.h, "GET", "/services/keene/log_info", "", ""); code != 401 {
+		t.Errorf("GET /services/keene/log_info without a token = %d, want 401: the service exists", code)
+	}
+}
