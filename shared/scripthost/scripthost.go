@@ -130,13 +130,19 @@ func (h *Host) Events(ctx context.Context, id string, limit int) ([]map[string]a
 	if err != nil {
 		return nil, err
 	}
+	// The compact form, of which only the events asked for are made.
 	var head json.RawMessage
-	events, err := calendar.DecodePayload(g.Payload, &head)
+	cal, err := calendar.ReadPayload(g.Payload, &head)
 	if err != nil {
 		return nil, err
 	}
-	if limit >= 0 && len(events) > limit {
-		events = events[:limit]
+	n := cal.Len()
+	if limit >= 0 && n > limit {
+		n = limit
+	}
+	events := make([]calendar.HubEvent, n)
+	for i := range events {
+		events[i] = cal.Event(i)
 	}
 	return jsonData[[]map[string]any](events)
 }
