@@ -4,10 +4,12 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/envconfig"
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/console"
 )
 
 // Config is the web role's whole configuration, read from the environment
@@ -27,6 +29,14 @@ type Config struct {
 	// Limits bound what curators may store and how often they may queue
 	// work; run passes them to tablestore.Config.
 	Limits tablestore.Limits
+	// SessionLifetime is how long a console sign-in lasts.
+	SessionLifetime time.Duration
+	// Check bounds POST /api/hubs/{hub}/check, which fetches feeds under
+	// the worker's rules (the same variables); run adds the fetcher.
+	Check             api.CheckConfig
+	FetchAllowPrivate bool
+	FetchTimeout      time.Duration
+	FetchMaxBytes     int
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -57,13 +67,33 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 				"member hubs a region may list, repeats counted once (more is a 400); at most 400, which a hub record can store"),
 			PendingJobTTL: r.Duration("ELMCITY_AGGREGATE_PENDING_TTL", tablestore.DefaultPendingJobTTL, time.Minute, 24*time.Hour,
 				"how long a queued aggregation that has not started holds off another for its hub (requests meanwhile answer with it)"),
+			HistoryRetention: r.Duration("ELMCITY_HISTORY_RETENTION", tablestore.DefaultHistoryRetention, time.Hour, 10*366*24*time.Hour,
+				"how long a hub's history of changes (GET /api/hubs/{hub}/history) keeps an entry"),
 		},
+	}
+	c.SessionLifetime = r.Duration("ELMCITY_CONSOLE_SESSION_LIFETIME", console.DefaultLifetime, 5*time.Minute, 30*24*time.Hour,
+		"how long a sign-in to the curator console lasts; revoking or rotating the curator's token ends it sooner")
+	c.FetchAllowPrivate = r.Bool("ELMCITY_FETCH_ALLOW_PRIVATE", false,
+		"let feed checks (POST /api/hubs/{hub}/check) fetch loopback and private addresses (development and tests only), as the worker's variable does")
+	c.FetchTimeout = r.Duration("ELMCITY_FETCH_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute, "total time a feed check may take to fetch the feed")
+	c.FetchMaxBytes = r.Int("ELMCITY_FETCH_MAX_BYTES", 10<<20, 1<<10, 256<<20, "largest feed body a check reads (bigger ones are reported too large)")
+	c.Check = api.CheckConfig{
+		Bounds: calendar.Config{MaxFeedBytes: c.FetchMaxBytes},
+		ParseTimeout: r.Duration("ELMCITY_FEED_PARSE_TIMEOUT", 20*time.Second, 100*time.Millisecond, time.Hour,
+			"longest parsing and expanding a checked feed may take"),
+		PerMinute: r.Int("ELMCITY_CHECKS_PER_MINUTE", api.DefaultChecksPerMinute, 1, 1000,
+			"feed checks one curator may start in a minute (one at a time); more is a 429"),
+		AtOnce: r.Int("ELMCITY_CHECKS_AT_ONCE", api.DefaultChecksAtOnce, 1, 64,
+			"feed checks the web role runs at once, all curators together; more is a 429"),
+		Timeout: r.Duration("ELMCITY_CHECK_TIMEOUT", api.DefaultCheckTimeout, time.Second, 10*time.Minute,
+			"longest a feed check may take in all, fetch and parse (keep it under ELMCITY_HTTP_WRITE_TIMEOUT)"),
 	}
 	if u := c.Outputs.PublicURL; u != "" {
 		p, err := url.Parse(u)
 		r.Check(err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" && (p.Path == "" || p.Path == "/") && p.RawQuery == "",
 			"ELMCITY_PUBLIC_URL", u, "must be an absolute http(s) URL of a site root, such as https://calendar.example.org")
 	}
+	r.Check(c.Check.Timeout < c.WriteTimeout, "ELMCITY_CHECK_TIMEOUT", c.Check.Timeout.String(), "must be shorter than ELMCITY_HTTP_WRITE_TIMEOUT")
 	r.Check(c.AdminToken == "" || len(c.AdminToken) >= 16, "ELMCITY_ADMIN_TOKEN", "REDACTED", "must be at least 16 characters")
 	return c, r.Vars(), r.Err()
 }

@@ -10,17 +10,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/boot"
 	"github.com/elmcity/elmcity/shared/envconfig"
+	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/scripthost"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
+	webconsole "github.com/elmcity/elmcity/webrole/internal/console"
 )
 
 func main() {
@@ -68,6 +71,20 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer func() { _ = scripts.Close() }()
 
+	// Feed checks fetch under the worker's rules: no private addresses
+	// unless the config allows them, the size cap and the timeout.
+	checkFetcher, err := fetch.New(fetch.Config{AllowPrivate: cfg.FetchAllowPrivate, Timeout: cfg.FetchTimeout,
+		MaxBytes: int64(cfg.FetchMaxBytes), MaxRedirects: fetch.DefaultMaxRedirects, Logger: log})
+	if err != nil {
+		return fmt.Errorf("feed check fetcher: %w", err)
+	}
+	defer checkFetcher.CloseIdleConnections()
+	checks := cfg.Check
+	checks.Fetcher = checkFetcher
+	// The console's cookies are Secure when the site is served over https
+	// (its public URL says so); X-Forwarded-Proto is not trusted.
+	con := webconsole.New(webconsole.Deps{Store: st, Logger: log, AdminToken: cfg.AdminToken.Reveal(), Lifetime: cfg.SessionLifetime,
+		Secure: strings.HasPrefix(cfg.Outputs.PublicURL, "https://")})
 	srv := api.New(api.Deps{
 		Logger:       log,
 		Ready:        acct.Ping,
@@ -81,6 +98,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		MaxBodyBytes: int64(cfg.MaxBodyBytes),
 		Outputs:      cfg.Outputs,
 		LogDropped:   tlog.Dropped,
+		Console:      con,
+		Checks:       checks,
 	})
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),

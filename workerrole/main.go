@@ -108,7 +108,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	m := newMetrics(jobs.Length, jobs.PoisonLength, r.TableLog.Dropped)
 	runner := worker.New(jobs, map[string]worker.Handler{
 		queue.KindAggregate: aggregate.New(st, fetcher, pub, aggregate.Config{
-			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log, Observe: m,
+			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log, Observe: m, Jobs: st,
 			ParseTimeout: cfg.ParseTimeout, MaxHubEvents: cfg.MaxHubEvents, MaxRegionMembers: cfg.MaxRegionMembers,
 			Bounds: cfg.Bounds,
 		}),

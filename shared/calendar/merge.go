@@ -134,16 +134,19 @@ func eventTags(o *Occurrence, catmap map[string]string, feedTags []string, vocab
 // tagsOf derives an event's hub tags from its CATEGORIES values (cats)
 // and "category=" lines of its description, the feed's catmap and
 // categories, and the hub's vocabulary.
+//
+// Each of cats is one value, as the parser split the property's TEXT
+// list at its unescaped commas and unescaped it (RFC 5545 3.3.11): a
+// comma left in a value was escaped in the feed ("Meeting\, John") and
+// belongs to the category, so it is never split again.
 func tagsOf(cats []string, description string, catmap map[string]string, feedTags []string, vocab map[string]bool) []string {
 	var raw []string
 	for _, c := range cats {
-		for _, t := range strings.Split(c, ",") {
-			t = normTag(t)
-			if m, ok := catmap[t]; ok {
-				t = normTag(m)
-			}
-			raw = append(raw, t)
+		t := normTag(c)
+		if m, ok := catmap[t]; ok {
+			t = normTag(m)
 		}
+		raw = append(raw, t)
 	}
 	raw = append(raw, feedTags...)
 	for _, line := range strings.Split(description, "\n") {

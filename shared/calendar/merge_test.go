@@ -1,6 +1,7 @@
 package calendar_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -120,12 +121,13 @@ func TestMergeTitleMatchIsConservative(t *testing.T) {
 func TestMergeTags(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
-	o := occ("u", "Concert", at, " Konzert ", "Kids,Family")
+	// "Meeting, John" is one value: its comma was escaped in the feed.
+	o := occ("u", "Concert", at, " Konzert ", "Kids", "Family", "Meeting, John")
 	o.Description = "Bring a chair.\ncategory=Outdoors, free\n"
 	got, _ := calendar.Merge([]calendar.FeedEvents{{
 		Feed: "f", Categories: []string{"Music"}, CatMap: map[string]string{"konzert": "music"}, Occurrences: []calendar.Occurrence{o},
 	}}, calendar.MergeOptions{Vocabulary: []string{"music", "family", "free", "outdoors"}})
-	want := []string{"family", "free", "music", "outdoors", "{kids}"}
+	want := []string{"family", "free", "music", "outdoors", "{kids}", "{meeting, john}"}
 	if diff := cmp.Diff(want, got[0].Tags); diff != "" {
 		t.Errorf("tags (-want +got):\n%s", diff)
 	}
@@ -186,5 +188,54 @@ func TestCarryKeepsAFeedsCopiesWithTheirUIDs(t *testing.T) {
 	}
 	if diff := cmp.Diff(jazz, again); diff != "" {
 		t.Errorf("re-merge with a carried feed differs from the first run (-first +again):\n%s", diff)
+	}
+}
+
+// TestCategoriesSplitOnlyAtUnescapedCommas: CATEGORIES is a TEXT list
+// (RFC 5545 3.3.11, 3.8.1.2): it is split at unescaped commas only, and
+// an escaped comma belongs to its category, from the parse to the tags.
+func TestCategoriesSplitOnlyAtUnescapedCommas(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, prop string
+		wantCats   []string
+		wantTags   []string
+	}{
+		{name: "EscapedCommas", prop: `CATEGORIES:Meeting\, John,Work\, Sarah,Project`,
+			wantCats: []string{"Meeting, John", "Work, Sarah", "Project"}, wantTags: []string{"meeting, john", "project", "work, sarah"}},
+		{name: "PlainList", prop: "CATEGORIES:Music,Jazz , Kids",
+			wantCats: []string{"Music", "Jazz", "Kids"}, wantTags: []string{"jazz", "kids", "music"}},
+		{name: "OtherEscapes", prop: `CATEGORIES:Rock\;Roll,Back\\slash,`,
+			wantCats: []string{"Rock;Roll", `Back\slash`}, wantTags: []string{`back\slash`, "rock;roll"}},
+		{name: "EscapedBackslashThenComma", prop: "CATEGORIES:A\\\\,B\r\nCATEGORIES:C\\\\, D",
+			wantCats: []string{`A\`, "B", `C\`, "D"}, wantTags: []string{`a\`, "b", `c\`, "d"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			data := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:c1\r\nDTSTART:20261205T190000Z\r\nSUMMARY:Staff meeting\r\n" + tt.prop + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+			cal, err := calendar.NewParser(calendar.Config{}).Parse(context.Background(), []byte(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cal.Events) != 1 {
+				t.Fatalf("Parse() = %d events, want 1", len(cal.Events))
+			}
+			if diff := cmp.Diff(tt.wantCats, cal.Events[0].Categories); diff != "" {
+				t.Errorf("Categories (-want +got):\n%s", diff)
+			}
+			x, err := cal.Expand(context.Background(), calendar.ExpandOptions{
+				From: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: x.Occurrences}}, calendar.MergeOptions{})
+			if len(got) != 1 {
+				t.Fatalf("Merge() = %d events, want 1", len(got))
+			}
+			if diff := cmp.Diff(tt.wantTags, got[0].Tags); diff != "" {
+				t.Errorf("Tags (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

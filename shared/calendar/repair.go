@@ -130,6 +130,9 @@ func repairFeed(data []byte, log *repairLog) (lines []contentLine, ok bool) {
 // The notes keep the order of the stages.
 func repairFeedLimited(data []byte, log *repairLog, lim repairLimits) (lines []contentLine, ok bool) {
 	data = decodeUnicode(data, log)
+	// A file that is not UTF-8 at all decodes every broken line as
+	// Windows-1252, even one with a multi-byte sequence by accident.
+	legacyFile := !utf8.Valid(data) && !mostlyUTF8(data)
 	var unfoldLog, lineLog, structLog repairLog
 	cancelled := false
 	tokens := func(yield func(contentLine) bool) {
@@ -139,7 +142,7 @@ func repairFeedLimited(data []byte, log *repairLog, lim repairLimits) (lines []c
 				cancelled = true
 				return
 			}
-			line, legacy := decodeText(raw, &lineLog)
+			line, legacy := decodeText(raw, legacyFile, &lineLog)
 			line = dropControls(line, &lineLog)
 			if strings.TrimSpace(line) == "" {
 				continue
@@ -345,13 +348,14 @@ const (
 // (a superset of Latin-1's printable range) and is decoded as such, so
 // Latin-1 feeds keep their accents instead of turning into U+FFFD. A
 // line of UTF-8 with a few broken bytes keeps its UTF-8 and gets U+FFFD
-// for the broken bytes only.
-func decodeText(l []byte, log *repairLog) (string, bool) {
+// for the broken bytes only. In a legacy file (not mostlyUTF8) every
+// line that is not valid UTF-8 is Windows-1252.
+func decodeText(l []byte, legacyFile bool, log *repairLog) (string, bool) {
 	if utf8.Valid(l) {
 		return string(l), false
 	}
 	multi := false
-	for i := 0; i < len(l); {
+	for i := 0; i < len(l) && !legacyFile; {
 		r, size := utf8.DecodeRune(l[i:])
 		if r != utf8.RuneError && size > 1 {
 			multi = true
@@ -386,6 +390,29 @@ func decodeText(l []byte, log *repairLog) (string, bool) {
 		sb.WriteRune(dec.DecodeByte(c))
 	}
 	return sb.String(), true
+}
+
+// mostlyUTF8 reports whether data, which is not valid UTF-8, is UTF-8
+// with some broken bytes rather than text in a legacy charset: it holds
+// valid multi-byte UTF-8 sequences, at least one for every four bytes
+// that are not UTF-8. It is the rule shared/fetch applies to a fetched
+// body, so a feed reads the same fetched or parsed from a file.
+func mostlyUTF8(data []byte) bool {
+	multi, invalid := 0, 0
+	for i := 0; i < len(data); {
+		if data[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			invalid++
+		} else {
+			multi++
+		}
+		i += size
+	}
+	return multi > 0 && 4*multi >= invalid
 }
 
 // dropControls removes C0 control characters other than tab, DEL, and

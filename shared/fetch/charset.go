@@ -43,6 +43,14 @@ const (
 //  3. Otherwise (absent, unknown or wrong): UTF-8 if the body is valid
 //     UTF-8, else Windows-1252, which is what such feeds are in practice.
 //
+// A body that is not valid UTF-8 but mostly is (mostlyUTF8: UTF-8 with a
+// few broken bytes, or a legacy line pasted into a UTF-8 file) is read
+// as UTF-8 whenever UTF-8 or Windows-1252 would be (a UTF-8 byte order
+// mark, a declared UTF-8 or Latin-1, or nothing declared): repairUTF8
+// keeps its UTF-8 and mends only the lines that are broken. Decoding the
+// whole of it as Windows-1252 would garble every character of its UTF-8
+// ("2005å¹´" for "2005年").
+//
 // The returned slice may share memory with body.
 func decodeCharset(body []byte, contentType string) ([]byte, string, error) {
 	switch {
@@ -50,6 +58,9 @@ func decodeCharset(body []byte, contentType string) ([]byte, string, error) {
 		body = body[len(bomUTF8):]
 		if utf8.Valid(body) {
 			return body, CharsetUTF8, nil
+		}
+		if mostlyUTF8(body) {
+			return repairUTF8(body), CharsetUTF8, nil
 		}
 		return decodeWindows1252(body), CharsetWindows1252, nil
 	case bytes.HasPrefix(body, []byte(bomUTF16LE)):
@@ -67,16 +78,98 @@ func decodeCharset(body []byte, contentType string) ([]byte, string, error) {
 			// checked below, with the fallback
 		case utf8.Valid(body) && !isASCII(body):
 			return body, CharsetUTF8, nil
+		case enc == charmap.Windows1252 && mostlyUTF8(body):
+			// A stale Latin-1 default over a UTF-8 body with a few
+			// broken bytes. Other legacy charsets are trusted as
+			// declared: their text can look like UTF-8 in places.
+			return repairUTF8(body), CharsetUTF8, nil
 		case enc == charmap.Windows1252:
 			return decodeWindows1252(body), CharsetWindows1252, nil
 		default:
 			return decodeWith(enc, name, body)
 		}
 	}
-	if utf8.Valid(body) {
+	switch {
+	case utf8.Valid(body):
 		return body, CharsetUTF8, nil
+	case mostlyUTF8(body):
+		return repairUTF8(body), CharsetUTF8, nil
 	}
 	return decodeWindows1252(body), CharsetWindows1252, nil
+}
+
+// mostlyUTF8 reports whether body, which is not valid UTF-8, is UTF-8
+// with some broken bytes rather than text in a legacy charset: it holds
+// valid multi-byte UTF-8 sequences, at least one for every four bytes
+// that are not UTF-8. Legacy text (Latin-1, Windows-1252) has none, or
+// a rare one by accident ("Ã©" is a valid sequence) among many accented
+// letters that are not.
+func mostlyUTF8(body []byte) bool {
+	multi, invalid := 0, 0
+	for i := 0; i < len(body); {
+		if body[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(body[i:])
+		if r == utf8.RuneError && size <= 1 {
+			invalid++
+		} else {
+			multi++
+		}
+		i += size
+	}
+	return multi > 0 && 4*multi >= invalid
+}
+
+// repairUTF8 returns mostly-UTF-8 text as valid UTF-8, line by line: a
+// valid line stays as it is; a line with valid multi-byte sequences is
+// UTF-8 with broken bytes, each replaced by U+FFFD; a line with none is a
+// legacy line pasted in (a Latin-1 description in a UTF-8 file), decoded
+// as Windows-1252, so it keeps its accents.
+func repairUTF8(body []byte) []byte {
+	out := make([]byte, 0, len(body)+len(body)/8)
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line = body[:i+1]
+		}
+		body = body[len(line):]
+		switch {
+		case utf8.Valid(line):
+			out = append(out, line...)
+		case hasMultiByte(line):
+			for len(line) > 0 {
+				r, size := utf8.DecodeRune(line)
+				if r == utf8.RuneError && size <= 1 {
+					out = utf8.AppendRune(out, utf8.RuneError)
+				} else {
+					out = append(out, line[:size]...)
+				}
+				line = line[size:]
+			}
+		default:
+			out = append(out, decodeWindows1252(line)...)
+		}
+	}
+	return out
+}
+
+// hasMultiByte reports whether b holds a valid multi-byte UTF-8
+// sequence.
+func hasMultiByte(b []byte) bool {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r != utf8.RuneError || size > 1 {
+			return true
+		}
+		i += size
+	}
+	return false
 }
 
 // declaredCharset returns the encoding named by the charset parameter of a

@@ -21,6 +21,14 @@ func utf16Bytes(s string, order binary.AppendByteOrder, bom bool) []byte {
 	return b
 }
 
+// mostly is a UTF-8 feed with three invalid bytes (a lone 0xFF and a
+// sequence cut short); mostlyWant is what it reads as: each invalid byte
+// is one U+FFFD, as the parser's own repair writes it.
+const (
+	mostly     = "SUMMARY:2005年日本\xff博覧会\r\nDESCRIPTION:Café Ünïcödé \xe6\x97 fin\r\n"
+	mostlyWant = "SUMMARY:2005年日本\uFFFD博覧会\r\nDESCRIPTION:Café Ünïcödé \uFFFD\uFFFD fin\r\n"
+)
+
 func TestFetchCharset(t *testing.T) {
 	t.Parallel()
 	const want = "SUMMARY:Café\r\n"
@@ -49,6 +57,24 @@ func TestFetchCharset(t *testing.T) {
 		{name: "UTF16BEBOM", contentType: "text/calendar; charset=windows-1252", body: utf16Bytes(want, binary.BigEndian, true), want: want, wantCharset: "utf-16be"},
 		{name: "UTF16LEDeclared", contentType: "text/calendar; charset=utf-16le", body: utf16Bytes(want, binary.LittleEndian, false), want: want, wantCharset: "utf-16le"},
 		{name: "Replacement", contentType: "text/calendar; charset=iso-2022-kr", body: []byte("SUMMARY:x\r\n"), wantErr: true},
+		// UTF-8 with a few invalid bytes keeps its UTF-8: only the
+		// invalid bytes become U+FFFD (whole-file Windows-1252 would
+		// make "2005å¹´æ—¥æœ¬" of it).
+		{name: "MostlyUTF8", contentType: "text/calendar", body: []byte(mostly), want: mostlyWant, wantCharset: "utf-8"},
+		{name: "MostlyUTF8NoContentType", contentType: "-", body: []byte(mostly), want: mostlyWant, wantCharset: "utf-8"},
+		{name: "MostlyUTF8DeclaredUTF8", contentType: "text/calendar; charset=utf-8", body: []byte(mostly), want: mostlyWant, wantCharset: "utf-8"},
+		{name: "MostlyUTF8StaleLatin1", contentType: "text/calendar; charset=iso-8859-1", body: []byte(mostly), want: mostlyWant, wantCharset: "utf-8"},
+		{name: "MostlyUTF8BOM", contentType: "text/calendar", body: []byte("\xEF\xBB\xBF" + mostly), want: mostlyWant, wantCharset: "utf-8"},
+		// A Latin-1 line pasted into a UTF-8 file keeps its accents, and
+		// the UTF-8 lines theirs.
+		{name: "Latin1LineInUTF8", contentType: "text/calendar", body: []byte("SUMMARY:2005年日本\r\nLOCATION:Caf\xe9\r\nDESCRIPTION:Ünïcödé\r\n"),
+			want: "SUMMARY:2005年日本\r\nLOCATION:Café\r\nDESCRIPTION:Ünïcödé\r\n", wantCharset: "utf-8"},
+		// A Latin-1 file with one accidental UTF-8 sequence ("Ã©") among
+		// its accents is still Latin-1.
+		{name: "Latin1WithAnAccidentalSequence", contentType: "text/calendar", body: []byte("SUMMARY:\xc3\xa9t\xe9 \xe0 Montr\xe9al, caf\xe9 cr\xe8me\r\n"),
+			want: "SUMMARY:Ã©té à Montréal, café crème\r\n", wantCharset: "windows-1252"},
+		// Other declared legacy charsets are trusted.
+		{name: "ShiftJISDeclared", contentType: "text/calendar; charset=shift_jis", body: []byte("SUMMARY:\x93\xfa\x96\x7b\r\n"), want: "SUMMARY:日本\r\n", wantCharset: "shift_jis"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,8 +98,8 @@ func TestFetchCharset(t *testing.T) {
 			if string(res.Body) != tt.want || res.Charset != tt.wantCharset {
 				t.Errorf("Fetch() = %q (%s), want %q (%s)", res.Body, res.Charset, tt.want, tt.wantCharset)
 			}
-			if strings.ContainsRune(string(res.Body), '\uFFFD') {
-				t.Errorf("Fetch() body %q contains U+FFFD", res.Body)
+			if got, want := strings.Count(string(res.Body), "\uFFFD"), strings.Count(tt.want, "\uFFFD"); got != want {
+				t.Errorf("Fetch() body %q has %d U+FFFD, want %d", res.Body, got, want)
 			}
 		})
 	}

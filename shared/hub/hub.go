@@ -109,7 +109,7 @@ func ValidID(s string) bool { return idPattern.MatchString(s) }
 
 // reserved are the web role's top-level paths, which would shadow a hub
 // page at /{hub}.
-var reserved = []string{"api", "healthz", "readyz", "metrics", "services"}
+var reserved = []string{"api", "healthz", "readyz", "metrics", "services", "console"}
 
 // Reserved reports whether id names one of the web role's own top-level
 // paths (in any case), so no hub may take it.
@@ -243,6 +243,14 @@ func (h *Hub) ValidateWith(l Limits) error {
 		if k == "" || len(k) > MaxRenderKeyBytes || len(v) > MaxRenderValueBytes {
 			f.add("render", fmt.Sprintf("option names are 1-%d bytes and values at most %d bytes", MaxRenderKeyBytes, MaxRenderValueBytes))
 		}
+	}
+	if _, bad := ParseLook(h.Render); len(bad) > 0 {
+		names := make([]string, 0, len(bad))
+		for k := range bad {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		f.add("render", names[0]+": "+bad[names[0]])
 	}
 	return f.err()
 }

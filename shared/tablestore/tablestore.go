@@ -50,6 +50,9 @@ type Limits struct {
 	// started blocks its hub no longer than this. Default
 	// DefaultPendingJobTTL.
 	PendingJobTTL time.Duration
+	// HistoryRetention is how long a hub's history entries are kept
+	// (AddHistory deletes older ones). Default DefaultHistoryRetention.
+	HistoryRetention time.Duration
 }
 
 // Defaults of Limits.
@@ -68,6 +71,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.PendingJobTTL <= 0 {
 		l.PendingJobTTL = DefaultPendingJobTTL
+	}
+	if l.HistoryRetention <= 0 {
+		l.HistoryRetention = DefaultHistoryRetention
 	}
 	return l
 }
@@ -400,9 +406,9 @@ func (s *Store) UpdateHub(ctx context.Context, h hub.Hub) (hub.Hub, error) {
 }
 
 // DeleteHub removes a hub with all its feeds, every curator's grant to it
-// (a curator left with no hub is revoked) and its pending-job record,
-// then the hub record itself. The record goes last, so a DeleteHub that
-// fails part way can be repeated.
+// (a curator left with no hub is revoked), its pending-job record, its
+// job records and its history, then the hub record itself. The record
+// goes last, so a DeleteHub that fails part way can be repeated.
 func (s *Store) DeleteHub(ctx context.Context, id string) error {
 	if err := validID(id); err != nil {
 		return fmt.Errorf("delete hub: %w", ErrNotFound)
@@ -421,6 +427,11 @@ func (s *Store) DeleteHub(ctx context.Context, id string) error {
 	}
 	if _, err := s.hubs.DeleteEntity(ctx, pendingPartition, id, nil); err != nil && !errors.Is(mapErr("", err), ErrNotFound) {
 		return mapErr("delete pending job of "+id, err)
+	}
+	for _, p := range []string{jobPartition(id), historyPartition(id)} {
+		if err := s.deletePartition(ctx, p); err != nil {
+			return err
+		}
 	}
 	if _, err := s.hubs.DeleteEntity(ctx, hubPartition, id, nil); err != nil {
 		return mapErr("delete hub "+id, err)

@@ -99,6 +99,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	fmt.Fprintf(stdout, `
 The demo hub is loaded: %v events from %v feeds (%v failed).
 
+  The curator console:          %s/console  (sign in with the curator token below)
+  Every hub:                    %s/
   The hub page:                 %s/demo
   Subscribe (ICS):              webcal://%s/services/demo/ics  (or %s/services/demo/ics)
   JSON, RSS, CSV, text:         %s/services/demo/json  .../rss  .../csv  .../text
@@ -110,7 +112,7 @@ The demo hub is loaded: %v events from %v feeds (%v failed).
 
 Curator token for the demo hub: %s
 Demo feeds are served from %s; Ctrl-C stops everything.
-`, last["events"], last["feeds_ok"], last["feeds_failed"], api, strings.TrimPrefix(api, "http://"), api, api, api, token, api, token, api, token, api, api, token, base)
+`, last["events"], last["feeds_ok"], last["feeds_failed"], api, api, api, strings.TrimPrefix(api, "http://"), api, api, api, token, api, token, api, token, api, api, token, base)
 	<-ctx.Done()
 	return nil
 }

@@ -46,11 +46,16 @@ func (s *Server) authenticate() gin.HandlerFunc {
 	}
 }
 
-// authorize resolves the bearer token to a principal stored in c. On
+// authorize resolves the bearer token (or, for a request the console
+// sends in process, the console's principal) to a principal stored in c. On
 // failure it records the error, aborts and returns false. The admin token
 // is compared in constant time (over hashes, so its length does not leak
 // either); curator tokens are checked by the store in constant time.
 func (s *Server) authorize(c *gin.Context) bool {
+	if p, ok := consolePrincipal(c); ok {
+		c.Set(ctxPrincipal, p)
+		return true
+	}
 	token, ok := bearer(c.GetHeader("Authorization"))
 	if !ok {
 		c.Header("WWW-Authenticate", `Bearer realm="elmcity"`)
@@ -75,6 +80,33 @@ func (s *Server) authorize(c *gin.Context) bool {
 	c.Set(ctxPrincipal, principal{curator: cur})
 	return true
 }
+
+// authorizeService is authorize for GET /services/{hub}/{what}, which a
+// browser tab opens: without an Authorization header, a live console
+// session signs the request in, scoped like its token.
+func (s *Server) authorizeService(c *gin.Context) bool {
+	if c.GetHeader("Authorization") == "" {
+		p, ok, err := s.sessionPrincipal(c)
+		if err != nil {
+			abortWith(c, err)
+			return false
+		}
+		if ok {
+			c.Set(ctxPrincipal, p)
+			return true
+		}
+		if s.deps.Console != nil {
+			c.Header("WWW-Authenticate", `Bearer realm="elmcity"`)
+			abortWith(c, errSignIn)
+			return false
+		}
+	}
+	return s.authorize(c)
+}
+
+// errSignIn answers a browser tab with neither a token nor a session.
+var errSignIn = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+	Message: "sign in to the console at /console/login first, or send a bearer token"}
 
 func bearer(h string) (string, bool) {
 	scheme, token, ok := strings.Cut(h, " ")

@@ -152,6 +152,95 @@ func TestHubPageInChromium(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 }
 
+// TestHubPageNavigationInChromium walks the hub page's window in
+// headless Chromium, with JavaScript off and on (the page needs none):
+// the next week's link, the date form (a real click on its button after
+// typing a date), the link back, a day anchor, and an event's own page
+// from the compact list.
+func TestHubPageNavigationInChromium(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: the browser test needs Chromium")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("the browser test needs Chromium: %v (tools/test.sh installs Debian's chromium package)", err)
+	}
+	w := newWorld(t)
+	now := time.Now()
+	all, _ := publishUpcoming(t, w.cals, now)
+	srv := httptest.NewServer(w.h)
+	t.Cleanup(srv.Close)
+	ctx := newBrowser(t, 90*time.Second)
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meetingDay := now.In(loc).AddDate(0, 0, 10).Format(time.DateOnly)
+	for _, script := range []bool{false, true} {
+		name := "NoJavaScript"
+		if script {
+			name = "JavaScript"
+		}
+		tab, cancel := chromedp.NewContext(ctx)
+		step := func(what string, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatalf("%s: %s: %v", name, what, err)
+			}
+		}
+		_, err := chromedp.Call(tab, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !script})
+		step("set JavaScript", err)
+		step("load the hub page", chromedp.Do(tab,
+			chromedp.EmulateViewport(1280, 900),
+			chromedp.Navigate(srv.URL+"/keene"),
+			chromedp.WaitVisible(chromedp.CSS("nav.window")),
+		))
+		if got := visibleTitles(t, tab); !slices.Equal(got, all) {
+			t.Errorf("%s: the first week = %q, want %q", name, got, all)
+		}
+		// The next week: a plain link.
+		_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`nav.window a[rel="next"]`))))
+		step("follow the next week's link", err)
+		if got := visibleTitles(t, tab); !slices.Equal(got, []string{"Town Meeting"}) {
+			t.Errorf("%s: the next week = %q, want the town meeting", name, got)
+		}
+		// Back: the previous week is the default page again.
+		_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`nav.window a[rel="prev"]`))))
+		step("follow the previous week's link", err)
+		if loc, err := chromedp.Run(tab, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/keene") {
+			t.Errorf("%s: the previous week is %s (%v), want /keene", name, loc, err)
+		}
+		// The date form: type the meeting's date, click Go.
+		step("type a date", chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(`#jump`), meetingDay)))
+		_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`form.jump button`))))
+		step("submit the date form", err)
+		where, err := chromedp.Run(tab, chromedp.Location())
+		step("read the location", err)
+		if !strings.HasSuffix(where, "/keene?from="+meetingDay) {
+			t.Errorf("%s: the date form went to %s, want /keene?from=%s", name, where, meetingDay)
+		}
+		if got := visibleTitles(t, tab); len(got) == 0 || got[0] != "Town Meeting" {
+			t.Errorf("%s: from the meeting's day = %q, want the town meeting first", name, got)
+		}
+		// A day anchor of the day list scrolls to its day.
+		step("load the hub page", chromedp.Do(tab, chromedp.Navigate(srv.URL+"/keene?layout=compact"), chromedp.WaitVisible(chromedp.CSS("ul.days"))))
+		href, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('ul.days li:last-child a').getAttribute('href')`))
+		step("read a day link", err)
+		step("follow the day link", chromedp.Do(tab, chromedp.Click(chromedp.CSS(`ul.days li:last-child a`))))
+		if hash, err := chromedp.Run(tab, chromedp.Evaluate[string](`location.hash`)); err != nil || hash != href {
+			t.Errorf("%s: after the day link the page is at %q (%v), want %q", name, hash, err, href)
+		}
+		// The compact list's title opens the event's own page.
+		_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`.event a.title`))))
+		step("open an event", err)
+		if got := visibleTitles(t, tab); len(got) != 1 || got[0] != all[0] {
+			t.Errorf("%s: the event's own page = %q, want %q", name, got, all[0])
+		}
+		screenshot(t, tab, filepath.Join(cmp.Or(*screenshotDir, t.TempDir()), "event-"+strings.ToLower(name)+".png"))
+		cancel()
+	}
+}
+
 // checkSingleEventICS fetches an add-to-calendar link and checks it is a
 // calendar with that one event.
 func checkSingleEventICS(t *testing.T, link, title string) {
@@ -232,8 +321,9 @@ func screenshot(t *testing.T, tab context.Context, path string) {
 
 // publishUpcoming publishes keene's calendar with events in the coming
 // days relative to now (the page starts today): a merged concert, a story
-// time, an all-day market and a late show. It returns the titles the hub
-// page lists, in order, and those tagged music.
+// time, an all-day market and a late show, and, after the page's default
+// week, a town meeting ten days from now. It returns the titles the hub
+// page lists by default, in order, and those tagged music.
 func publishUpcoming(t *testing.T, cals *publish.Store, now time.Time) (all, music []string) {
 	t.Helper()
 	loc, err := time.LoadLocation("America/New_York")
@@ -256,6 +346,8 @@ func publishUpcoming(t *testing.T, cals *publish.Store, now time.Time) (all, mus
 		{UID: "choir@elmcity", Title: "Choir Concert", Start: at(2, 15), End: at(2, 16), Location: "St. James Church",
 			Tags: []string{"music"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
 		{UID: "film@elmcity", Title: "Late Film", Start: at(3, 21), End: at(3, 23), Tags: []string{"film"}, Sources: []calendar.EventSource{thr}},
+		{UID: "meeting@elmcity", Title: "Town Meeting", Start: at(10, 18), End: at(10, 20), Location: "City Hall, 3 Washington St",
+			Tags: []string{"civic"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
 	}
 	header := map[string]any{"v": 1, "hub": "keene", "events": len(events), "feeds_ok": 2, "feeds_failed": 1,
 		"feeds": []map[string]any{{"feed": "f-city", "source": "City Hall", "status": "failed", "error_class": "timeout"}}}

@@ -77,6 +77,7 @@ func (s *Server) postFeed(c *gin.Context) {
 		return
 	}
 	s.deps.Logger.InfoContext(ctx, "feed added", "hub", c.Param("hub"), "feed_url", fetch.LogURL(f.FeedURL), "by", who(c).name())
+	s.recordHistory(c, tablestore.HistoryEntry{Hub: c.Param("hub"), Action: "feed added", Feed: f.ID, FeedURL: f.FeedURL, Source: f.Source}, nil, feedRecord(f))
 	c.Header("Location", "/api/hubs/"+c.Param("hub")+"/feeds/"+f.ID)
 	c.Header("ETag", f.ETag)
 	c.JSON(http.StatusCreated, f)
@@ -157,6 +158,8 @@ func (s *Server) saveFeed(c *gin.Context, old hub.Feed, in feedInput, etag strin
 		return
 	}
 	s.deps.Logger.InfoContext(ctx, "feed changed", "hub", c.Param("hub"), "feed_url", fetch.LogURL(updated.FeedURL), "by", who(c).name())
+	s.recordHistory(c, tablestore.HistoryEntry{Hub: c.Param("hub"), Action: "feed changed", Feed: updated.ID, FeedURL: updated.FeedURL, Source: updated.Source},
+		feedRecord(old), feedRecord(updated))
 	c.Header("ETag", updated.ETag)
 	c.JSON(http.StatusOK, updated)
 }
@@ -164,10 +167,17 @@ func (s *Server) saveFeed(c *gin.Context, old hub.Feed, in feedInput, etag strin
 // deleteFeed removes a feed from its hub.
 func (s *Server) deleteFeed(c *gin.Context) {
 	ctx := c.Request.Context()
+	old, err := s.deps.Store.GetFeed(ctx, c.Param("hub"), c.Param("feed"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
 	if err := s.deps.Store.DeleteFeed(ctx, c.Param("hub"), c.Param("feed")); err != nil {
 		_ = c.Error(err)
 		return
 	}
+	s.recordHistory(c, tablestore.HistoryEntry{Hub: c.Param("hub"), Action: "feed removed", Feed: old.ID, FeedURL: old.FeedURL, Source: old.Source},
+		feedRecord(old), nil)
 	s.deps.Logger.InfoContext(ctx, "feed removed", "hub", c.Param("hub"), "feed_id", c.Param("feed"), "by", who(c).name())
 	c.Status(http.StatusNoContent)
 }

@@ -14,6 +14,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
+	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
@@ -26,15 +27,23 @@ func TestSecurityHeaders(t *testing.T) {
 	w := newWorld(t)
 	publishUpcoming(t, w.cals, time.Now())
 	page, fragment := render.ContentSecurityPolicy(false), render.ContentSecurityPolicy(true)
+	hubPage := render.PagePolicy(hub.Look{}) // keene sets no look
 	tests := []struct {
 		name, path string
 		code       int
 		csp        string
 	}{
-		{"HubPage", "/keene", 200, page},
-		{"HTML", "/services/keene/html", 200, page},
+		{"HubPage", "/keene", 200, hubPage},
+		{"HTML", "/services/keene/html", 200, hubPage},
+		{"HTMLAlias", "/keene/html", 200, hubPage},
 		{"Fragment", "/services/keene/html?eventsonly=yes", 200, fragment},
+		{"Frame", "/services/keene/html?frame=yes", 200, render.FramePolicy()},
+		{"FrameError", "/services/keene/html?frame=yes&days=0", 400, fragment},
+		{"EmbedScript", "/services/keene/embed.js", 200, page},
+		{"Home", "/", 200, hubPage},
 		{"FragmentOtherSpelling", "/services/keene/html?eventsonly=1", 200, fragment},
+		{"FragmentAlias", "/keene/html?eventsonly=yes", 200, fragment},
+		{"Alias", "/keene/ics", 200, page},
 		{"EventsOnlyIsForHTMLOnly", "/services/keene/json?eventsonly=yes", 200, page},
 		{"Stats", "/services/keene/stats", 200, page},
 		{"ICS", "/services/keene/ics", 200, page},
@@ -96,6 +105,7 @@ func TestOutputsIgnoreTheRequestHost(t *testing.T) {
 		"/keene", "/services/keene/html?eventsonly=yes", "/services/keene/stats", "/services/keene/ics",
 		"/services/keene/ics?uid=jazz%40elmcity", "/services/keene/json", "/services/keene/rss",
 		"/services/keene/xml", "/services/keene/csv", "/services/keene/text", "/services/keene/tags_json",
+		"/", "/keene/ics", "/services/keene/html?frame=yes", "/services/keene/embed.js", "/keene?uid=jazz%40elmcity",
 	}
 	tests := []struct {
 		name      string
@@ -197,6 +207,8 @@ func TestPagesKeepTheirPolicyInChromium(t *testing.T) {
 		{name: "HubPage", path: "/keene", style: `getComputedStyle(document.querySelector('.wrap')).maxWidth`, want: "832px"},
 		{name: "Stats", path: "/services/keene/stats", style: `getComputedStyle(document.querySelector('.wrap')).paddingLeft`, want: "16px"},
 		{name: "Fragment", path: "/services/keene/html?eventsonly=yes"},
+		{name: "Frame", path: "/services/keene/html?frame=yes&view=music", style: `getComputedStyle(document.querySelector('.wrap')).paddingLeft`, want: "16px"},
+		{name: "Home", path: "/", style: `getComputedStyle(document.querySelector('.wrap')).maxWidth`, want: "832px"},
 		{name: "Control", path: "/control", wantViolation: true},
 	}
 	for _, tt := range tests { // one tab, one page after another

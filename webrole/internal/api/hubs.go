@@ -185,6 +185,7 @@ func (s *Server) saveHub(c *gin.Context, old *hub.Hub, in hubInput, etag string)
 			return
 		}
 		s.deps.Logger.InfoContext(ctx, "hub created", "hub", id, "by", who(c).name())
+		s.recordHistory(c, tablestore.HistoryEntry{Hub: id, Action: "hub created"}, nil, hubRecord(created))
 		c.Header("ETag", created.ETag)
 		c.JSON(http.StatusCreated, created)
 		return
@@ -199,6 +200,7 @@ func (s *Server) saveHub(c *gin.Context, old *hub.Hub, in hubInput, etag string)
 		return
 	}
 	s.deps.Logger.InfoContext(ctx, "hub settings changed", "hub", id, "by", who(c).name())
+	s.recordHistory(c, tablestore.HistoryEntry{Hub: id, Action: "hub changed"}, hubRecord(*old), hubRecord(updated))
 	c.Header("ETag", updated.ETag)
 	c.JSON(http.StatusOK, updated)
 }

@@ -49,6 +49,7 @@ func (s *Server) postAggregate(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	s.recordJob(ctx, id, jobID, who(c).name(), s.deps.Now())
 	job, err := s.deps.Jobs.Enqueue(ctx, queue.Job{
 		ID: jobID, Kind: queue.KindAggregate, Hub: id, Reason: "requested through the API", RequestedBy: who(c).name(),
 	}, 0)

@@ -38,7 +38,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	for _, r := range b.srv.Routes() {
 		p := r.Path
 		for _, seg := range strings.Split(p, "/") {
-			if strings.HasPrefix(seg, ":") {
+			if strings.HasPrefix(seg, ":") || strings.HasPrefix(seg, "*") {
 				p = strings.Replace(p, seg, "{"+seg[1:]+"}", 1)
 			}
 		}

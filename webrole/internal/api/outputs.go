@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -80,10 +81,30 @@ var formats = map[string]format{
 }
 
 // renderPage renders the hub page, or with eventsonly=yes the events
-// fragment for embedding.
+// fragment for embedding, in the layout the query asks for.
 func renderPage(w io.Writer, v *render.View, q map[string][]string) error {
-	return render.Page(w, v, render.PageOptions{EventsOnly: eventsOnly(q)})
+	return render.Page(w, v, render.PageOptions{EventsOnly: eventsOnly(q), Frame: frame(q), Layout: pageLayout(q)})
 }
+
+// frame reports frame=yes: the hub page's events as a document to frame
+// from another site.
+func frame(q map[string][]string) bool {
+	v := q["frame"]
+	return len(v) > 0 && (v[0] == "yes" || v[0] == "true" || v[0] == "1")
+}
+
+// pageLayout is the hub page's layout= ("compact", "full" or "").
+func pageLayout(q map[string][]string) string {
+	if v := q["layout"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// pageClock is the step of the hub page's clock: a page whose window
+// holds now is rendered again at most this often, to leave out what has
+// ended.
+const pageClock = 5 * time.Minute
 
 func eventsOnly(q map[string][]string) bool {
 	v := q["eventsonly"]
@@ -125,6 +146,7 @@ type outputs struct {
 	loads   singleflight.Group // calendar checks and loads, by hub
 	renders singleflight.Group // view renders, by hub, generation and view
 	slots   chan struct{}      // renders running
+	home    homeCache          // the home page's pages
 
 	mu    sync.Mutex
 	hubs  map[string]*hubEntry
@@ -228,8 +250,137 @@ func newOutputs(cals calendars, st store, now func() time.Time, m *metrics, cfg 
 		slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
+// errNoSuchEvent answers a uid= that names no event of the view.
+var errNoSuchEvent = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no event with this uid in the calendar (or in this view of it)"}
+
 // getHubPage serves GET /{hub}: the hub page.
 func (s *Server) getHubPage(c *gin.Context) { s.serveOutput(c, c.Param("hub"), "html") }
+
+// getFormat serves GET /services/{hub}/{what} for the built-in format
+// what, a route of its own (and in the OpenAPI document, an operation
+// with its own schema); other names are query scripts (getService).
+func (s *Server) getFormat(what string) gin.HandlerFunc {
+	return func(c *gin.Context) { s.serveOutput(c, c.Param("hub"), what) }
+}
+
+// embedScript is the widget's script, tagged and compressed once.
+var embedScript = sync.OnceValues(func() (*rendered, error) {
+	return newRendered(render.EmbedScript(), "text/javascript; charset=utf-8")
+})
+
+// getEmbedScript serves GET /services/{hub}/embed.js, the calendar
+// widget (render.EmbedScript), for a hub that has published: a script
+// any site may load, cached and revalidated like the outputs.
+func (s *Server) getEmbedScript(c *gin.Context) {
+	hubID := c.Param("hub")
+	if !hub.ValidID(hubID) {
+		_ = c.Error(&Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such hub"})
+		return
+	}
+	cal, err := s.outputs.calendar(c.Request.Context(), hubID)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	r, err := embedScript()
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", r.ctype)
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.outputs.cfg.MaxAge.Seconds())))
+	body, etag := r.body, r.etag
+	if r.gz != nil && acceptsGzip(c.GetHeader("Accept-Encoding")) {
+		body, etag = r.gz, r.gzEtag
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
+	http.ServeContent(c.Writer, c.Request, "", cal.PublishedAt, bytes.NewReader(body))
+}
+
+// errNoSuchOutput answers a name that is no built-in output.
+func errNoSuchOutput() *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found",
+		Message: "no such output: the outputs are " + strings.Join(formatNames(), ", ")}
+}
+
+// getOutputAlias serves GET /{hub}/{what}, the original elmcity's URL of
+// a format: the same as /services/{hub}/{what} for the built-in formats
+// (never a query script).
+func (s *Server) getOutputAlias(c *gin.Context) {
+	what := c.Param("what")
+	if !IsFormat(what) {
+		_ = c.Error(errNoSuchOutput())
+		return
+	}
+	s.serveOutput(c, c.Param("hub"), what)
+}
+
+// Largest windows of /{hub}/{what}/soon.
+const (
+	maxSoonDays  = render.MaxDays
+	maxSoonHours = render.MaxDays * 24
+	// soonStep is what the start of a soon window is rounded down to, so
+	// the views it redirects to are shared by everyone who asks within
+	// it.
+	soonStep = 5 * time.Minute
+)
+
+// getOutputSoon answers GET /{hub}/{what}/soon?hours=N (or days=N), the
+// original elmcity's "the next N hours" URL, with a redirect to the
+// format's from/to window starting now (rounded down to soonStep). The
+// other query parameters (view, source, count ...) are kept. The answer
+// depends on the time, so it is not to be cached.
+func (s *Server) getOutputSoon(c *gin.Context) {
+	hubID, what := c.Param("hub"), c.Param("what")
+	if !IsFormat(what) {
+		_ = c.Error(errNoSuchOutput())
+		return
+	}
+	if !hub.ValidID(hubID) {
+		_ = c.Error(&Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such hub"})
+		return
+	}
+	q := c.Request.URL.Query()
+	bad := func(param, reason string) {
+		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: "query parameter " + param + ": " + reason,
+			Fields: map[string]string{param: reason}})
+	}
+	_, hasHours := q["hours"]
+	_, hasDays := q["days"]
+	var span time.Duration
+	switch {
+	case hasHours && hasDays:
+		bad("hours", "give hours or days, not both")
+		return
+	case hasHours:
+		n, err := strconv.Atoi(q.Get("hours"))
+		if err != nil || n < 1 || n > maxSoonHours {
+			bad("hours", fmt.Sprintf("must be a whole number of hours from 1 to %d", maxSoonHours))
+			return
+		}
+		span = time.Duration(n) * time.Hour
+	case hasDays:
+		n, err := strconv.Atoi(q.Get("days"))
+		if err != nil || n < 1 || n > maxSoonDays {
+			bad("days", fmt.Sprintf("must be a whole number of days from 1 to %d", maxSoonDays))
+			return
+		}
+		span = time.Duration(n) * 24 * time.Hour
+	default:
+		bad("hours", "give hours=N or days=N")
+		return
+	}
+	from := s.outputs.now().UTC().Truncate(soonStep)
+	q.Del("hours")
+	q.Del("days")
+	q.Set("from", from.Format(time.RFC3339))
+	q.Set("to", from.Add(span).Format(time.RFC3339))
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusFound, s.outputs.cfg.PublicURL+render.FormatPath(hubID, what)+"?"+q.Encode())
+}
 
 // serveOutput answers one public output with caching: a strong ETag of
 // the rendered bytes, Last-Modified at the publish time, 304 for
@@ -253,6 +404,11 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: fe.Error(), Fields: map[string]string{fe.Param: fe.Reason}})
 		return
 	}
+	if l := pageLayout(q); what == "html" && l != "" && l != render.LayoutCompact && l != render.LayoutFull {
+		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: "query parameter layout: must be compact or full",
+			Fields: map[string]string{"layout": "must be compact or full"}})
+		return
+	}
 	def, most := render.ViewLimit(what)
 	if filter.Count > most {
 		_ = c.Error(&Error{Status: http.StatusBadRequest, Code: "invalid", Message: fmt.Sprintf("query parameter count: at most %d for %s", most, what),
@@ -267,11 +423,27 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 	// served to everyone. Without one they are relative or left out, so
 	// the key needs no base.
 	key := what + "\x00" + filter.Key()
+	modified := cal.PublishedAt
 	if !filter.Explicit && filter.UID == "" {
-		key += "\x00" + render.Today(now, cal.Loc).Format(time.DateOnly)
+		today := render.Today(now, cal.Loc)
+		key += "\x00" + today.Format(time.DateOnly)
+		modified = later(modified, today)
 	}
-	if what == "html" && eventsOnly(q) {
-		key += "\x00eventsonly"
+	if what == "html" {
+		switch {
+		case frame(q):
+			key += "\x00frame"
+		case eventsOnly(q):
+			key += "\x00eventsonly"
+		}
+		key += "\x00" + pageLayout(q)
+		// The page leaves out what has ended: one whose window holds
+		// now is made again every pageClock.
+		if _, _, _, live := render.PageWindow(cal, filter, now); live {
+			tick := now.Truncate(pageClock)
+			key += "\x00" + tick.UTC().Format(time.RFC3339)
+			modified = later(modified, tick)
+		}
 	}
 	r, cache, err := o.view(c.Request.Context(), cal, key, func() (*rendered, error) {
 		return o.render(cal, what, filter, q, now)
@@ -291,13 +463,29 @@ func (s *Server) serveOutput(c *gin.Context, hubID, what string) {
 	}
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(o.cfg.MaxAge.Seconds())))
-	h.Set("Access-Control-Allow-Origin", "*")
 	if what == "ics" {
 		h.Set("Content-Disposition", `inline; filename="`+hubID+`.ics"`)
 	}
+	switch {
+	case what != "html":
+	case frame(q):
+		h.Set("Content-Security-Policy", render.FramePolicy())
+	case !eventsOnly(q):
+		// The hub's own look: its accent's stylesheet and its logo.
+		h.Set("Content-Security-Policy", render.PagePolicy(render.LookOf(cal.Hub)))
+	}
 	// ServeContent answers If-None-Match, If-Modified-Since and ranges
-	// against the ETag and modification time.
-	http.ServeContent(c.Writer, c.Request, "", cal.PublishedAt, bytes.NewReader(body))
+	// against the ETag and modification time: the publish time, or the
+	// start of the day or page clock tick the view was made for.
+	http.ServeContent(c.Writer, c.Request, "", modified, bytes.NewReader(body))
+}
+
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // render renders one view of cal: the filter's events, at most its count,
@@ -306,14 +494,26 @@ func (o *outputs) render(cal *render.Calendar, what string, filter render.Filter
 	f := formats[what]
 	o.metrics.renders.WithLabelValues(what).Inc()
 	v := &render.View{Cal: cal, Filter: filter, Now: now, Base: o.cfg.PublicURL}
-	count := filter.Count
-	if filter.UID == "" {
-		filter.Count++ // one more, to know whether the view was cut
+	if what == "html" {
+		// The hub page: its window, without what has ended, long runs
+		// of one source collapsed.
+		v.Filter, v.WindowFrom, v.WindowTo, _ = render.PageWindow(cal, filter, now)
+		render.SelectPage(v)
+	} else {
+		count := filter.Count
+		if filter.UID == "" {
+			filter.Count++ // one more, to know whether the view was cut
+		}
+		v.Events = filter.Apply(cal.Events, cal.Loc)
+		if filter.UID == "" && len(v.Events) > count {
+			v.Next, _ = render.Span(&v.Events[count], cal.Loc)
+			v.Events = v.Events[:count:count]
+		}
 	}
-	v.Events = filter.Apply(cal.Events, cal.Loc)
-	if filter.UID == "" && len(v.Events) > count {
-		v.Next, _ = render.Span(&v.Events[count], cal.Loc)
-		v.Events = v.Events[:count:count]
+	if filter.UID != "" && len(v.Events) == 0 {
+		// RFC 5545 has no empty calendar, and a link to an event that
+		// is gone is a broken link.
+		return nil, errNoSuchEvent
 	}
 	var buf bytes.Buffer
 	if err := f.render(&buf, v, q); err != nil {

@@ -140,11 +140,13 @@ func TestOutputsViewSizes(t *testing.T) {
 	if rec := do(t, h, http.MethodGet, "/services/keene/ics?count=1500", nil); rec.Code != 200 || strings.Count(rec.Body.String(), "BEGIN:VEVENT") != 1500 {
 		t.Errorf("GET ics?count=1500 = %d with %d events", rec.Code, strings.Count(rec.Body.String(), "BEGIN:VEVENT"))
 	}
-	page := do(t, h, http.MethodGet, "/keene", nil).Body.String()
+	// One source's view of 90 days: no run is collapsed, and the page
+	// is cut at its count.
+	page := do(t, h, http.MethodGet, "/keene?source=Library&days=90&layout=full", nil).Body.String()
 	if n := strings.Count(page, `class="event"`); n != 200 {
 		t.Errorf("hub page lists %d events, want the default 200", n)
 	}
-	next := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(page)
+	next := regexp.MustCompile(`<p class="next"><a href="([^"]+)" rel="next">`).FindStringSubmatch(page)
 	if next == nil {
 		t.Fatal("hub page has no link to later events")
 	}

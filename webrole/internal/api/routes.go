@@ -37,12 +37,38 @@ func (s *Server) routes() {
 	hubs.POST("/aggregate", s.postAggregate)
 	hubs.GET("/logs", s.getLogs)
 	hubs.GET("/stats", s.getStats)
+	hubs.POST("/check", s.postCheck)
+	hubs.GET("/jobs/:job", s.getJob)
+	hubs.GET("/history", s.getHistory)
 
-	// The public: the hub page, and at /services/{hub}/{format} the
+	// Curators in a browser: the console's pages, which read and write
+	// through this API in process, as the signed-in principal.
+	console := s.consoleHandler()
+	e.GET("/console", console)
+	e.GET("/console/*path", console)
+	e.POST("/console/*path", console)
+
+	// The public: the home page (the hubs, and a search over their
+	// titles), the hub page, and at /services/{hub}/{format} the
 	// calendar in every format (no token, CORS *). The same path runs the
 	// original service's script-backed queries for curators; built-in
 	// formats win, so no script can shadow one, and getService authorizes
 	// script runs by itself.
-	e.GET("/:hub", s.getHubPage)
-	e.GET("/services/:hub/:what", s.getService)
+	//
+	// Every public output is open to any origin (outputCORS, also on its
+	// errors) and answers a CORS preflight. /{hub}/{format} is an alias of
+	// /services/{hub}/{format}, and /{hub}/{format}/soon redirects to the
+	// next hours or days, as the original elmcity's URLs did.
+	e.GET("/", s.getHome)
+	e.GET("/:hub", outputCORS, s.getHubPage)
+	for _, f := range formatNames() {
+		e.GET("/services/:hub/"+f, outputCORS, s.getFormat(f))
+	}
+	e.GET("/services/:hub/embed.js", outputCORS, s.getEmbedScript)
+	e.GET("/services/:hub/:what", outputCORS, s.getService)
+	e.GET("/:hub/:what", outputCORS, s.getOutputAlias)
+	e.GET("/:hub/:what/soon", outputCORS, s.getOutputSoon)
+	for _, p := range []string{"/:hub", "/services/:hub/:what", "/:hub/:what", "/:hub/:what/soon"} {
+		e.OPTIONS(p, preflight)
+	}
 }

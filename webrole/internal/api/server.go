@@ -47,6 +47,10 @@ type store interface {
 	ClaimPendingJob(ctx context.Context, hubID, jobID string) (tablestore.PendingJob, error)
 	ClearPendingJob(ctx context.Context, hubID, jobID string) error
 	CheckMembers(ctx context.Context, h hub.Hub) error
+	CreateJob(ctx context.Context, j tablestore.JobStatus) error
+	GetJob(ctx context.Context, hubID, jobID string) (tablestore.JobStatus, error)
+	AddHistory(ctx context.Context, e tablestore.HistoryEntry) error
+	ListHistory(ctx context.Context, hubID, after string, limit int) ([]tablestore.HistoryEntry, string, error)
 }
 
 // enqueuer sends aggregation jobs (*queue.Client). It returns
@@ -99,16 +103,25 @@ type Deps struct {
 	// LogDropped, when set, counts the log entries the table log lost
 	// (tablelog.Log.Dropped), for a metric.
 	LogDropped func() uint64
+	// Checks configures POST /api/hubs/{hub}/check; without a Fetcher it
+	// answers 503.
+	Checks CheckConfig
+	// Console, when set, serves the curator console at /console and
+	// signs in its sessions on GET /services/{hub}/{what}; without it
+	// /console answers 404.
+	Console consoleUI
 }
 
 // Server is the web role's HTTP handler.
 type Server struct {
 	deps     Deps
 	engine   *gin.Engine
+	handler  http.Handler // engine, answering HEAD as GET
 	metrics  *metrics
 	adminSum []byte // SHA-256 of the admin token; nil when there is none
 	host     script.Host
 	outputs  *outputs
+	checks   *checker
 }
 
 // New builds the Server. It panics on a missing dependency: that is a
@@ -126,6 +139,7 @@ func New(deps Deps) *Server {
 	m := newMetrics(deps.LogDropped)
 	s := &Server{deps: deps, engine: gin.New(), metrics: m, host: deps.ScriptHost,
 		outputs: newOutputs(deps.Calendars, deps.Store, deps.Now, m, deps.Outputs)}
+	s.checks = newChecker(deps.Checks, deps.Now)
 	if deps.AdminToken != "" {
 		sum := sha256.Sum256([]byte(deps.AdminToken))
 		s.adminSum = sum[:]
@@ -133,11 +147,13 @@ func New(deps Deps) *Server {
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.ContextWithFallback = true
 	s.routes()
+	s.handler = headAsGet(s.engine)
 	return s
 }
 
-// Handler returns the http.Handler to serve.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler returns the http.Handler to serve. HEAD is answered wherever
+// GET is.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // requestID gives every request an id (kept from X-Request-Id when sane),
 // echoed in the response and in every log line about the request.

@@ -55,7 +55,7 @@ func (s *Server) getService(c *gin.Context) {
 		_ = c.Error(unknown)
 		return
 	}
-	if !s.authorize(c) {
+	if !s.authorizeService(c) {
 		return
 	}
 	if !who(c).can(hubID) {

@@ -2,40 +2,59 @@ package render
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"encoding/xml"
 	"fmt"
+	"html"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gorilla/feeds"
-
 	"github.com/elmcity/elmcity/shared/calendar"
 )
 
-// RSS writes the view as an RSS 2.0 channel: one item per event, its
-// pubDate the event's start, its guid the event's UID (not a permalink),
-// its description the time, place and sources in plain text.
+// RSS writes the view as an RSS 2.0 channel that feed validators accept:
+// one item per event, its pubDate the event's start, its guid the
+// event's UID (not a permalink), one category per tag, and its
+// description the time, place, sources and description as escaped HTML
+// (readers render a description as HTML: line breaks are <br>, and text
+// that looks like markup is shown, never run). Every link is a URI
+// (SafeURL). With a configured public URL (View.Base) the channel names
+// itself with an atom:link rel="self", as RSS Best Practices ask.
 func RSS(w io.Writer, v *View) error {
-	// The hub page is absolute with a configured public URL (View.Base);
-	// without one the channel's required link is the relative path, and
-	// items without a link of their own get none.
-	hubPage := v.Base + HubPath(v.Cal.Hub.ID)
-	ch := &feeds.RssFeed{
-		Title:       v.Cal.Hub.Title,
-		Link:        hubPage,
-		Description: fmt.Sprintf("Events of %s, gathered from %d feeds", v.Cal.Hub.Title, len(v.Cal.Feeds)),
+	// The hub page is absolute with a configured public URL; without one
+	// the channel's required link is the relative path, and items
+	// without a link of their own get none.
+	hubID := v.Cal.Hub.ID
+	pageQuery, selfQuery := "", ""
+	if q := v.Filter.Query(); len(q) > 0 {
+		selfQuery = "?" + q.Encode()
+		for _, k := range []string{"count", "uid"} {
+			q.Del(k)
+		}
+		if len(q) > 0 {
+			pageQuery = "?" + q.Encode()
+		}
+	}
+	hubPage := v.Base + HubPath(hubID)
+	ch := rssChannel{
+		Title:       xmlText(cmp.Or(v.Cal.Hub.Title, hubID)),
+		Link:        hubPage + pageQuery,
+		Description: xmlText(fmt.Sprintf("Events of %s, gathered from %d feeds", cmp.Or(v.Cal.Hub.Title, hubID), len(v.Cal.Feeds))),
 		Generator:   "elmcity",
 		Docs:        "https://www.rssboard.org/rss-specification",
-		Items:       make([]*feeds.RssItem, len(v.Events)),
+		Items:       make([]rssItem, len(v.Events)),
+	}
+	if v.Base != "" {
+		ch.Self = &rssAtomLink{Href: v.Base + FormatPath(hubID, "rss") + selfQuery, Rel: "self", Type: "application/rss+xml"}
 	}
 	if !v.Cal.PublishedAt.IsZero() {
 		ch.LastBuildDate = v.Cal.PublishedAt.UTC().Format(time.RFC1123Z)
 	}
 	if h := v.Cal.Hub.IntervalHours; h > 0 {
-		ch.Ttl = h * 60
+		ch.TTL = h * 60
 	}
 	for i := range v.Events {
 		ev := &v.Events[i]
@@ -43,34 +62,83 @@ func RSS(w io.Writer, v *View) error {
 		if link == "" && v.Base != "" {
 			link = hubPage
 		}
-		item := &feeds.RssItem{
+		item := rssItem{
 			Title:       xmlText(ev.Title),
-			Link:        xmlText(link),
-			Description: xmlText(describe(v, ev)),
-			Guid:        &feeds.RssGuid{Id: xmlText(ev.UID), IsPermaLink: "false"},
+			Link:        link,
+			Description: xmlText(describeHTML(v, ev)),
+			Categories:  PlainTags(ev.Tags),
+			GUID:        rssGUID{ID: xmlText(ev.UID), IsPermaLink: "false"},
 			PubDate:     ev.Start.In(v.Cal.Loc).Format(time.RFC1123Z),
-			Category:    xmlText(strings.Join(PlainTags(ev.Tags), ", ")),
+		}
+		for j, c := range item.Categories {
+			item.Categories[j] = xmlText(c)
 		}
 		if ev.AllDay {
 			item.PubDate = LocalDate(ev.Start, v.Cal.Loc).Format(time.RFC1123Z)
 		}
 		ch.Items[i] = item
 	}
-	doc := &feeds.RssFeedXml{Version: "2.0", ContentNamespace: "http://purl.org/rss/1.0/modules/content/", Channel: ch}
-	return writeXML(w, doc)
+	return writeXML(w, rssDoc{Version: "2.0", AtomNS: rssAtomNamespace, Channel: ch})
 }
 
-// describe is an event's time, place, sources and description as plain
-// text, for RSS items.
-func describe(v *View, ev *calendar.HubEvent) string {
-	var b strings.Builder
-	b.WriteString(When(ev, v.Cal.Loc))
-	if ev.Location != "" {
-		b.WriteString(" · " + ev.Location)
+// rssAtomNamespace is the Atom namespace, for the channel's atom:link.
+const rssAtomNamespace = "http://www.w3.org/2005/Atom"
+
+// rssDoc is an RSS 2.0 document.
+type rssDoc struct {
+	XMLName xml.Name   `xml:"rss"`
+	Version string     `xml:"version,attr"`
+	AtomNS  string     `xml:"xmlns:atom,attr"`
+	Channel rssChannel `xml:"channel"`
+}
+
+type rssChannel struct {
+	Title         string       `xml:"title"`
+	Self          *rssAtomLink `xml:"atom:link,omitempty"`
+	Link          string       `xml:"link"`
+	Description   string       `xml:"description"`
+	LastBuildDate string       `xml:"lastBuildDate,omitempty"`
+	Generator     string       `xml:"generator"`
+	Docs          string       `xml:"docs"`
+	TTL           int          `xml:"ttl,omitempty"`
+	Items         []rssItem    `xml:"item"`
+}
+
+type rssAtomLink struct {
+	Href string `xml:"href,attr"`
+	Rel  string `xml:"rel,attr"`
+	Type string `xml:"type,attr"`
+}
+
+type rssItem struct {
+	Title       string   `xml:"title"`
+	Link        string   `xml:"link,omitempty"`
+	Description string   `xml:"description"`
+	Categories  []string `xml:"category"`
+	GUID        rssGUID  `xml:"guid"`
+	PubDate     string   `xml:"pubDate"`
+}
+
+type rssGUID struct {
+	ID          string `xml:",chardata"`
+	IsPermaLink string `xml:"isPermaLink,attr"`
+}
+
+// describeHTML is an event's time, place, sources and description as
+// HTML for an RSS item: every text escaped, line breaks as <br>.
+func describeHTML(v *View, ev *calendar.HubEvent) string {
+	esc := func(s string) string {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+		return strings.ReplaceAll(html.EscapeString(s), "\n", "<br>")
 	}
-	b.WriteString("\nSource: " + sourceNames(ev))
-	if ev.Description != "" {
-		b.WriteString("\n\n" + ev.Description)
+	var b strings.Builder
+	b.WriteString("<p>" + esc(When(ev, v.Cal.Loc)))
+	if ev.Location != "" {
+		b.WriteString("<br>" + esc(ev.Location))
+	}
+	b.WriteString("<br>Source: " + esc(sourceNames(ev)) + "</p>")
+	if d := strings.TrimSpace(ev.Description); d != "" {
+		b.WriteString("<p>" + esc(d) + "</p>")
 	}
 	return b.String()
 }
@@ -106,13 +174,15 @@ func sourceNames(ev *calendar.HubEvent) string {
 }
 
 // XMLCalendar is the document of GET /services/{hub}/xml; XMLNamespace
-// its namespace. calendar.xsd in this package is its schema.
+// its namespace. calendar.xsd in this package is its schema. It carries
+// the fields of the JSON calendar: URL is JSONHub.URL (the hub page).
 type XMLCalendar struct {
 	XMLName     xml.Name   `xml:"calendar"`
 	Xmlns       string     `xml:"xmlns,attr"`
 	Hub         string     `xml:"hub,attr"`
 	Title       string     `xml:"title,attr"`
 	TZ          string     `xml:"tz,attr"`
+	URL         string     `xml:"url,attr,omitempty"`
 	Generation  string     `xml:"generation,attr,omitempty"`
 	PublishedAt string     `xml:"published,attr,omitempty"`
 	Count       int        `xml:"count,attr"`
@@ -122,7 +192,9 @@ type XMLCalendar struct {
 // XMLNamespace is the namespace of the XML calendar.
 const XMLNamespace = "urn:elmcity:calendar:1"
 
-// XMLEvent is one event of the XML calendar; times follow JSONEvent.
+// XMLEvent is one event of the XML calendar; its fields and times follow
+// JSONEvent. An event without tags has no tags element, one that nothing
+// was merged into no merged element.
 type XMLEvent struct {
 	UID         string      `xml:"uid,attr"`
 	AllDay      bool        `xml:"allday,attr"`
@@ -132,8 +204,28 @@ type XMLEvent struct {
 	Description string      `xml:"description,omitempty"`
 	Location    string      `xml:"location,omitempty"`
 	URL         string      `xml:"url,omitempty"`
-	Tags        []XMLTag    `xml:"tags>tag,omitempty"`
+	Tags        *XMLTags    `xml:"tags"`
 	Sources     []XMLSource `xml:"sources>source"`
+	Merged      *XMLMerged  `xml:"merged"`
+	ICS         string      `xml:"ics,omitempty"`
+}
+
+// XMLTags are an event's tags (at least one).
+type XMLTags struct {
+	Tags []XMLTag `xml:"tag"`
+}
+
+// XMLMerged are the copies from other feeds folded into an event (at
+// least one).
+type XMLMerged struct {
+	Merges []XMLMerge `xml:"merge"`
+}
+
+// XMLMerge is one dedupe decision (JSONMerge).
+type XMLMerge struct {
+	Feed   string `xml:"feed,attr"`
+	UID    string `xml:"uid,attr"`
+	Reason string `xml:"reason,attr"`
 }
 
 // XMLTag is one tag; Contributed marks a tag outside the hub vocabulary.
@@ -155,6 +247,9 @@ func XML(w io.Writer, v *View) error {
 		Xmlns: XMLNamespace, Hub: v.Cal.Hub.ID, Title: xmlText(v.Cal.Hub.Title), TZ: v.Cal.Loc.String(),
 		Generation: v.Cal.Generation, Count: len(v.Events), Events: make([]XMLEvent, len(v.Events)),
 	}
+	if v.Base != "" {
+		doc.URL = v.Base + HubPath(v.Cal.Hub.ID)
+	}
 	if !v.Cal.PublishedAt.IsZero() {
 		doc.PublishedAt = v.Cal.PublishedAt.UTC().Format(time.RFC3339)
 	}
@@ -162,14 +257,23 @@ func XML(w io.Writer, v *View) error {
 		je := jsonEvent(v, &v.Events[i])
 		xe := XMLEvent{
 			UID: xmlText(je.UID), AllDay: je.AllDay, Title: xmlText(je.Title), Start: je.Start, End: je.End,
-			Description: xmlText(je.Description), Location: xmlText(je.Location), URL: xmlText(je.URL),
-			Sources: make([]XMLSource, len(je.Sources)),
+			Description: xmlText(je.Description), Location: xmlText(je.Location), URL: je.URL,
+			Sources: make([]XMLSource, len(je.Sources)), ICS: je.ICS,
 		}
-		for _, t := range je.Tags {
-			xe.Tags = append(xe.Tags, XMLTag{Name: xmlText(t), Contributed: contains(je.Contributed, t)})
+		if len(je.Tags) > 0 {
+			xe.Tags = &XMLTags{Tags: make([]XMLTag, len(je.Tags))}
+			for j, t := range je.Tags {
+				xe.Tags.Tags[j] = XMLTag{Name: xmlText(t), Contributed: contains(je.Contributed, t)}
+			}
 		}
 		for j, s := range je.Sources {
-			xe.Sources[j] = XMLSource{Name: xmlText(s.Name), URL: xmlText(s.URL), Feed: s.Feed}
+			xe.Sources[j] = XMLSource{Name: xmlText(s.Name), URL: s.URL, Feed: xmlText(s.Feed)}
+		}
+		if len(je.Merged) > 0 {
+			xe.Merged = &XMLMerged{Merges: make([]XMLMerge, len(je.Merged))}
+			for j, m := range je.Merged {
+				xe.Merged.Merges[j] = XMLMerge{Feed: xmlText(m.Feed), UID: xmlText(m.UID), Reason: xmlText(m.Reason)}
+			}
 		}
 		doc.Events[i] = xe
 	}
@@ -226,11 +330,22 @@ func xmlChar(r rune) bool {
 // CSVHeader is the header row of the CSV output. Dates are ISO 8601 and
 // times 24-hour, both in the hub's zone; an all-day event has no times and
 // its End Date is its last day (inclusive), as calendar imports expect.
-var CSVHeader = []string{"Subject", "Start Date", "Start Time", "End Date", "End Time", "All Day Event", "Description", "Location", "URL", "Source", "Tags", "UID"}
+// Tags are comma-separated; Categories holds the same tags separated by
+// semicolons, the column and form Outlook's CSV import maps to an
+// appointment's categories.
+var CSVHeader = []string{"Subject", "Start Date", "Start Time", "End Date", "End Time", "All Day Event", "Description", "Location", "URL", "Source", "Tags", "UID", "Categories"}
 
-// CSV writes the view as comma-separated values with CSVHeader.
+// CSVBOM is the UTF-8 byte order mark the CSV output starts with: Excel
+// and Outlook on Windows read a CSV file without one in the system's
+// ANSI code page, which garbles every accented letter.
+const CSVBOM = "\uFEFF"
+
+// CSV writes the view as comma-separated values with CSVHeader, after
+// CSVBOM.
 func CSV(w io.Writer, v *View) error {
-	cw := csv.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(CSVBOM)
+	cw := csv.NewWriter(bw)
 	cw.UseCRLF = true
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
@@ -249,7 +364,9 @@ func CSV(w io.Writer, v *View) error {
 		}
 		row[0], row[5] = ev.Title, strconv.FormatBool(ev.AllDay)
 		row[6], row[7], row[8] = ev.Description, ev.Location, eventURL(ev)
-		row[9], row[10], row[11] = sourceNames(ev), strings.Join(PlainTags(ev.Tags), ","), ev.UID
+		tags := PlainTags(ev.Tags)
+		row[9], row[10], row[11] = sourceNames(ev), strings.Join(tags, ","), ev.UID
+		row[12] = strings.Join(tags, ";")
 		for i := range row {
 			row[i] = csvCell(row[i])
 		}
@@ -258,7 +375,10 @@ func CSV(w io.Writer, v *View) error {
 		}
 	}
 	cw.Flush()
-	return cw.Error()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // csvCell defuses a cell a spreadsheet would run as a formula: one that

@@ -97,7 +97,7 @@ func ParseFilter(q url.Values, loc *time.Location, now time.Time) (Filter, error
 	}
 	if v, ok := q["view"]; ok {
 		var canon []string
-		for _, t := range strings.Split(v[0], ",") {
+		for _, t := range splitView(v[0]) {
 			t = strings.ToLower(strings.TrimSpace(t))
 			neg := strings.HasPrefix(t, "-")
 			t = strings.TrimSpace(strings.TrimPrefix(t, "-"))
@@ -107,10 +107,10 @@ func ParseFilter(q url.Values, loc *time.Location, now time.Time) (Filter, error
 			}
 			if neg {
 				f.Exclude = append(f.Exclude, t)
-				canon = append(canon, "-"+t)
+				canon = append(canon, "-"+escapeViewTag(t))
 			} else {
 				f.Tags = append(f.Tags, t)
-				canon = append(canon, t)
+				canon = append(canon, escapeViewTag(t))
 			}
 		}
 		if len(canon) == 0 {
@@ -233,9 +233,42 @@ func (f Filter) WithView(tags ...string) url.Values {
 	if len(tags) == 0 {
 		q.Del("view")
 	} else {
-		q.Set("view", strings.Join(tags, ","))
+		esc := make([]string, len(tags))
+		for i, t := range tags {
+			esc[i] = escapeViewTag(t)
+		}
+		q.Set("view", strings.Join(esc, ","))
 	}
 	return q
+}
+
+// splitView splits a view's list at its unescaped commas: a tag that
+// holds a comma (a feed's escaped one, "meeting\, john") is written
+// with a backslash before it, and a backslash as two.
+func splitView(s string) []string {
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case c == ',':
+			out = append(out, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return append(out, b.String())
+}
+
+// escapeViewTag writes a tag for a view's list (splitView).
+func escapeViewTag(t string) string {
+	if !strings.ContainsAny(t, ",\\") {
+		return t
+	}
+	return strings.NewReplacer("\\", "\\\\", ",", "\\,").Replace(t)
 }
 
 // Apply returns the events that the filter keeps, in order, at most

@@ -379,13 +379,24 @@ func strictXML(s string, v any) error {
 	}
 }
 
-func TestCSVColumns(t *testing.T) {
-	t.Parallel()
-	v := testView(t, "")
-	rows, err := csv.NewReader(strings.NewReader(renderString(t, "csv", v))).ReadAll()
+// readCSV reads the CSV output: a UTF-8 byte order mark, then the rows.
+func readCSV(t *testing.T, out string) [][]string {
+	t.Helper()
+	body, ok := strings.CutPrefix(out, "\xEF\xBB\xBF")
+	if !ok {
+		t.Fatalf("the CSV does not start with a UTF-8 byte order mark: %.20q", out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rows
+}
+
+func TestCSVColumns(t *testing.T) {
+	t.Parallel()
+	v := testView(t, "")
+	rows := readCSV(t, renderString(t, "csv", v))
 	if !slices.Equal(rows[0], render.CSVHeader) || len(rows) != len(v.Events)+1 {
 		t.Fatalf("CSV header %v, %d rows", rows[0], len(rows))
 	}
@@ -401,6 +412,12 @@ func TestCSVColumns(t *testing.T) {
 		if strings.HasPrefix(r[7], "=") {
 			t.Errorf("CSV cell %q would run as a formula", r[7])
 		}
+		if r[11] == "jazz@elmcity" && (r[10] != "music,jazz" || r[12] != "music;jazz") {
+			t.Errorf("CSV jazz Tags %q Categories %q, want music,jazz and music;jazz", r[10], r[12])
+		}
+	}
+	if rows[0][12] != "Categories" {
+		t.Errorf("CSV header = %q, want a Categories column", rows[0])
 	}
 }
 
@@ -415,13 +432,67 @@ func TestXMLMatchesItsSchema(t *testing.T) {
 		t.Fatal("xmllint is not installed (apt-get install libxml2-utils; make test installs it)")
 	}
 	dir := t.TempDir()
-	for _, q := range []string{"", "view=music", "uid=market%40elmcity"} {
-		path := filepath.Join(dir, "cal.xml")
-		if err := os.WriteFile(path, []byte(renderString(t, "xml", testView(t, q))), 0o644); err != nil {
+	noTags := func(v *render.View) { // a hub whose feeds have no categories
+		for i := range v.Events {
+			v.Events[i].Tags = nil
+		}
+	}
+	someTags := func(v *render.View) { // events with tags and without
+		v.Events[0].Tags = nil
+	}
+	noBase := func(v *render.View) { v.Base = "" }
+	tests := []struct {
+		name, query string
+		change      func(*render.View)
+		// want and notWant are strings the document must and must not
+		// hold.
+		want, notWant []string
+	}{
+		{name: "Hub", want: []string{`url="https://cal.example.org/keene"`, "<merged>", "<ics>https://cal.example.org/services/keene/ics?uid="}},
+		{name: "View", query: "view=music"},
+		{name: "OneEvent", query: "uid=market%40elmcity"},
+		{name: "HubWithoutTags", change: noTags, notWant: []string{"<tags", "<tag>"}},
+		{name: "SomeWithoutTags", change: someTags, want: []string{"<tags>"}},
+		{name: "NoPublicURL", change: noBase, notWant: []string{`url="https://cal.example.org`, "<ics>"}},
+	}
+	for _, tt := range tests {
+		v := testView(t, tt.query)
+		if tt.change != nil {
+			tt.change(v)
+		}
+		doc := renderString(t, "xml", v)
+		for _, w := range tt.want {
+			if !strings.Contains(doc, w) {
+				t.Errorf("%s: the XML lacks %q:\n%s", tt.name, w, doc)
+			}
+		}
+		for _, w := range tt.notWant {
+			if strings.Contains(doc, w) {
+				t.Errorf("%s: the XML has %q:\n%s", tt.name, w, doc)
+			}
+		}
+		path := filepath.Join(dir, tt.name+".xml")
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command("xmllint", "--noout", "--schema", "calendar.xsd", path).CombinedOutput(); err != nil {
-			t.Errorf("xml?%s does not match calendar.xsd: %v\n%s", q, err, out)
+			t.Errorf("%s: the XML does not match calendar.xsd: %v\n%s\n%s", tt.name, err, out, doc)
+		}
+	}
+	// The schema is not lax: the old output's empty tags element, an
+	// unknown element and a missing title are refused.
+	bad := map[string]string{
+		"EmptyTags":      strings.Replace(renderString(t, "xml", testView(t, "uid=market%40elmcity")), "<tags>\n   <tag>market</tag>\n  </tags>", "<tags></tags>", 1),
+		"UnknownElement": strings.Replace(renderString(t, "xml", testView(t, "uid=market%40elmcity")), "<start>", "<color>red</color><start>", 1),
+		"NoTitle":        strings.Replace(renderString(t, "xml", testView(t, "uid=market%40elmcity")), "<title>Winter Market</title>", "", 1),
+	}
+	for name, doc := range bad {
+		path := filepath.Join(dir, "bad-"+name+".xml")
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := exec.Command("xmllint", "--noout", "--schema", "calendar.xsd", path).Run(); err == nil {
+			t.Errorf("%s: calendar.xsd accepts an invalid document:\n%s", name, doc)
 		}
 	}
 }
@@ -472,10 +543,7 @@ func TestCSVDefusesEveryCell(t *testing.T) {
 			ev.Tags = []string{tt.value, "+x"} // CATEGORIES:=1+1,+x
 			ev.Sources = []calendar.EventSource{{Feed: "f-x", Name: tt.value}}
 			v.Events = []calendar.HubEvent{ev}
-			rows, err := csv.NewReader(strings.NewReader(renderString(t, "csv", v))).ReadAll()
-			if err != nil {
-				t.Fatal(err)
-			}
+			rows := readCSV(t, renderString(t, "csv", v))
 			if len(rows) != 2 {
 				t.Fatalf("CSV() has %d rows, want 2", len(rows))
 			}
@@ -518,8 +586,8 @@ func TestOutputsWithoutBase(t *testing.T) {
 					t.Errorf("page without a base lacks the relative subscribe links:\n%s", out)
 				}
 			case "rss":
-				if !strings.Contains(out, "<link>/keene</link>") {
-					t.Errorf("RSS without a base lacks the channel link /keene:\n%s", out)
+				if !strings.Contains(out, "<link>/keene?view=music</link>") || strings.Contains(out, "atom:link") {
+					t.Errorf("RSS without a base lacks the channel link /keene?view=music, or has a self link:\n%s", out)
 				}
 			}
 		})

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hub"
 )
 
 // templateFS holds the HTML templates of the hub page and the stats
@@ -33,16 +34,41 @@ type PageOptions struct {
 	// EventsOnly renders only the events, as an HTML fragment (no html,
 	// head or body) with absolute links, for pasting into another site.
 	EventsOnly bool
+	// Layout is "compact" (time, title, place and source on a line or
+	// two, the rest on the event's own page), "full" (every event with
+	// its details and add-to-calendar links), or "" for compact when the
+	// list is longer than compactAfter events.
+	Layout string
+	// Frame renders the events as a document of their own, styled, to
+	// frame from another site (FramePolicy); its links open a new
+	// window, never in the frame.
+	Frame bool
 }
 
-// Page writes the hub page of the view: the events grouped by day (in
-// the hub's zone) and time of day, a tag picker, subscribe links for the
-// hub and for the current view, and an about section with the feeds and
-// the publish time. It needs no JavaScript and no external resource. With
-// opt.EventsOnly it writes only the events fragment.
+// Layouts of the hub page (PageOptions.Layout).
+const (
+	LayoutCompact = "compact"
+	LayoutFull    = "full"
+)
+
+// compactAfter is the longest list the page shows in the full layout
+// by default.
+const compactAfter = 20
+
+// Page writes the hub page of the view: the events of its window (see
+// PageWindow and SelectPage) grouped by day (in the hub's zone) and time
+// of day, navigation to the days before and after and to any date, a tag
+// picker, subscribe links for the hub and for the current view, the
+// events as schema.org JSON-LD, and an about section with the feeds and
+// the publish time. It needs no JavaScript and no external resource but
+// the hub's logo. With opt.EventsOnly it writes only the events
+// fragment.
 func Page(w io.Writer, v *View, opt PageOptions) error {
 	name := "page"
-	if opt.EventsOnly {
+	switch {
+	case opt.Frame:
+		name, opt.EventsOnly = "frame", true
+	case opt.EventsOnly:
 		name = "events"
 	}
 	if err := htmlTemplates.ExecuteTemplate(w, name, newPageData(v, opt)); err != nil {
@@ -58,8 +84,10 @@ var pageParts = [...]string{"All day", "Morning", "Afternoon", "Evening"}
 type pageData struct {
 	Title     string
 	HubHref   string // the hub page, absolute in a fragment
+	Look      pageLook
 	Days      []pageDay
-	Count     int
+	Count     int  // events in the window, shown and collapsed
+	AtLeast   bool // the window has more than Count (the page was cut)
 	Tags      []pageTag
 	ViewLabel string // the current view, "music, not kids"; empty without one
 	ClearHref string // the page without the view
@@ -74,6 +102,42 @@ type pageData struct {
 	EventsOnly bool
 	// NextHref pages on when the view was cut at its count.
 	NextHref string
+	// Single is a view of one event (uid): its own page.
+	Single *pageEvent
+	// Compact is the compact layout; LayoutHref and LayoutLabel switch.
+	Compact     bool
+	LayoutHref  string
+	LayoutLabel string
+	Window      pageWindow
+	// JSONLD is the events as schema.org Event items.
+	JSONLD template.JS
+	// Embed are the snippets that put this view on another site.
+	Embed *pageEmbed
+}
+
+// pageLook is the hub's look (hub.Look) as the page writes it.
+type pageLook struct {
+	Logo   string
+	Header string
+	// CSS is the hub's own stylesheet (its accent), allowed by
+	// PagePolicy.
+	CSS template.CSS
+}
+
+// pageWindow is the navigation of the page's window of days.
+type pageWindow struct {
+	Label     string // Saturday, December 5 – Friday, December 11
+	PrevHref  string
+	PrevLabel string
+	NextHref  string
+	NextLabel string
+	// Jump is the form to go to a date.
+	JumpAction string
+	JumpValue  string     // the window's first day
+	JumpMin    string     // today
+	JumpHidden []pageLink // the view's other parameters, as Name=URL
+	// Days are the days on the page, linked to their anchors.
+	Days []pageLink
 }
 
 // pageDay is one day of events.
@@ -93,6 +157,7 @@ type pagePart struct {
 // pageEvent is one event as the page shows it.
 type pageEvent struct {
 	ID          string // anchor
+	TitleID     string // the title's id, which names the event's links
 	UID         string
 	When        string // 7:00 PM – 9:00 PM
 	StartAt     string // RFC 3339 or a date, for <time datetime>
@@ -101,9 +166,20 @@ type pageEvent struct {
 	Location    string
 	Description string
 	Source      pageLink
-	More        []pageLink // the other sources of a merged event
+	MoreSources []pageLink // the other sources of a merged event
 	Tags        []pageTag
 	AddHref     string // single-event ICS
+	GoogleHref  string // Google Calendar's form, filled in
+	DetailsHref string // the event's own page (the compact layout's title)
+	// More is the rest of a run of this event's source on its day.
+	More *pageMore
+}
+
+// pageMore is the link to the rest of a collapsed run.
+type pageMore struct {
+	Count  int
+	Source string
+	Href   string
 }
 
 // pageLink is a named link; URL is empty when there is nothing safe to
@@ -148,6 +224,7 @@ func newPageData(v *View, opt PageOptions) *pageData {
 	cal := v.Cal
 	loc := cmp.Or(cal.Loc, time.UTC)
 	hubID := cal.Hub.ID
+	look := LookOf(cal.Hub)
 	// Links are relative on the page and absolute in the fragment, which
 	// lives on another site.
 	base := ""
@@ -155,20 +232,34 @@ func newPageData(v *View, opt PageOptions) *pageData {
 		base = v.Base
 	}
 	link := func(path string) string { return base + path }
-	pageHref := func(q url.Values) string {
+	layout := ""
+	if opt.Layout == LayoutCompact || opt.Layout == LayoutFull {
+		layout = opt.Layout
+	}
+	hrefIn := func(layout string, q url.Values) string {
+		if layout != "" {
+			q.Set("layout", layout)
+		}
 		if len(q) == 0 {
 			return link(HubPath(hubID))
 		}
 		return link(HubPath(hubID) + "?" + q.Encode())
 	}
+	pageHref := func(q url.Values) string { return hrefIn(layout, q) }
+	today := Today(v.Now, loc)
 	d := &pageData{
 		Title:      cmp.Or(cal.Hub.Title, hubID),
 		HubHref:    link(HubPath(hubID)),
+		Look:       pageLook{Logo: look.Logo, Header: look.Header, CSS: template.CSS(brandCSS(look))},
 		Count:      len(v.Events),
+		AtLeast:    !v.Next.IsZero(),
 		StatsHref:  FormatPath(hubID, "stats"),
 		Zone:       loc.String(),
 		RSSHref:    FormatPath(hubID, "rss"),
 		EventsOnly: opt.EventsOnly,
+	}
+	for _, c := range v.Collapsed {
+		d.Count += c.More
 	}
 	if !cal.PublishedAt.IsZero() {
 		d.Updated = cal.PublishedAt.In(loc).Format("Monday, January 2, 2006 at 3:04 PM MST")
@@ -188,19 +279,34 @@ func newPageData(v *View, opt PageOptions) *pageData {
 	// The picker offers the tags of the events in the window and source
 	// of the current view, whatever its tags, so a view can be left for
 	// another.
-	window := v.Filter
-	window.Tags, window.Exclude, window.Count, window.UID = nil, nil, 0, ""
-	counts, seen := tagCounter{}, 0
-	window.Each(cal.Events, loc, func(e *calendar.HubEvent) bool {
-		counts.add(e)
-		seen++
-		return seen < MaxTagScan
-	})
-	for _, tc := range counts.list() {
-		d.Tags = append(d.Tags, pageTag{
-			Name: tc.Tag, Href: tagHref(tc.Tag), Count: tc.Count,
-			Current: slices.Contains(current, tc.Tag), Contributed: tc.Contributed,
+	if v.Filter.UID == "" {
+		window := v.Filter
+		window.Tags, window.Exclude, window.Count = nil, nil, 0
+		counts, seen := tagCounter{}, 0
+		window.Each(cal.Events, loc, func(e *calendar.HubEvent) bool {
+			counts.add(e)
+			seen++
+			return seen < MaxTagScan
 		})
+		for _, tc := range counts.list() {
+			d.Tags = append(d.Tags, pageTag{
+				Name: tc.Tag, Href: tagHref(tc.Tag), Count: tc.Count,
+				Current: slices.Contains(current, tc.Tag), Contributed: tc.Contributed,
+			})
+		}
+	}
+
+	// The layout: compact for long lists, unless the query says.
+	d.Compact = layout == LayoutCompact || layout == "" && len(v.Events) > compactAfter
+	if v.Filter.UID != "" {
+		d.Compact = false
+	} else if len(v.Events) > 0 {
+		other := LayoutFull
+		d.LayoutLabel = "Show every event with its details"
+		if !d.Compact {
+			other, d.LayoutLabel = LayoutCompact, "Show a compact list"
+		}
+		d.LayoutHref = hrefIn(other, v.Filter.Query())
 	}
 
 	// Days. An event that began before the window's first day (still
@@ -209,6 +315,17 @@ func newPageData(v *View, opt PageOptions) *pageData {
 	if !v.Filter.From.IsZero() {
 		floor = Today(v.Filter.From, loc)
 	}
+	more := map[string]*pageMore{}
+	for _, c := range v.Collapsed {
+		q := v.Filter.Query()
+		for _, k := range []string{"days", "from", "to", "count"} {
+			q.Del(k)
+		}
+		q.Set("source", c.Source)
+		q.Set("from", c.Day.Format(time.DateOnly))
+		q.Set("to", c.Day.Format(time.DateOnly))
+		more[c.After] = &pageMore{Count: c.More, Source: c.Source, Href: pageHref(q)}
+	}
 	type placed struct {
 		day   time.Time
 		part  int
@@ -216,6 +333,7 @@ func newPageData(v *View, opt PageOptions) *pageData {
 		ev    pageEvent
 	}
 	var all []placed
+	var ld []jsonLDEvent
 	for i := range v.Events {
 		e := &v.Events[i]
 		start, end := Span(e, loc)
@@ -234,8 +352,10 @@ func newPageData(v *View, opt PageOptions) *pageData {
 				part = 3
 			}
 		}
+		h := pageHash(e.UID)
 		pe := pageEvent{
-			ID:          "ev-" + pageHash(e.UID),
+			ID:          "ev-" + h,
+			TitleID:     "t-" + h,
 			UID:         e.UID,
 			When:        pageWhen(e, loc, end, day, ongoing),
 			Title:       e.Title,
@@ -243,6 +363,13 @@ func newPageData(v *View, opt PageOptions) *pageData {
 			Location:    e.Location,
 			Description: pageShorten(e.Description, 1000),
 			AddHref:     EventICSURL(base, hubID, e.UID),
+			More:        more[e.UID],
+		}
+		if d.Compact {
+			q := url.Values{"uid": {e.UID}}
+			pe.DetailsHref = pageHref(q)
+		} else {
+			pe.GoogleHref = GoogleCalendarURL(e, loc)
 		}
 		if e.AllDay {
 			pe.StartAt = e.Start.UTC().Format(time.DateOnly)
@@ -254,11 +381,16 @@ func newPageData(v *View, opt PageOptions) *pageData {
 			if j == 0 {
 				pe.Source = l
 			} else {
-				pe.More = append(pe.More, l)
+				pe.MoreSources = append(pe.MoreSources, l)
 			}
 		}
-		for _, tag := range PlainTags(e.Tags) {
-			pe.Tags = append(pe.Tags, pageTag{Name: tag, Href: tagHref(tag), Current: slices.Contains(current, tag)})
+		if !d.Compact {
+			for _, tag := range PlainTags(e.Tags) {
+				pe.Tags = append(pe.Tags, pageTag{Name: tag, Href: tagHref(tag), Current: slices.Contains(current, tag)})
+			}
+		}
+		if item, ok := jsonLD(v, e, pe.Source.Name); ok {
+			ld = append(ld, item)
 		}
 		all = append(all, placed{day, part, start, pe})
 	}
@@ -270,7 +402,7 @@ func newPageData(v *View, opt PageOptions) *pageData {
 			d.Days = append(d.Days, pageDay{
 				ID:    "d-" + p.day.Format(time.DateOnly),
 				Date:  p.day.Format(time.DateOnly),
-				Label: pageDayLabel(p.day, Today(v.Now, loc)),
+				Label: pageDayLabel(p.day, today),
 			})
 		}
 		day := &d.Days[len(d.Days)-1]
@@ -279,6 +411,16 @@ func newPageData(v *View, opt PageOptions) *pageData {
 		}
 		part := &day.Parts[len(day.Parts)-1]
 		part.Events = append(part.Events, p.ev)
+	}
+	if v.Filter.UID != "" && len(all) == 1 {
+		d.Single = &all[0].ev
+		d.Title = all[0].ev.Title + " · " + d.Title
+	}
+	if len(ld) > 0 && !opt.EventsOnly {
+		d.JSONLD = jsonLDScript(ld)
+	}
+	if !opt.EventsOnly {
+		d.Embed = newPageEmbed(v, d.Title)
 	}
 
 	if !v.Next.IsZero() {
@@ -289,6 +431,16 @@ func newPageData(v *View, opt PageOptions) *pageData {
 			q.Set("to", v.Filter.To.In(loc).Format(time.RFC3339))
 		}
 		d.NextHref = pageHref(q)
+	}
+	if !v.WindowFrom.IsZero() && !opt.EventsOnly {
+		d.Window = newPageWindow(v, look, today, base, pageHref)
+		if layout != "" {
+			d.Window.JumpHidden = append(d.Window.JumpHidden, pageLink{Name: "layout", URL: layout})
+		}
+		for _, day := range d.Days {
+			t, _ := time.ParseInLocation(time.DateOnly, day.Date, loc)
+			d.Window.Days = append(d.Window.Days, pageLink{Name: t.Format("Mon 2"), URL: "#" + day.ID})
+		}
 	}
 
 	// Subscribe links: the whole hub, and the current view when it
@@ -330,6 +482,72 @@ func newPageData(v *View, opt PageOptions) *pageData {
 		})
 	}
 	return d
+}
+
+// newPageWindow is the navigation of the view's window: the days before
+// it (never before today) and after it (while the calendar has events
+// there), of the same length, and the form to go to a date.
+func newPageWindow(v *View, look hub.Look, today time.Time, base string, pageHref func(url.Values) string) pageWindow {
+	from, to := v.WindowFrom, v.WindowTo
+	n := max(1, int(to.Sub(from).Hours()/24+0.5))
+	last := to.AddDate(0, 0, -1)
+	w := pageWindow{Label: from.Format("Monday, January 2"), JumpValue: from.Format(time.DateOnly), JumpMin: today.Format(time.DateOnly)}
+	if last.After(from) {
+		w.Label += " – " + last.Format("Monday, January 2")
+	}
+	if from.Year() != today.Year() || last.Year() != today.Year() {
+		w.Label += ", " + last.Format("2006")
+	}
+	span := func(n int) string {
+		if n == 1 {
+			return "day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	// The links keep the view's source, tags and count, and set the
+	// window by its dates (to is the last day).
+	q := v.Filter.Query()
+	for _, k := range []string{"days", "from", "to", "uid"} {
+		q.Del(k)
+	}
+	window := func(from, last time.Time) string {
+		if from.Equal(today) && n == look.Days {
+			return pageHref(cloneValues(q)) // the default window
+		}
+		wq := cloneValues(q)
+		wq.Set("from", from.Format(time.DateOnly))
+		wq.Set("to", last.Format(time.DateOnly))
+		return pageHref(wq)
+	}
+	if from.After(today) {
+		prev := from.AddDate(0, 0, -n)
+		if prev.Before(today) {
+			prev = today
+		}
+		w.PrevHref = window(prev, from.AddDate(0, 0, -1))
+		w.PrevLabel = "Previous " + span(n)
+	}
+	if events := v.Cal.Events; events.Len() > 0 {
+		if lastStart, _ := events.Span(events.Len() - 1); !lastStart.Before(to) {
+			w.NextHref = window(to, to.AddDate(0, 0, n-1))
+			w.NextLabel = "Next " + span(n)
+		}
+	}
+	w.JumpAction = base + HubPath(v.Cal.Hub.ID)
+	for _, k := range []string{"source", "view", "count"} {
+		if val := q.Get(k); val != "" {
+			w.JumpHidden = append(w.JumpHidden, pageLink{Name: k, URL: val})
+		}
+	}
+	return w
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := make(url.Values, len(q))
+	for k, v := range q {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 // pageWhen is the time of an event as the page shows it, relative to the

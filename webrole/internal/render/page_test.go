@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/url"
 	"slices"
@@ -85,7 +86,16 @@ func pageView(t testing.TB, q string) *render.View {
 	if err != nil {
 		t.Fatalf("ParseFilter(%q) = %v", q, err)
 	}
-	return &render.View{Cal: cal, Filter: f, Events: f.Apply(cal.Events, cal.Loc), Now: pageNow, Base: "https://cal.example.org"}
+	return pageViewOf(cal, f, pageNow)
+}
+
+// pageViewOf is the hub page's view of cal at now, as the web role makes
+// it: the page's window, then its events.
+func pageViewOf(cal *render.Calendar, f render.Filter, now time.Time) *render.View {
+	v := &render.View{Cal: cal, Now: now, Base: "https://cal.example.org"}
+	v.Filter, v.WindowFrom, v.WindowTo, _ = render.PageWindow(cal, f, now)
+	render.SelectPage(v)
+	return v
 }
 
 func TestPageGolden(t *testing.T) {
@@ -148,7 +158,7 @@ func TestPageLinks(t *testing.T) {
 		return out
 	}
 	inPicker := func(n *html.Node) bool {
-		return n.Data == "a" && ancestor(n, func(p *html.Node) bool { return p.Data == "nav" })
+		return n.Data == "a" && ancestor(n, hasClass("picker"))
 	}
 	current := func(n *html.Node) bool { return inPicker(n) && attr(n, "aria-current") == "page" }
 	linkText := func(text string) func(*html.Node) bool {
@@ -254,7 +264,7 @@ func TestPageLinks(t *testing.T) {
 // the tree.
 func checkHTML(t *testing.T, out []byte, fragment bool) *html.Node {
 	t.Helper()
-	void := map[string]bool{"meta": true, "link": true, "br": true, "img": true, "input": true, "hr": true, "wbr": true}
+	void := map[string]bool{"meta": true, "link": true, "br": true, "img": true, "input": true, "hr": true, "wbr": true, "base": true}
 	z := html.NewTokenizer(bytes.NewReader(out))
 	var stack []string
 	for {
@@ -307,15 +317,28 @@ func checkHTML(t *testing.T, out []byte, fragment bool) *html.Node {
 			t.Errorf("viewport meta elements = %d, want 1", len(vp))
 		}
 	}
+	scripts := 0
 	for _, n := range findAll(doc, func(n *html.Node) bool { return n.Type == html.ElementNode }) {
-		if n.Data == "script" || n.Data == "img" || n.Data == "b" || n.Data == "i" || n.Data == "iframe" {
+		// The page's JSON-LD (data, run by nothing) in its head, and a
+		// hub's logo, are the only script and image.
+		jsonLD := n.Data == "script" && attr(n, "type") == "application/ld+json" && !fragment && ancestor(n, func(p *html.Node) bool { return p.Data == "head" })
+		logo := n.Data == "img" && attr(n, "class") == "logo" && !fragment
+		if jsonLD {
+			if scripts++; scripts > 1 {
+				t.Errorf("%d JSON-LD scripts, want one", scripts)
+			}
+			if n.FirstChild == nil || !json.Valid([]byte(n.FirstChild.Data)) {
+				t.Errorf("the JSON-LD is not JSON")
+			}
+		}
+		if (n.Data == "script" && !jsonLD) || (n.Data == "img" && !logo) || n.Data == "b" || n.Data == "i" || n.Data == "iframe" {
 			t.Errorf("element <%s> in the output: user text became markup", n.Data)
 		}
 		if n.Data == "link" && attr(n, "rel") == "stylesheet" {
 			t.Errorf("external stylesheet %q", attr(n, "href"))
 		}
 		for _, a := range n.Attr {
-			if a.Key == "src" || strings.HasPrefix(a.Key, "on") {
+			if a.Key == "src" && !logo || strings.HasPrefix(a.Key, "on") {
 				t.Errorf("<%s %s=%q>", n.Data, a.Key, a.Val)
 			}
 			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "javascript:") {

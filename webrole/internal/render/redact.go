@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/net/idna"
+
 	"github.com/elmcity/elmcity/shared/fetch"
 )
 
@@ -26,7 +28,11 @@ func PublicFeedURL(raw string) string {
 	default:
 		return ""
 	}
-	pub := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	host, ok := asciiHost(u.Host)
+	if !ok {
+		return ""
+	}
+	pub := &url.URL{Scheme: u.Scheme, Host: host, Path: u.Path, RawPath: u.RawPath}
 	if strings.IndexByte(u.Path, ';') >= 0 || strings.Contains(strings.ToLower(u.Path), "private") {
 		segs := strings.Split(u.Path, "/")
 		for i, seg := range segs {
@@ -40,14 +46,20 @@ func PublicFeedURL(raw string) string {
 	return pub.String()
 }
 
-// SafeURL returns raw when it is an absolute http or https URL with a
-// host, without any user name or password, else "". Every link a
+// SafeURL returns raw as a URI when it is an absolute http or https URL
+// with a host, without any user name or password, else "". Every link a
 // renderer writes (an event's URL, a source's, a contributor's home page)
 // passes through it: feeds are written by strangers, and a javascript:,
 // data: or vbscript: link, however disguised (case, leading spaces and
 // control characters, entities, percent-escapes), must reach no output.
 // It allows rather than denies: any other scheme, a relative URL and
 // anything that does not parse give "".
+//
+// The result is a URI (RFC 3986), not an IRI: printable ASCII only, as
+// RSS readers, feed validators and calendar apps want. A host in another
+// script becomes its IDNA (punycode) form; other characters a URI cannot
+// hold (non-ASCII, spaces, quotes, angle brackets, braces ...) are
+// percent-encoded as UTF-8, in the path, the query and the fragment alike.
 func SafeURL(raw string) string {
 	if plainHTTPURL(raw) {
 		return raw
@@ -56,8 +68,81 @@ func SafeURL(raw string) string {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
 		return ""
 	}
-	u.User = nil
+	host, ok := asciiHost(u.Host)
+	if !ok {
+		return ""
+	}
+	u.User, u.Host = nil, host
+	// url.URL escapes the path and fragment it writes, but not the
+	// query, which it keeps as it came.
+	u.RawQuery = escapeURIText(u.RawQuery)
 	return u.String()
+}
+
+// asciiHost is host (with its port, if any) in ASCII: a name in another
+// script becomes its IDNA (punycode) form. ok is false for a name IDNA
+// refuses.
+func asciiHost(host string) (string, bool) {
+	if isASCII(host) {
+		return host, true
+	}
+	name, port := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		name, port = host[:i], host[i:]
+	}
+	a, err := idna.Lookup.ToASCII(name)
+	if err != nil || !isASCII(a) {
+		return "", false
+	}
+	return a + port, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// escapeURIText percent-encodes the bytes of s that a URI's query or
+// fragment cannot hold as they are (controls, space, non-ASCII, and
+// " < > \ ^ ` { | }), and a % that starts no escape; the rest, escapes
+// included, stays.
+func escapeURIText(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	escaped := false // b holds s up to i, escaped
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		keep := c > ' ' && c < 0x7f && strings.IndexByte(`"<>\^`+"`"+`{|}`, c) < 0
+		if c == '%' {
+			keep = i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2])
+		}
+		switch {
+		case keep && escaped:
+			b.WriteByte(c)
+		case keep:
+		default:
+			if !escaped {
+				b.Grow(len(s) + 16)
+				b.WriteString(s[:i])
+				escaped = true
+			}
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	if !escaped {
+		return s
+	}
+	return b.String()
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // plainHTTPURL is SafeURL's fast path: raw starts with http:// or
@@ -82,6 +167,8 @@ func plainHTTPURL(raw string) bool {
 		case c == '/' || c == '?' || c == '#':
 			authority = false
 		case c == '@' && authority:
+			return false
+		case c == '%' && (i+2 >= len(rest) || !ishex(rest[i+1]) || !ishex(rest[i+2])):
 			return false
 		}
 	}

@@ -31,6 +31,7 @@ func TestPublicFeedURL(t *testing.T) {
 		{"PrivateAddressWithParameter", "https://example.org/x;y/private_SECRET/basic.ics", ""},
 		{"JavaScript", "javascript:alert(1)//example.org/cal.ics", ""},
 		{"Relative", "/cal.ics", ""},
+		{"IRI", "https://bücher.example/kalender/café.ics?token=x", "https://xn--bcher-kva.example/kalender/caf%C3%A9.ics"},
 		{"NotAURL", "not a url", ""},
 		{"Empty", "", ""},
 	}
@@ -82,6 +83,19 @@ func TestSafeURL(t *testing.T) {
 		{"SurroundingSpace", "  https://theatre.example.org/jazz ", "https://theatre.example.org/jazz"},
 		{"Space", "https://theatre.example.org/jazz night", "https://theatre.example.org/jazz%20night"},
 		{"AtInPath", "https://calendar.example.org/a@b.org/x", "https://calendar.example.org/a@b.org/x"},
+		// Every link is a URI (RFC 3986), never an IRI: RSS validators
+		// report UriNotIri, and some readers cannot follow one.
+		{"IRIPath", "https://example.org/café/😀", "https://example.org/caf%C3%A9/%F0%9F%98%80"},
+		{"IRIQuery", "https://example.org/search?q=café&x=日本", "https://example.org/search?q=caf%C3%A9&x=%E6%97%A5%E6%9C%AC"},
+		{"IRIFragment", "https://example.org/#été", "https://example.org/#%C3%A9t%C3%A9"},
+		{"IRIHost", "https://例え.jp/x", "https://xn--r8jz45g.jp/x"},
+		{"IRIHostPort", "https://bücher.example:8443/x", "https://xn--bcher-kva.example:8443/x"},
+		{"AngleBracketsInQuery", `https://example.org/a?x=<b>&y="c"`, "https://example.org/a?x=%3Cb%3E&y=%22c%22"},
+		{"AngleBracketsInPath", "https://example.org/<b>", "https://example.org/%3Cb%3E"},
+		{"LoneBraceAndPipe", "https://example.org/a?x={1}|2", "https://example.org/a?x=%7B1%7D%7C2"},
+		{"EscapesKept", "https://example.org/a%20b?q=a%2Fb", "https://example.org/a%20b?q=a%2Fb"},
+		{"LonePercentInQuery", "https://example.org/?q=100%", "https://example.org/?q=100%25"},
+		{"BadEscapeInPath", "https://example.org/a%zz", ""},
 		{"Empty", "", ""},
 	}
 	for _, h := range hostileURLs {
@@ -131,6 +145,49 @@ func TestNoOutputCarriesADangerousURL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEveryOutputWritesURIs gives an event, its sources and a feed
+// links with non-ASCII and characters a URI cannot hold: every output
+// writes each as a URI (percent-encoded, punycode host), never as it
+// came.
+func TestEveryOutputWritesURIs(t *testing.T) {
+	t.Parallel()
+	const iri = "https://bücher.example/événements/été?q=<a> b&r=日本#frag ü"
+	const uri = "https://xn--bcher-kva.example/%C3%A9v%C3%A9nements/%C3%A9t%C3%A9?q=%3Ca%3E%20b&r=%E6%97%A5%E6%9C%AC#frag%20%C3%BC"
+	v := testView(t, "uid=jazz%40elmcity")
+	ev := v.Events[0]
+	ev.URL = iri
+	ev.Sources = []calendar.EventSource{{Feed: "f-thr", Name: "Colonial Theatre", URL: iri}}
+	v.Events = []calendar.HubEvent{ev}
+	v.Cal.Feeds[0].HomeURL = iri
+	for name, render := range allOutputs() {
+		var buf bytes.Buffer
+		if err := render(&buf, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out := buf.String()
+		if strings.Contains(out, "bücher") || strings.Contains(out, "<a> b") {
+			t.Errorf("%s writes the IRI as it came:\n%s", name, out)
+		}
+		if name == "stats" || name == "tags_json" {
+			continue
+		}
+		want := uri
+		switch name {
+		case "ics": // folded: compare unfolded
+			out = strings.ReplaceAll(out, "\r\n ", "")
+		case "html", "fragment": // & is written as &amp; in HTML
+			want = strings.ReplaceAll(uri, "&", "&amp;")
+		case "rss", "xml":
+			want = strings.ReplaceAll(uri, "&", "&amp;")
+		case "json":
+			want = strings.ReplaceAll(uri, "&", `\u0026`)
+		}
+		if !strings.Contains(out, want) {
+			t.Errorf("%s lacks the URI %s:\n%s", name, want, out)
+		}
 	}
 }
 

@@ -95,6 +95,13 @@ type View struct {
 	// Next, when set, is the start of the first event the view left out
 	// at its count: the hub page links to the events from there.
 	Next time.Time
+	// WindowFrom and WindowTo are the hub page's window of days
+	// (PageWindow): its first day and the day after its last; zero for
+	// other formats and a single event.
+	WindowFrom, WindowTo time.Time
+	// Collapsed are the runs of one source's events on one day that the
+	// hub page shows in part (SelectPage).
+	Collapsed []Collapsed
 	// Now is the request time; Today is local midnight of Now in Cal.Loc.
 	Now time.Time
 	// Base is the configured absolute URL of the site root

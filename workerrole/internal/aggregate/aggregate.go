@@ -80,6 +80,9 @@ type Config struct {
 	// Observe, when set, is told each feed's outcome (status and error
 	// class) and each publish's event count, for metrics.
 	Observe Observer
+	// Jobs, when set, records the progress of the jobs the API queued, for
+	// curators to follow.
+	Jobs JobRecorder
 }
 
 // Defaults of Config.
@@ -164,8 +167,10 @@ type (
 // Handle runs one aggregation job. An unknown hub is permanent; a hub
 // being aggregated by another worker is retried later; a job that an
 // aggregation started after it already covered is a logged no-op.
-func (j *Job) Handle(ctx context.Context, job queue.Job) error {
+func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 	log := j.cfg.Logger.With("hub", job.Hub, "job_id", job.ID)
+	prog := j.progress(job, log)
+	defer func() { prog.done(ctx, err) }()
 	h, err := j.hubs.GetHub(ctx, job.Hub)
 	if errors.Is(err, tablestore.ErrNotFound) {
 		return queue.Permanent(fmt.Errorf("hub %q does not exist", job.Hub))
@@ -186,6 +191,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	}
 	// The job has started: a request from now on needs a job of its own.
 	j.clearPending(ctx, h.ID, job, log)
+	prog.set(ctx, tablestore.JobRunning, "fetching and merging the hub's feeds")
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stopRenew := j.keepLease(ctx, cancel, lease)
@@ -205,6 +211,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 		if started, ok := pointerStarted(ptr); ok && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(started) {
 			log.InfoContext(ctx, "aggregation skipped: a run that started after this request already published",
 				"published", ptr.PublishedAt.Format(time.RFC3339))
+			prog.set(ctx, tablestore.JobSkipped, "nothing to do: a run that started after this request already published the hub")
 			return nil
 		}
 		// The scheduler asks for stale hubs only: one made fresh
@@ -215,6 +222,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 			MemberPublishedSince(h, ptr.PublishedAt, func(id string) (publish.Pointer, error) { return j.pub.Current(ctx, id) }) == "" {
 			log.InfoContext(ctx, "scheduled aggregation skipped: the hub is fresh",
 				"published", ptr.PublishedAt.Format(time.RFC3339))
+			prog.set(ctx, tablestore.JobSkipped, "nothing to do: the hub is fresh")
 			return nil
 		}
 	}
@@ -256,6 +264,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 	g, err := j.pub.Publish(ctx, publish.Generation{Hub: h.ID, Meta: meta, Parts: parts})
 	if errors.Is(err, publish.ErrStale) {
 		log.InfoContext(ctx, "another run published first; its calendar stands")
+		prog.set(ctx, tablestore.JobSkipped, "another run published the hub first; its calendar stands")
 		return nil
 	}
 	if err != nil {
@@ -267,6 +276,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) error {
 		}
 		j.cfg.Observe.Published(head.Events)
 	}
+	prog.published(ctx, head)
 	log.InfoContext(ctx, fmt.Sprintf("published %d events from %d of %d feeds", head.Events, head.FeedsOK, head.FeedsOK+head.FeedsBad),
 		"generation", g.ID, "events", head.Events, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
 		"payload_bytes", size, "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
@@ -315,6 +325,7 @@ func (j *Job) busy(ctx context.Context, job queue.Job, held *tablestore.HeldErro
 		log.InfoContext(ctx, "aggregation request covered by the run in progress", "holder", held.Holder,
 			"run_started", held.Acquired.Format(time.RFC3339))
 		j.clearPending(ctx, job.Hub, job, log)
+		j.progress(job, log).set(ctx, tablestore.JobSkipped, "covered by the run of this hub that was already in progress: it publishes the hub")
 		return nil
 	}
 	// Wait out most of the lease: a run renews it at a third of its

@@ -1,0 +1,51 @@
+package feedcheck_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/feedcheck"
+)
+
+func ExampleBuild() {
+	feed := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Club//EN\r\nBEGIN:VEVENT\r\nUID:night@club\r\n" +
+		"DTSTART:20261201T190000\r\nDURATION:PT2H\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Chess night\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:broken@club\r\nSUMMARY:No start\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	ny, _ := time.LoadLocation("America/New_York")
+	ctx := context.Background()
+	cal, err := calendar.NewParser(calendar.Config{FloatingZone: ny}).Parse(ctx, []byte(feed))
+	if err != nil {
+		panic(err)
+	}
+	from, to := time.Date(2026, 12, 1, 0, 0, 0, 0, ny), time.Date(2027, 1, 1, 0, 0, 0, 0, ny)
+	x, err := cal.Expand(ctx, calendar.ExpandOptions{From: from, To: to, IncludeCancelled: true})
+	if err != nil {
+		panic(err)
+	}
+	r := feedcheck.Build(cal, x, feedcheck.Options{Source: "club.ics", From: from, To: to, Zone: ny, Next: 2})
+	fmt.Println(r.Verdict, len(r.Warnings), r.Window.Occurrences)
+	for _, o := range r.Next {
+		fmt.Println(o.Start.Format(time.RFC3339), o.Title)
+	}
+	r.WriteText(os.Stdout)
+	// Output:
+	// usable 1 3
+	// 2026-12-01T19:00:00-05:00 Chess night
+	// 2026-12-08T19:00:00-05:00 Chess night
+	// Feed club.ics
+	//   256 bytes, PRODID "-//Club//EN"
+	//
+	// Events: 1 usable of 2 VEVENTs: 1 recurring, 0 overrides, 0 all-day, 1 floating
+	//
+	// Skipped VEVENTs (1):
+	//   - UID "broken@club": no DTSTART
+	//
+	// Window 2026-12-01T05:00:00Z to 2027-01-01T05:00:00Z: 3 occurrences (0 cancelled)
+	//   hub policies applied:
+	//     hub-zone: 3 occurrence(s)
+	//
+	// Verdict: usable, 1 warning(s) above
+}
