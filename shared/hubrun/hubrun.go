@@ -51,6 +51,9 @@ type FeedStats struct {
 	Zones       map[string]int `json:"zones,omitempty"` // anomalies: floating, windows, unknown ...
 	ProdID      string         `json:"prodid,omitempty"`
 	LastSuccess time.Time      `json:"last_success,omitzero"`
+	// FailingSince is the start of the first run of the failures the feed
+	// is in now; zero while it works.
+	FailingSince time.Time `json:"failing_since,omitzero"`
 	// ExpandedTo is the end of the window the feed's events were last
 	// expanded over: once the hub's window reaches past it, the feed is
 	// fetched and parsed again even if it did not change.

@@ -84,3 +84,40 @@ func TestTopLevelPathsAreReservedHubIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIOperationIDs checks that every operation of the document has
+// an operationId, used once: client generators name their functions
+// after them.
+func TestOpenAPIOperationIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(context.Context) error { return nil })
+	rec := do(t, b.srv.Handler(), http.MethodGet, "/api/openapi.json", nil)
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			if method == "parameters" {
+				continue
+			}
+			var op struct {
+				OperationID string `json:"operationId"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			where := strings.ToUpper(method) + " " + path
+			switch prev, dup := seen[op.OperationID]; {
+			case op.OperationID == "":
+				t.Errorf("%s has no operationId", where)
+			case dup:
+				t.Errorf("%s and %s share the operationId %q", prev, where, op.OperationID)
+			}
+			seen[op.OperationID] = where
+		}
+	}
+}

@@ -226,6 +226,9 @@ func feedRowOf(f hub.Feed, fs hubrun.FeedStats, ran bool, loc *time.Location) fe
 	case fs.Status == "failed":
 		r.HealthClass = "bad"
 		r.Health = "failing: " + problemWords(fs.ErrorClass, fs.HTTPStatus)
+		if !fs.FailingSince.IsZero() {
+			r.Health += "; failing since " + fs.FailingSince.In(loc).Format("Mon 2 Jan 15:04")
+		}
 		if fs.LastSuccess.IsZero() {
 			r.Health += "; it has never worked"
 		} else {

@@ -63,7 +63,7 @@ func TestHubPages(t *testing.T) {
 	last := time.Now().Add(-48 * time.Hour)
 	publishRun(t, b,
 		hubrun.FeedStats{Feed: lib, Source: "Library", Status: "ok", Occurrences: 12, Previous: 30, Flag: "dropped by more than half", Zones: map[string]int{"floating": 3}, LastSuccess: time.Now()},
-		hubrun.FeedStats{Feed: city, Source: "City Hall", Status: "failed", ErrorClass: "http_4xx", HTTPStatus: 403, Error: "fetch feed: unexpected http status 403", LastSuccess: last, Occurrences: 4, Previous: 4},
+		hubrun.FeedStats{Feed: city, Source: "City Hall", Status: "failed", ErrorClass: "http_4xx", HTTPStatus: 403, Error: "fetch feed: unexpected http status 403", LastSuccess: last, FailingSince: last.Add(8 * time.Hour), Occurrences: 4, Previous: 4},
 	)
 	br := newBrowser(t, b.h)
 	br.signIn(b.curator)
@@ -76,7 +76,8 @@ func TestHubPages(t *testing.T) {
 	}
 	page, tok := br.page("/console/hubs/keene")
 	for _, want := range []string{
-		"failing: the server refused the request (HTTP 403); last worked",
+		"failing: the server refused the request (HTTP 403); failing since ",
+		"; last worked ",
 		`health warn">fetched, but its events dropped by more than half`,
 		"3 floating times",
 		"not approved: the hub does not fetch it",

@@ -307,3 +307,40 @@ func TestStartedJobClearsItsPendingRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestFailingSinceKeepsTheFirstFailure checks that a feed failing run
+// after run says since when: the start of the first failed run, until it
+// works again.
+func TestFailingSinceKeepsTheFirstFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	feed := newFeedServer(t, "testdata/library.ics")
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "flaky", Title: "Flaky", TZ: "America/New_York", HorizonDays: 60}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.store.CreateFeed(ctx, "flaky", hub.Feed{FeedURL: feed.srv.URL + "/f.ics", Source: "Flaky", Approved: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(at time.Time) aggregate.FeedStats {
+		t.Helper()
+		bt := b
+		bt.now = at
+		if err := newJob(t, bt, nil, aggregate.Config{}).Handle(ctx, queue.Job{Hub: "flaky"}); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := b.load(t, "flaky")
+		return feedStat(h, f.ID)
+	}
+	feed.fail(http.StatusForbidden)
+	first := run(b.now)
+	second := run(b.now.Add(time.Hour))
+	if !first.FailingSince.Equal(b.now) || !second.FailingSince.Equal(b.now) {
+		t.Errorf("failing since %v, then %v; want both %v, the first failed run", first.FailingSince, second.FailingSince, b.now)
+	}
+	feed.fail(0)
+	if ok := run(b.now.Add(2 * time.Hour)); ok.Status != "ok" || !ok.FailingSince.IsZero() {
+		t.Errorf("after it works again: status %s, failing since %v; want ok and none", ok.Status, ok.FailingSince)
+	}
+}

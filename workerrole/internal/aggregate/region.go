@@ -44,6 +44,11 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 			return head, nil, err
 		}
 		st.Occurrences = len(in)
+		var before FeedStats
+		if prev != nil {
+			before = prev.feeds[st.Feed]
+		}
+		markFailing(&st, before, started)
 		if st.Status == "ok" {
 			head.FeedsOK++
 			flagDrop(&st)

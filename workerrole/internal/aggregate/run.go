@@ -214,11 +214,24 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 	if st.Status == "ok" {
 		flagDrop(&st)
 	}
+	markFailing(&st, before, started)
 	if st.Flag != "" {
 		log.WarnContext(ctx, fmt.Sprintf("feed %s %s (%d to %d occurrences)", f.Source, st.Flag, before.Occurrences, st.Occurrences),
 			"feed_url", fetch.LogURL(f.FeedURL))
 	}
 	return feedResult{st: st, c: c, bad: bad}
+}
+
+// markFailing sets when a failed feed (or member) began failing: this
+// run, or the start of the failures it is in already.
+func markFailing(st *FeedStats, before FeedStats, started time.Time) {
+	if st.Status != "failed" {
+		return
+	}
+	st.FailingSince = started
+	if before.Status == "failed" && !before.FailingSince.IsZero() {
+		st.FailingSince = before.FailingSince
+	}
 }
 
 // failedMessage is the log line of a failed feed, for curators: what
