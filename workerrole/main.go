@@ -110,7 +110,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		queue.KindAggregate: aggregate.New(st, fetcher, pub, aggregate.Config{
 			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log, Observe: m, Jobs: st,
 			ParseTimeout: cfg.ParseTimeout, MaxHubEvents: cfg.MaxHubEvents, MaxRegionMembers: cfg.MaxRegionMembers,
-			Bounds: cfg.Bounds,
+			Bounds: cfg.Bounds, MaxAttempts: cfg.MaxDequeueCount,
 		}),
 	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, JobTimeout: cfg.JobTimeout, Logger: log,
 		Observe: m.observeJob, Started: m.jobStarted})

@@ -75,8 +75,11 @@ type Config struct {
 	// MaxRegionMembers caps the member hubs a region merges; default
 	// DefaultMaxRegionMembers.
 	MaxRegionMembers int
-	Logger           *slog.Logger // required
-	Now              func() time.Time
+	// MaxAttempts is the queue's maximum dequeue count, after which a
+	// failed job is parked: its job status then says so (0: unknown).
+	MaxAttempts int
+	Logger      *slog.Logger // required
+	Now         func() time.Time
 	// Observe, when set, is told each feed's outcome (status and error
 	// class) and each publish's event count, for metrics.
 	Observe Observer

@@ -27,11 +27,14 @@ type progress struct {
 	st   tablestore.JobStatus
 	log  *slog.Logger
 	now  func() time.Time
+	// last reports the job's last attempt: a failure now is parked.
+	last bool
 }
 
 func (j *Job) progress(job queue.Job, log *slog.Logger) *progress {
 	return &progress{jobs: j.cfg.Jobs, log: log, now: j.cfg.Now, st: tablestore.JobStatus{Hub: job.Hub, JobID: job.ID,
-		RequestedBy: job.RequestedBy, EnqueuedAt: job.EnqueuedAt, Attempt: job.Attempt}}
+		RequestedBy: job.RequestedBy, EnqueuedAt: job.EnqueuedAt, Attempt: job.Attempt},
+		last: j.cfg.MaxAttempts > 0 && job.Attempt+1 >= j.cfg.MaxAttempts}
 }
 
 // set records state with message; a storage failure is logged only.
@@ -75,9 +78,12 @@ func (p *progress) done(ctx context.Context, err error) {
 		return
 	}
 	msg := "failed: " + err.Error()
-	if queue.IsPermanent(err) {
+	switch {
+	case queue.IsPermanent(err):
 		msg += " (it will not be tried again)"
-	} else {
+	case p.last:
+		msg += " (that was its last try: it is set aside for the administrator)"
+	default:
 		msg += " (it will be tried again)"
 	}
 	p.set(ctx, tablestore.JobFailed, msg)

@@ -95,8 +95,18 @@ func TestJobProgressFailure(t *testing.T) {
 		t.Fatal("Handle() = nil, want the publish failure")
 	}
 	got, err := b.store.GetJob(ctx, "keene", "job-f")
-	if err != nil || got.State != tablestore.JobFailed || !strings.Contains(got.Message, "storage is down") || !strings.Contains(got.Message, "tried again") {
+	if err != nil || got.State != tablestore.JobFailed || !strings.Contains(got.Message, "storage is down") || !strings.Contains(got.Message, "will be tried again") {
 		t.Errorf("failed job = %+v, %v", got, err)
+	}
+
+	// On its last try (the queue parks it after this), the status says so.
+	last := aggregate.New(b.store, f, failingPub{b.pub}, aggregate.Config{Instance: "test", Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return b.now }, Jobs: b.store, MaxAttempts: 3})
+	if err := last.Handle(ctx, queue.Job{ID: "job-f", Kind: queue.KindAggregate, Hub: "keene", EnqueuedAt: b.now, Attempt: 2}); err == nil {
+		t.Fatal("Handle() = nil, want the publish failure")
+	}
+	if got, err := b.store.GetJob(ctx, "keene", "job-f"); err != nil || !strings.Contains(got.Message, "last try") {
+		t.Errorf("job failed on its last try = %+v, %v; want it said to be set aside", got, err)
 	}
 }
 
