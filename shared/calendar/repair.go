@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
+
+	"github.com/elmcity/elmcity/shared/textenc"
 )
 
 // Limits of the repair pass that keep a hostile feed from costing more
@@ -132,7 +134,7 @@ func repairFeedLimited(data []byte, log *repairLog, lim repairLimits) (lines []c
 	data = decodeUnicode(data, log)
 	// A file that is not UTF-8 at all decodes every broken line as
 	// Windows-1252, even one with a multi-byte sequence by accident.
-	legacyFile := !utf8.Valid(data) && !mostlyUTF8(data)
+	legacyFile := !utf8.Valid(data) && !textenc.MostlyUTF8(data)
 	var unfoldLog, lineLog, structLog repairLog
 	cancelled := false
 	tokens := func(yield func(contentLine) bool) {
@@ -390,29 +392,6 @@ func decodeText(l []byte, legacyFile bool, log *repairLog) (string, bool) {
 		sb.WriteRune(dec.DecodeByte(c))
 	}
 	return sb.String(), true
-}
-
-// mostlyUTF8 reports whether data, which is not valid UTF-8, is UTF-8
-// with some broken bytes rather than text in a legacy charset: it holds
-// valid multi-byte UTF-8 sequences, at least one for every four bytes
-// that are not UTF-8. It is the rule shared/fetch applies to a fetched
-// body, so a feed reads the same fetched or parsed from a file.
-func mostlyUTF8(data []byte) bool {
-	multi, invalid := 0, 0
-	for i := 0; i < len(data); {
-		if data[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size <= 1 {
-			invalid++
-		} else {
-			multi++
-		}
-		i += size
-	}
-	return multi > 0 && 4*multi >= invalid
 }
 
 // dropControls removes C0 control characters other than tab, DEL, and

@@ -10,6 +10,8 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/unicode"
+
+	"github.com/elmcity/elmcity/shared/textenc"
 )
 
 // Charset names reported in [Result.Charset], as the WHATWG Encoding
@@ -59,7 +61,7 @@ func decodeCharset(body []byte, contentType string) ([]byte, string, error) {
 		if utf8.Valid(body) {
 			return body, CharsetUTF8, nil
 		}
-		if mostlyUTF8(body) {
+		if textenc.MostlyUTF8(body) {
 			return repairUTF8(body), CharsetUTF8, nil
 		}
 		return decodeWindows1252(body), CharsetWindows1252, nil
@@ -78,7 +80,7 @@ func decodeCharset(body []byte, contentType string) ([]byte, string, error) {
 			// checked below, with the fallback
 		case utf8.Valid(body) && !isASCII(body):
 			return body, CharsetUTF8, nil
-		case enc == charmap.Windows1252 && mostlyUTF8(body):
+		case enc == charmap.Windows1252 && textenc.MostlyUTF8(body):
 			// A stale Latin-1 default over a UTF-8 body with a few
 			// broken bytes. Other legacy charsets are trusted as
 			// declared: their text can look like UTF-8 in places.
@@ -92,34 +94,10 @@ func decodeCharset(body []byte, contentType string) ([]byte, string, error) {
 	switch {
 	case utf8.Valid(body):
 		return body, CharsetUTF8, nil
-	case mostlyUTF8(body):
+	case textenc.MostlyUTF8(body):
 		return repairUTF8(body), CharsetUTF8, nil
 	}
 	return decodeWindows1252(body), CharsetWindows1252, nil
-}
-
-// mostlyUTF8 reports whether body, which is not valid UTF-8, is UTF-8
-// with some broken bytes rather than text in a legacy charset: it holds
-// valid multi-byte UTF-8 sequences, at least one for every four bytes
-// that are not UTF-8. Legacy text (Latin-1, Windows-1252) has none, or
-// a rare one by accident ("Ã©" is a valid sequence) among many accented
-// letters that are not.
-func mostlyUTF8(body []byte) bool {
-	multi, invalid := 0, 0
-	for i := 0; i < len(body); {
-		if body[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(body[i:])
-		if r == utf8.RuneError && size <= 1 {
-			invalid++
-		} else {
-			multi++
-		}
-		i += size
-	}
-	return multi > 0 && 4*multi >= invalid
 }
 
 // repairUTF8 returns mostly-UTF-8 text as valid UTF-8, line by line: a
