@@ -98,13 +98,7 @@ func zeroIfEpoch(t time.Time) time.Time {
 // deletes the hub's oldest records beyond MaxJobsPerHub. A record for the
 // same job is ErrExists.
 func (s *Store) CreateJob(ctx context.Context, j JobStatus) error {
-	if err := checkPendingArgs("create job", j.Hub, j.JobID); err != nil {
-		return err
-	}
-	if j.UpdatedAt.IsZero() {
-		j.UpdatedAt = s.now()
-	}
-	b, err := jobBody(j)
+	b, err := s.jobRecord("create job", j)
 	if err != nil {
 		return err
 	}
@@ -112,6 +106,18 @@ func (s *Store) CreateJob(ctx context.Context, j JobStatus) error {
 		return mapErr("create job "+j.JobID, err)
 	}
 	return s.pruneJobs(ctx, j.Hub)
+}
+
+// jobRecord checks j for op and encodes it, stamped now when it carries
+// no update time.
+func (s *Store) jobRecord(op string, j JobStatus) ([]byte, error) {
+	if err := checkPendingArgs(op, j.Hub, j.JobID); err != nil {
+		return nil, err
+	}
+	if j.UpdatedAt.IsZero() {
+		j.UpdatedAt = s.now()
+	}
+	return jobBody(j)
 }
 
 // pruneJobs deletes a hub's oldest job records beyond MaxJobsPerHub.
@@ -133,13 +139,7 @@ func (s *Store) pruneJobs(ctx context.Context, hubID string) error {
 // a job it did not (the scheduler's) is ErrNotFound, and nothing is
 // written, so records never outnumber the API's requests.
 func (s *Store) UpdateJob(ctx context.Context, j JobStatus) error {
-	if err := checkPendingArgs("update job", j.Hub, j.JobID); err != nil {
-		return err
-	}
-	if j.UpdatedAt.IsZero() {
-		j.UpdatedAt = s.now()
-	}
-	b, err := jobBody(j)
+	b, err := s.jobRecord("update job", j)
 	if err != nil {
 		return err
 	}
