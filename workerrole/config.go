@@ -57,7 +57,7 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 		ParseTimeout: r.Duration("ELMCITY_FEED_PARSE_TIMEOUT", aggregate.DefaultParseTimeout, 100*time.Millisecond, time.Hour,
 			"longest parsing and expanding one feed may take; then the feed fails (parse_timeout) and keeps its last good events"),
 		MaxHubEvents: r.Int("ELMCITY_MAX_HUB_EVENTS", aggregate.DefaultMaxHubEvents, 100, 10_000_000,
-			"events a hub publishes at most (the earliest); the stats say how many were cut"),
+			"events a hub publishes at most (the earliest), cancelled ones included; the stats say how many were cut"),
 		MaxRegionMembers: r.Int("ELMCITY_MAX_REGION_MEMBERS", aggregate.DefaultMaxRegionMembers, 1, 400,
 			"member hubs a region merges at most (the first, once each)"),
 	}

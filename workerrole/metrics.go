@@ -43,7 +43,7 @@ func newMetrics(length, poison func(context.Context) (int, error), logDropped fu
 		}, []string{"status", "error_class"}),
 		events: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "elmcity_events_published_total",
-			Help: "Events (occurrences after merging) in the calendars published.",
+			Help: "Events (occurrences after merging, cancelled ones included) in the calendars published.",
 		}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "elmcity_scheduler_leader",

@@ -545,7 +545,7 @@ func TestCapAndCancelled(t *testing.T) {
 			wantTruncated: []string{"forever@example.com"},
 		},
 		{
-			name:          "HubLeavesCancelledOut",
+			name:          "WithoutIncludeCancelledLeftOut",
 			opts:          calendar.ExpandOptions{From: b.opts.From, To: b.opts.To, MaxPerSeries: 100},
 			wantForever:   100,
 			wantCancelled: 3,

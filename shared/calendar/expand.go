@@ -25,8 +25,9 @@ type ExpandOptions struct {
 	// which is reported in Expansion.Problems.
 	MaxOccurrences int
 	// IncludeCancelled keeps STATUS:CANCELLED occurrences (a cancelled
-	// series or a cancelled override) in Occurrences. The hub leaves
-	// them out; Expansion.Cancelled counts them either way.
+	// series or a cancelled override) in Occurrences (Occurrence.Cancelled
+	// tells them). The hub keeps them and publishes them marked cancelled;
+	// Expansion.Cancelled counts them either way.
 	IncludeCancelled bool
 }
 

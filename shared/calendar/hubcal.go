@@ -57,8 +57,11 @@ type body struct {
 	// Cats are the event's CATEGORIES as the feed wrote them, from which
 	// Tags are derived with the feed's and hub's current settings.
 	Cats []string
-	Src  bodySource
-	lit  *HubEvent
+	// Cancelled is the event's STATUS:CANCELLED: a body derives from one
+	// VEVENT, so every occurrence that refers to it shares its status.
+	Cancelled bool
+	Src       bodySource
+	lit       *HubEvent
 
 	feed  int32    // index of the contribution, during a merge
 	norm  string   // normTitle(Title)
@@ -87,7 +90,9 @@ const (
 )
 
 // group is an event folded from several feeds' copies: the primary's body
-// first, then each absorbed body with how its title matched.
+// first, then each absorbed body with how its title matched. Its copies
+// are all cancelled or all not (the merge never folds a cancelled copy
+// with one that takes place), so the group's status is its primary's.
 type group struct {
 	comps []int32  // body indices
 	hows  []string // hows[i] is how comps[i+1] matched comps[0]
@@ -109,8 +114,25 @@ type resolvedGroup struct {
 	uid                               string // the primary's literal UID, if it is a literal
 }
 
-// Len returns the number of events (occurrences) in c.
+// Len returns the number of events (occurrences) in c, cancelled ones
+// included.
 func (c *HubCalendar) Len() int { return len(c.rows) }
+
+// Cancelled returns how many of c's events are cancelled (HubEvent.Cancelled),
+// without making them.
+func (c *HubCalendar) Cancelled() int {
+	n := 0
+	for i := range c.rows {
+		ref := c.rows[i].ref
+		if ref < 0 {
+			ref = c.groups[^ref].comps[0]
+		}
+		if c.bodies[ref].Cancelled {
+			n++
+		}
+	}
+	return n
+}
 
 // Truncate keeps the first n events of c (the earliest, in the
 // calendar's order) and returns how many it left out. It is for the
@@ -304,7 +326,7 @@ func (c *HubCalendar) event(d *eventMaker, i int, e *HubEvent) {
 	p := &c.bodies[g.comps[0]]
 	*e = HubEvent{
 		Title: rg.title, Start: d.at(r.start, r.off), End: d.at(r.end, r.endOff), AllDay: p.AllDay,
-		Description: rg.description, Location: rg.location, URL: rg.url, Tags: rg.tags,
+		Description: rg.description, Location: rg.location, URL: rg.url, Tags: rg.tags, Cancelled: p.Cancelled,
 	}
 	n := 0
 	for _, ci := range g.comps {
@@ -351,7 +373,7 @@ func (c *HubCalendar) bodyEvent(d *eventMaker, b *body, r *row, rid int64, e *Hu
 	src := b.source(d, r.start, rid)
 	*e = HubEvent{
 		UID: src.ID, Title: b.Title, Start: d.at(r.start, r.off), End: d.at(r.end, r.endOff), AllDay: b.AllDay,
-		Description: b.Description, Location: b.Location, URL: b.URL, Tags: b.Tags,
+		Description: b.Description, Location: b.Location, URL: b.URL, Tags: b.Tags, Cancelled: b.Cancelled,
 		Sources: []EventSource{src},
 	}
 }
@@ -492,7 +514,8 @@ func literalBody(e HubEvent) body {
 	l := e
 	l.Start, l.End = time.Time{}, time.Time{}
 	_, off := e.Start.Zone()
-	return body{Title: e.Title, Description: e.Description, Location: e.Location, URL: e.URL, AllDay: e.AllDay, Tags: e.Tags, lit: &l, z: int32(off)}
+	return body{Title: e.Title, Description: e.Description, Location: e.Location, URL: e.URL, AllDay: e.AllDay, Tags: e.Tags,
+		Cancelled: e.Cancelled, lit: &l, z: int32(off)}
 }
 
 // rowAt returns the row of an occurrence from start to end.
@@ -505,7 +528,7 @@ func rowAt(start, end time.Time, ref int32) row {
 // Carry returns feed's copies of c's events inside [from, to), as an
 // earlier run's contribution to add to a merge (Contribution.AddCarried):
 // for every event that lists feed among its sources, that source's copy
-// with its own UID.
+// with its own UID and its status (cancelled or not).
 func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
 	c.ready()
 	out := &Carried{}
@@ -568,7 +591,7 @@ func (c *HubCalendar) Carry(feed string, from, to time.Time) *Carried {
 				bi = int32(len(out.bodies))
 				out.bodies = append(out.bodies, body{
 					Title: rg.title, Description: rg.description, Location: rg.location, URL: rg.url,
-					AllDay: c.bodies[g.comps[0]].AllDay, Tags: rg.tags, Src: b.Src, z: r.off,
+					AllDay: c.bodies[g.comps[0]].AllDay, Tags: rg.tags, Cancelled: b.Cancelled, Src: b.Src, z: r.off,
 				})
 				fromGroup[key] = bi
 			}

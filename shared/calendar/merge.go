@@ -27,6 +27,12 @@ type HubEvent struct {
 	// Tags are lowercase; a tag outside the hub's vocabulary is written
 	// "{tag}" (contributed), so curators can see and map it.
 	Tags []string `json:"tags,omitempty"`
+	// Cancelled reports an occurrence its feed marks STATUS:CANCELLED (a
+	// cancelled series, or a cancelled instance of one): it is published
+	// so that the public learns of it, marked as cancelled. Every copy of
+	// a merged event has the same status: a cancelled copy is never
+	// folded with one that takes place.
+	Cancelled bool `json:"cancelled,omitempty"`
 	// Sources lists every feed that had this event, the primary first.
 	Sources []EventSource `json:"sources"`
 	// Merged explains each event folded into this one.
@@ -111,9 +117,10 @@ type MergeStats struct {
 
 // Merge turns the feeds' occurrences into the hub's events: tags
 // normalized and mapped, repeats within a feed dropped, and the same event
-// from several feeds (same start, same or nearly the same title) folded
-// into one that keeps every source. The result is sorted by start, title
-// and UID. It is MergeContributions with every event made a HubEvent.
+// from several feeds (same start, same or nearly the same title, both
+// cancelled or neither) folded into one that keeps every source. The
+// result is sorted by start, title and UID. It is MergeContributions with
+// every event made a HubEvent.
 func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
 	cs := make([]*Contribution, len(feeds))
 	for i, f := range feeds {

@@ -42,7 +42,9 @@ type seenKey struct {
 // NewContribution turns one feed's occurrences and carried events
 // (f.Occurrences and f.Previous) into its contribution, normalizing and
 // mapping tags once per event body and dropping repeats of a (UID,
-// RECURRENCE-ID) within the feed, as Merge does.
+// RECURRENCE-ID) within the feed, as Merge does: the first is kept,
+// unless it is cancelled and a repeat is not, which then takes its place.
+// Each body is cancelled when its VEVENT is (Occurrence.Cancelled).
 func NewContribution(f FeedEvents, opts MergeOptions) *Contribution {
 	c := &Contribution{}
 	c.addOccurrences(f, opts.vocabulary())
@@ -70,11 +72,12 @@ func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
 	}
 	byKey := make(map[bodyKey]int32)
 	uids := make(map[string]int32)
-	seen := make(map[seenKey]struct{}, len(occs))
+	seen := make(map[seenKey]int, len(occs)) // the row kept for each
 	c.rows = slices.Grow(c.rows, len(occs))
 	for i := range occs {
 		o := &occs[i]
 		c.in++
+		replace := -1
 		if o.UID != "" {
 			u, ok := uids[o.UID]
 			if !ok {
@@ -82,11 +85,17 @@ func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
 				uids[o.UID] = u
 			}
 			k := seenKey{u, o.RecurrenceID.Unix(), int32(o.RecurrenceID.Nanosecond())}
-			if _, dup := seen[k]; dup {
+			if at, dup := seen[k]; dup {
 				c.dups++
-				continue
+				// A repeat that takes place wins over a cancelled one,
+				// as when the cancelled copy was left out altogether.
+				if o.Cancelled() || !c.bodies[c.rows[at].ref].Cancelled {
+					continue
+				}
+				replace = at
+			} else {
+				seen[k] = len(c.rows)
 			}
-			seen[k] = struct{}{}
 		}
 		kind := byte(idSingle)
 		switch {
@@ -103,7 +112,7 @@ func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
 			title := strings.TrimSpace(o.Summary)
 			b := body{
 				Title: title, Description: o.Description, Location: o.Location, URL: o.URL, AllDay: o.AllDay,
-				Tags: eventTags(o, f.CatMap, f.Categories, vocab), Cats: o.Categories,
+				Tags: eventTags(o, f.CatMap, f.Categories, vocab), Cats: o.Categories, Cancelled: o.Cancelled(),
 				Src: bodySource{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, Kind: kind},
 			}
 			if kind == idTitle {
@@ -121,6 +130,10 @@ func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
 				c.rids = append(c.rids, rid)
 				r.x = int32(len(c.rids))
 			}
+		}
+		if replace >= 0 {
+			c.rows[replace] = r
+			continue
 		}
 		c.rows = append(c.rows, r)
 	}
@@ -149,14 +162,31 @@ func (c *Contribution) AddCarried(k *Carried) {
 	}
 }
 
-// Len returns the number of occurrences c holds.
+// Len returns the number of occurrences c holds, cancelled ones
+// included.
 func (c *Contribution) Len() int { return len(c.rows) }
+
+// Cancelled returns how many of the occurrences c holds are cancelled.
+func (c *Contribution) Cancelled() int {
+	n := 0
+	for i := range c.rows {
+		if c.bodies[c.rows[i].ref].Cancelled {
+			n++
+		}
+	}
+	return n
+}
 
 // MergeContributions merges the feeds' contributions into the hub's
 // calendar, exactly as Merge does: the same event from several feeds
 // (same start and all-day-ness, same or nearly the same title) is folded
 // into one that keeps every source, its primary being the copy with the
 // smallest hub UID; the result is sorted by start, title and UID.
+//
+// A cancelled copy is folded only with other cancelled copies, never with
+// one that takes place: when one feed cancels an event that another still
+// lists, the hub shows both, so that neither feed's word is lost. A
+// folded event's status is therefore that of every copy in it.
 //
 // Titles are compared per distinct title, not per pair of occurrences:
 // only titles that match some other title at all are compared by words,
@@ -258,7 +288,7 @@ func (c *Contribution) Prepare() {
 	// HubCalendar.ready reads it back then: drop it from the heap now.
 	for i := range c.bodies {
 		if b := &c.bodies[i]; b.lit == nil {
-			*b = body{Title: b.Title, AllDay: b.AllDay, norm: b.norm, z: b.z,
+			*b = body{Title: b.Title, AllDay: b.AllDay, Cancelled: b.Cancelled, norm: b.norm, z: b.z,
 				Src: bodySource{Feed: b.Src.Feed, UID: b.Src.UID, Kind: b.Src.Kind, Summary: b.Src.Summary}}
 		}
 	}
@@ -738,7 +768,7 @@ func (m *merger) foldRun(i, j int, allDay bool) {
 			}
 			b := cands[y]
 			pb := bodyOf(b.k)
-			if slices.Contains(feeds, pb.feed) {
+			if slices.Contains(feeds, pb.feed) || pb.Cancelled != pa.Cancelled {
 				continue
 			}
 			how := m.match(pa, pb)

@@ -33,17 +33,23 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 	}
 	var cands []cand
 	for fi, f := range feeds {
-		seen := make(map[string]bool, len(f.Occurrences))
+		seen := make(map[string]int, len(f.Occurrences)) // the candidate kept for each
 		feedTags := f.Categories
 		for i := range f.Occurrences {
 			o := &f.Occurrences[i]
 			st.In++
 			key := o.UID + "\x00" + strconv.FormatInt(o.RecurrenceID.UnixNano(), 10)
-			if o.UID != "" && seen[key] {
+			replace := -1
+			if at, dup := seen[key]; o.UID != "" && dup {
 				st.SameFeedDups++
-				continue
+				// A repeat that takes place wins over a cancelled one.
+				if o.Cancelled() || !cands[at].ev.Cancelled {
+					continue
+				}
+				replace = at
+			} else {
+				seen[key] = len(cands)
 			}
-			seen[key] = true
 			uid := referenceUID(f.Feed, o)
 			ev := HubEvent{
 				UID:         uid,
@@ -55,9 +61,14 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 				Location:    o.Location,
 				URL:         o.URL,
 				Tags:        eventTags(o, f.CatMap, feedTags, vocab),
+				Cancelled:   o.Cancelled(),
 				Sources:     []EventSource{{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, ID: uid}},
 			}
 			t := normTitle(ev.Title)
+			if replace >= 0 {
+				cands[replace] = cand{ev: ev, feed: fi, title: t, words: sortedWords(t)}
+				continue
+			}
 			cands = append(cands, cand{ev: ev, feed: fi, title: t, words: sortedWords(t)})
 		}
 		for _, ev := range f.Previous {
@@ -95,7 +106,8 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 			feedsIn := map[int]bool{cands[a].feed: true}
 			for j := i + 1; j < len(idx); j++ {
 				b := idx[j]
-				if absorbed[j] || feedsIn[cands[b].feed] {
+				// A cancelled copy folds only with cancelled ones.
+				if absorbed[j] || feedsIn[cands[b].feed] || cands[b].ev.Cancelled != ev.Cancelled {
 					continue
 				}
 				how := titleMatch(cands[a].title, cands[b].title, cands[a].words, cands[b].words)

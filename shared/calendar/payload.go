@@ -16,7 +16,10 @@ import (
 //   - Format 2: a line {"format":"elmcity/2","bodies":N,"groups":G,"rows":R},
 //     then N body lines, G group lines and R row lines. A body is one
 //     feed's copy of an event, less its times, as a JSON object (payloadBody),
-//     or a literal HubEvent under "x". A group is an event folded from
+//     or a literal HubEvent under "x". A cancelled body has "c":true (a
+//     literal one, its HubEvent's "cancelled"); without it, as in every
+//     payload written before cancelled events were published, a body is
+//     not cancelled. A group is an event folded from
 //     several bodies: {"c":[primary, absorbed...],"h":[how each matched]}.
 //     A row is one occurrence, in the calendar's order, as space-separated
 //     fields: the body index (or "g" and the group index), the start in
@@ -62,6 +65,7 @@ type payloadBody struct {
 	Zone        int32     `json:"z,omitempty"`
 	Literal     *HubEvent `json:"x,omitempty"`
 	Cats        []string  `json:"rc,omitempty"`
+	Cancelled   bool      `json:"c,omitempty"`
 }
 
 // payloadGroup is a group line of a format-2 payload.
@@ -184,6 +188,7 @@ func appendBodies(out []byte, bodies []body) []byte {
 			pb.Literal = b.lit
 		} else {
 			pb.Title, pb.Description, pb.Location, pb.URL, pb.AllDay, pb.Tags, pb.Cats = b.Title, b.Description, b.Location, b.URL, b.AllDay, b.Tags, b.Cats
+			pb.Cancelled = b.Cancelled
 			s := &b.Src
 			pb.Feed, pb.Name, pb.SourceURL, pb.UID, pb.Kind, pb.Summary = s.Feed, s.Name, s.URL, s.UID, string(s.Kind), s.Summary
 		}
@@ -287,8 +292,9 @@ func (pb *payloadBody) body() body {
 	}
 	return body{
 		Title: pb.Title, Description: pb.Description, Location: pb.Location, URL: pb.URL, AllDay: pb.AllDay, Tags: pb.Tags, Cats: pb.Cats,
-		Src: bodySource{Feed: pb.Feed, Name: pb.Name, URL: pb.SourceURL, UID: pb.UID, Kind: kindOf(pb.Kind), Summary: pb.Summary},
-		z:   pb.Zone,
+		Cancelled: pb.Cancelled,
+		Src:       bodySource{Feed: pb.Feed, Name: pb.Name, URL: pb.SourceURL, UID: pb.UID, Kind: kindOf(pb.Kind), Summary: pb.Summary},
+		z:         pb.Zone,
 	}
 }
 

@@ -24,8 +24,12 @@ type Header struct {
 	TZ       string `json:"tz,omitempty"`
 	FeedsOK  int    `json:"feeds_ok"`
 	FeedsBad int    `json:"feeds_failed"`
-	Events   int    `json:"events"`
-	Merged   int    `json:"merged"`
+	// Events counts every event published, cancelled ones included (the
+	// publisher's cap on a hub's events counts them too); Cancelled
+	// counts those of them that are cancelled.
+	Events    int `json:"events"`
+	Cancelled int `json:"cancelled,omitempty"`
+	Merged    int `json:"merged"`
 	// Cut counts the events left out by the publisher's cap on a hub's
 	// events (the latest ones); 0 when all were published.
 	Cut   int         `json:"cut,omitempty"`
@@ -34,18 +38,23 @@ type Header struct {
 
 // FeedStats is one feed's result in one run.
 type FeedStats struct {
-	Feed        string         `json:"feed"`
-	URL         string         `json:"url"`
-	Source      string         `json:"source"`
-	Status      string         `json:"status"` // ok, not_modified, unchanged, failed
-	ErrorClass  string         `json:"error_class,omitempty"`
-	Error       string         `json:"error,omitempty"`
-	HTTPStatus  int            `json:"http_status,omitempty"`
-	Bytes       int64          `json:"bytes,omitempty"`
-	DurationMS  int64          `json:"duration_ms"`
-	Events      int            `json:"events"`
-	Recurring   int            `json:"recurring"`
+	Feed       string `json:"feed"`
+	URL        string `json:"url"`
+	Source     string `json:"source"`
+	Status     string `json:"status"` // ok, not_modified, unchanged, failed
+	ErrorClass string `json:"error_class,omitempty"`
+	Error      string `json:"error,omitempty"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	Bytes      int64  `json:"bytes,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+	Events     int    `json:"events"`
+	Recurring  int    `json:"recurring"`
+	// Occurrences counts the feed's occurrences in the window that take
+	// place; Cancelled those it lists as cancelled, which are published
+	// too, marked so. The flags compare what the feed lists (both) with
+	// the run before, so a feed that cancels events is not flagged.
 	Occurrences int            `json:"occurrences"`
+	Cancelled   int            `json:"cancelled,omitempty"`
 	Skipped     int            `json:"skipped"`
 	Truncated   int            `json:"truncated,omitempty"`
 	Zones       map[string]int `json:"zones,omitempty"` // anomalies: floating, windows, unknown ...
@@ -57,8 +66,11 @@ type FeedStats struct {
 	// ExpandedTo is the end of the window the feed's events were last
 	// expanded over: once the hub's window reaches past it, the feed is
 	// fetched and parsed again even if it did not change.
-	ExpandedTo time.Time        `json:"expanded_to,omitzero"`
-	Previous   int              `json:"previous_occurrences"`
-	Flag       string           `json:"flag,omitempty"` // "dropped to zero", "dropped by more than half"
-	Validators fetch.Validators `json:"validators"`
+	ExpandedTo time.Time `json:"expanded_to,omitzero"`
+	// Previous is the run before's Occurrences, PreviousCancelled its
+	// Cancelled.
+	Previous          int              `json:"previous_occurrences"`
+	PreviousCancelled int              `json:"previous_cancelled,omitempty"`
+	Flag              string           `json:"flag,omitempty"` // "dropped to zero", "dropped by more than half"
+	Validators        fetch.Validators `json:"validators"`
 }

@@ -345,6 +345,8 @@ func publishUpcoming(t *testing.T, cals *publish.Store, now time.Time) (all, mus
 			Tags: []string{"market", "kids"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
 		{UID: "choir@elmcity", Title: "Choir Concert", Start: at(2, 15), End: at(2, 16), Location: "St. James Church",
 			Tags: []string{"music"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
+		{UID: "recital@elmcity", Title: "Piano Recital", Start: at(2, 18), End: at(2, 19), Location: "Colonial Theatre, 95 Main St",
+			Tags: []string{"music"}, Sources: []calendar.EventSource{thr}, Cancelled: true},
 		{UID: "film@elmcity", Title: "Late Film", Start: at(3, 21), End: at(3, 23), Tags: []string{"film"}, Sources: []calendar.EventSource{thr}},
 		{UID: "meeting@elmcity", Title: "Town Meeting", Start: at(10, 18), End: at(10, 20), Location: "City Hall, 3 Washington St",
 			Tags: []string{"civic"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
@@ -358,5 +360,8 @@ func publishUpcoming(t *testing.T, cals *publish.Store, now time.Time) (all, mus
 	if _, err := cals.Publish(context.Background(), publish.Generation{Hub: "keene", Payload: payload}); err != nil {
 		t.Fatal(err)
 	}
-	return []string{"Story Time", "Jazz Night", "Winter Market", "Choir Concert", "Late Film"}, []string{"Jazz Night", "Choir Concert"}
+	// The titles as the page shows them: a cancelled event's after the
+	// word that says so.
+	return []string{"Story Time", "Jazz Night", "Winter Market", "Choir Concert", "Cancelled Piano Recital", "Late Film"},
+		[]string{"Jazz Night", "Choir Concert", "Cancelled Piano Recital"}
 }

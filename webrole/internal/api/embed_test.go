@@ -132,10 +132,18 @@ func TestEmbedInChromium(t *testing.T) {
 		chromedp.Navigate(siteSrv.URL+"/widget"),
 		chromedp.Poll[chromedp.Void](widget+`?.dataset.state === 'ready'`, chromedp.WithPollingTimeout(20*time.Second)),
 	))
-	titles, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...`+widget+`.shadowRoot.querySelectorAll('.event .title')].map(e => e.textContent)`))
+	// Each event's title, after the word "Cancelled" when it is.
+	const widgetTitles = `[...` + widget + `.shadowRoot.querySelectorAll('.event')].map(li => [...li.querySelectorAll('.status, .title')].map(e => e.textContent).join(' '))`
+	titles, err := chromedp.Run(tab, chromedp.Evaluate[[]string](widgetTitles))
 	step("read the widget's events", err)
 	if !slices.Equal(titles, music) {
 		t.Errorf("the widget shows %q, want the week's music %q", titles, music)
+	}
+	// The cancelled event's title is struck through, the others' not.
+	struck, err := chromedp.Run(tab, chromedp.Evaluate[[]bool](`[...`+widget+`.shadowRoot.querySelectorAll('.event .title')].map(e => getComputedStyle(e).textDecorationLine.includes('line-through'))`))
+	step("read the widget's titles' style", err)
+	if want := []bool{false, false, true}; !slices.Equal(struck, want) {
+		t.Errorf("titles struck through = %v, want %v (the cancelled recital's only)", struck, want)
 	}
 	// The page's styles stop at the shadow root...
 	style, err := chromedp.Run(tab, chromedp.Evaluate[map[string]string](`(() => {
@@ -166,7 +174,7 @@ func TestEmbedInChromium(t *testing.T) {
 	if len(asks) < 3 || asks[0] != "GET " || !slices.Contains(asks, "OPTIONS ") || !strings.HasPrefix(asks[len(asks)-1], `GET "`) {
 		t.Errorf("the widget's requests = %q, want a GET, then a preflight and a GET with If-None-Match", asks)
 	}
-	if again, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...`+widget+`.shadowRoot.querySelectorAll('.event .title')].map(e => e.textContent)`)); err != nil || !slices.Equal(again, music) {
+	if again, err := chromedp.Run(tab, chromedp.Evaluate[[]string](widgetTitles)); err != nil || !slices.Equal(again, music) {
 		t.Errorf("after the 304 the widget shows %q (%v), want %q", again, err, music)
 	}
 	screenshot(t, tab, filepath.Join(cmp.Or(*screenshotDir, t.TempDir()), "widget.png"))

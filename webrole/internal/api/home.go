@@ -190,7 +190,10 @@ scan:
 				return fmt.Errorf("calendar of %s: %w", h.ID, err)
 			}
 			if n, err := strconv.Atoi(p.Meta["events"]); err == nil {
-				home.Hubs[i].Events = n
+				// Cancelled events are published too, but do not take
+				// place (a generation from before says none).
+				off, _ := strconv.Atoi(p.Meta["cancelled"])
+				home.Hubs[i].Events = max(n-off, 0)
 			}
 			home.Hubs[i].Published = p.PublishedAt
 			return nil

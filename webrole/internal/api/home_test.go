@@ -30,11 +30,14 @@ func homeWorld(t *testing.T) world {
 	for i := range 52 {
 		put(fmt.Sprintf("h%02d", i), fmt.Sprintf(`{"title":"Town %02d","tz":"America/New_York"}`, i))
 	}
-	payload, err := calendar.EncodePayload(map[string]any{"v": 1, "hub": "keene", "events": 3}, upcoming(time.Now(), "A", "B", "C"))
+	events := upcoming(time.Now(), "A", "B", "C", "D")
+	events[3].Cancelled = true
+	payload, err := calendar.EncodePayload(map[string]any{"v": 1, "hub": "keene", "events": 4, "cancelled": 1}, events)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.cals.Publish(context.Background(), publish.Generation{Hub: "keene", Payload: payload, Meta: map[string]string{"events": "3"}}); err != nil {
+	// Four events published, one of them cancelled: three take place.
+	if _, err := w.cals.Publish(context.Background(), publish.Generation{Hub: "keene", Payload: payload, Meta: map[string]string{"events": "4", "cancelled": "1"}}); err != nil {
 		t.Fatal(err)
 	}
 	return w

@@ -251,8 +251,8 @@ func TestOutputSoon(t *testing.T) {
 			t.Fatalf("GET soon = %d %q", rec.Code, rec.Header().Get("Location"))
 		}
 		got := do(t, w.h, http.MethodGet, loc.RequestURI(), nil)
-		if got.Code != 200 || strings.Count(got.Body.String(), "BEGIN:VEVENT") != 5 {
-			t.Errorf("GET %s = %d with %d events, want the 5 of the coming week", loc, got.Code, strings.Count(got.Body.String(), "BEGIN:VEVENT"))
+		if got.Code != 200 || strings.Count(got.Body.String(), "BEGIN:VEVENT") != 6 {
+			t.Errorf("GET %s = %d with %d events, want the 6 of the coming week", loc, got.Code, strings.Count(got.Body.String(), "BEGIN:VEVENT"))
 		}
 	})
 }

@@ -39,6 +39,9 @@ func busyHub(now time.Time, n int) []calendar.HubEvent {
 			URL:      fmt.Sprintf("https://source%d.example.org/events/%d", src, i),
 			Tags:     []string{tags[i%len(tags)], tags[(i/3)%len(tags)]}, Sources: []calendar.EventSource{s},
 		}
+		if i%41 == 5 { // a few are cancelled
+			e.Cancelled = true
+		}
 		if i%7 == 0 {
 			e.Sources = append(e.Sources, calendar.EventSource{Feed: "f99", Name: "The Sentinel", URL: "https://sentinel.example.org/calendar"})
 			e.Merged = []calendar.MergeNote{{Feed: "f99", UID: fmt.Sprint(i), Reason: "same start and title"}}

@@ -120,6 +120,9 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 					t.Errorf("GET %s does not match %s: %v\n%s", c.path, c.schema, err, rec.Body)
 				}
 			}
+			if body := do(t, h, http.MethodGet, "/services/keene/json", nil).Body.String(); strings.Count(body, `"cancelled":true`) != 1 {
+				t.Errorf("the JSON does not mark the cancelled recital (so its field is not checked):\n%s", body)
+			}
 			if tt.publicURL != "" { // the links are there to be checked
 				body := do(t, h, http.MethodGet, "/services/keene/json", nil).Body.String()
 				if !strings.Contains(body, `"url":"https://cal.example.org/keene"`) || !strings.Contains(body, `"ics":"https://cal.example.org/`) {
@@ -144,6 +147,8 @@ func TestSchemasRefuseWhatTheyShould(t *testing.T) {
 		{"Valid", "Calendar", validJSON, true},
 		{"AllDayDates", "Calendar", strings.Replace(strings.Replace(validJSON, "2026-12-05T19:00:00-05:00", "2026-12-05", 1), "2026-12-05T21:00:00-05:00", "2026-12-06", 1), true},
 		{"UndocumentedField", "Calendar", strings.Replace(validJSON, `"all_day":false`, `"all_day":false,"colour":"red"`, 1), false},
+		{"Cancelled", "Calendar", strings.Replace(validJSON, `"all_day":false`, `"all_day":false,"cancelled":true`, 1), true},
+		{"CancelledFalseIsLeftOut", "Calendar", strings.Replace(validJSON, `"all_day":false`, `"all_day":false,"cancelled":false`, 1), false},
 		{"WrongType", "Calendar", strings.Replace(validJSON, `"count":1`, `"count":"1"`, 1), false},
 		{"BadTime", "Calendar", strings.Replace(validJSON, "2026-12-05T19:00:00-05:00", "5 Dec 2026 7pm", 1), false},
 		{"MissingSourceFeed", "Calendar", strings.Replace(validJSON, `,"feed":"f1"`, "", 1), false},

@@ -45,6 +45,31 @@ func TestStats(t *testing.T) {
 	}
 }
 
+// TestScriptsSeeCancelledEvents: elmcity.events() gives a cancelled
+// event's "cancelled": true, as the JSON output does, and no such field
+// for the others.
+func TestScriptsSeeCancelledEvents(t *testing.T) {
+	t.Parallel()
+	h, _, b := newScriptServer(t, map[string]string{
+		"status": `result = JSON.stringify(elmcity.events(argv[0], 5).map(function (e) { return [e.title, e.cancelled === undefined ? "absent" : e.cancelled]; }));`,
+	})
+	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	payload, err := calendar.EncodePayload(map[string]any{"events": 2}, []calendar.HubEvent{
+		{UID: "a@elmcity", Title: "Jazz Night", Start: at, End: at.Add(time.Hour)},
+		{UID: "b@elmcity", Title: "Story Time", Start: at.Add(24 * time.Hour), End: at.Add(25 * time.Hour), Cancelled: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.cals.Publish(context.Background(), publish.Generation{Hub: "keene", Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body := get(t, h, "/services/keene/status", adminToken)
+	if want := `[["Jazz Night","absent"],["Story Time",true]]`; code != 200 || body != want {
+		t.Errorf("GET status = %d %s, want %s", code, body, want)
+	}
+}
+
 func TestScriptsReadPublishedEvents(t *testing.T) {
 	t.Parallel()
 	h, _, b := newScriptServer(t, map[string]string{

@@ -163,10 +163,12 @@ type feedRow struct {
 	Detail      string // the error as the worker saw it, for a failed feed
 	HasRun      bool
 	LastSuccess time.Time
-	Occurrences int
-	Previous    int
-	Flag        string
-	Zones       string
+	// Occurrences and Previous take place (now and in the run before);
+	// Cancelled and PreviousCancelled are listed as cancelled.
+	Occurrences, Cancelled      int
+	Previous, PreviousCancelled int
+	Flag                        string
+	Zones                       string
 }
 
 // getHub shows a hub's feeds as a table with their health in the last
@@ -216,7 +218,8 @@ func (h *handler) getHub(c *gin.Context) {
 
 // feedRowOf says a feed's health in words and a colour class.
 func feedRowOf(f hub.Feed, fs hubrun.FeedStats, ran bool, loc *time.Location) feedRow {
-	r := feedRow{Feed: f, HasRun: ran, LastSuccess: fs.LastSuccess, Occurrences: fs.Occurrences, Previous: fs.Previous, Flag: fs.Flag}
+	r := feedRow{Feed: f, HasRun: ran, LastSuccess: fs.LastSuccess, Occurrences: fs.Occurrences, Cancelled: fs.Cancelled,
+		Previous: fs.Previous, PreviousCancelled: fs.PreviousCancelled, Flag: fs.Flag}
 	r.Zones = zoneWords(fs.Zones)
 	switch {
 	case !f.Approved:

@@ -63,7 +63,8 @@ func TestHubPages(t *testing.T) {
 	last := time.Now().Add(-48 * time.Hour)
 	publishRun(t, b,
 		hubrun.FeedStats{Feed: lib, Source: "Library", Status: "ok", Occurrences: 12, Previous: 30, Flag: "dropped by more than half", Zones: map[string]int{"floating": 3}, LastSuccess: time.Now()},
-		hubrun.FeedStats{Feed: city, Source: "City Hall", Status: "failed", ErrorClass: "http_4xx", HTTPStatus: 403, Error: "fetch feed: unexpected http status 403", LastSuccess: last, FailingSince: last.Add(8 * time.Hour), Occurrences: 4, Previous: 4},
+		hubrun.FeedStats{Feed: city, Source: "City Hall", Status: "failed", ErrorClass: "http_4xx", HTTPStatus: 403, Error: "fetch feed: unexpected http status 403", LastSuccess: last, FailingSince: last.Add(8 * time.Hour),
+			Occurrences: 4, Cancelled: 2, Previous: 4, PreviousCancelled: 1},
 	)
 	br := newBrowser(t, b.h)
 	br.signIn(b.curator)
@@ -80,6 +81,8 @@ func TestHubPages(t *testing.T) {
 		"; last worked ",
 		`health warn">fetched, but its events dropped by more than half`,
 		"3 floating times",
+		`4 <span class="muted">+2 cancelled</span>`, // City Hall now, then in the run before
+		`4 <span class="muted">+1 cancelled</span>`,
 		"not approved: the hub does not fetch it",
 		"Chess Club",
 	} {

@@ -75,10 +75,11 @@ type jsonLDOrganize struct {
 	Name string `json:"name"`
 }
 
-// An event's eventStatus is left out: Google reads an Event without one
-// as scheduled (https://schema.org/EventScheduled), which every event
-// the page lists is, since a hub publishes no cancelled instance (the
-// worker leaves them out). The field is there for when it does.
+// An event's eventStatus is https://schema.org/EventCancelled when it is
+// cancelled, and left out otherwise: Google reads an Event without one as
+// scheduled (https://schema.org/EventScheduled). A feed says no more
+// (postponed, moved online) that the hub could pass on.
+const jsonLDCancelled = "https://schema.org/EventCancelled"
 
 // jsonLD is an event as a schema.org Event, or false for one Google
 // could not show: an event without a place.
@@ -106,6 +107,9 @@ func jsonLD(v *View, e *calendar.HubEvent, source string) (jsonLDEvent, bool) {
 	}
 	if source != "" {
 		item.Organizer = &jsonLDOrganize{Type: "Organization", Name: source}
+	}
+	if e.Cancelled {
+		item.EventStatus = jsonLDCancelled
 	}
 	return item, true
 }

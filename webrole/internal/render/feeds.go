@@ -22,7 +22,8 @@ import (
 // (readers render a description as HTML: line breaks are <br>, and text
 // that looks like markup is shown, never run). Every link is a URI
 // (SafeURL). With a configured public URL (View.Base) the channel names
-// itself with an atom:link rel="self", as RSS Best Practices ask.
+// itself with an atom:link rel="self", as RSS Best Practices ask. A
+// cancelled event's title starts "Cancelled: ".
 func RSS(w io.Writer, v *View) error {
 	// The hub page is absolute with a configured public URL; without one
 	// the channel's required link is the relative path, and items
@@ -63,7 +64,7 @@ func RSS(w io.Writer, v *View) error {
 			link = hubPage
 		}
 		item := rssItem{
-			Title:       xmlText(ev.Title),
+			Title:       xmlText(statusTitle(ev)),
 			Link:        link,
 			Description: xmlText(describeHTML(v, ev)),
 			Categories:  PlainTags(ev.Tags),
@@ -122,6 +123,19 @@ type rssItem struct {
 type rssGUID struct {
 	ID          string `xml:",chardata"`
 	IsPermaLink string `xml:"isPermaLink,attr"`
+}
+
+// CancelledPrefix starts the title of a cancelled event in the formats
+// that have no field of their own for its status (RSS, CSV, text).
+const CancelledPrefix = "Cancelled: "
+
+// statusTitle is an event's title with CancelledPrefix when it is
+// cancelled.
+func statusTitle(ev *calendar.HubEvent) string {
+	if ev.Cancelled {
+		return CancelledPrefix + ev.Title
+	}
+	return ev.Title
 }
 
 // describeHTML is an event's time, place, sources and description as
@@ -194,10 +208,12 @@ const XMLNamespace = "urn:elmcity:calendar:1"
 
 // XMLEvent is one event of the XML calendar; its fields and times follow
 // JSONEvent. An event without tags has no tags element, one that nothing
-// was merged into no merged element.
+// was merged into no merged element; a cancelled event has
+// cancelled="true", one that is not no cancelled attribute.
 type XMLEvent struct {
 	UID         string      `xml:"uid,attr"`
 	AllDay      bool        `xml:"allday,attr"`
+	Cancelled   bool        `xml:"cancelled,attr,omitempty"`
 	Title       string      `xml:"title"`
 	Start       string      `xml:"start"`
 	End         string      `xml:"end"`
@@ -256,7 +272,7 @@ func XML(w io.Writer, v *View) error {
 	for i := range v.Events {
 		je := jsonEvent(v, &v.Events[i])
 		xe := XMLEvent{
-			UID: xmlText(je.UID), AllDay: je.AllDay, Title: xmlText(je.Title), Start: je.Start, End: je.End,
+			UID: xmlText(je.UID), AllDay: je.AllDay, Cancelled: je.Cancelled, Title: xmlText(je.Title), Start: je.Start, End: je.End,
 			Description: xmlText(je.Description), Location: xmlText(je.Location), URL: je.URL,
 			Sources: make([]XMLSource, len(je.Sources)), ICS: je.ICS,
 		}
@@ -332,7 +348,8 @@ func xmlChar(r rune) bool {
 // its End Date is its last day (inclusive), as calendar imports expect.
 // Tags are comma-separated; Categories holds the same tags separated by
 // semicolons, the column and form Outlook's CSV import maps to an
-// appointment's categories.
+// appointment's categories. A cancelled event's Subject starts
+// "Cancelled: ".
 var CSVHeader = []string{"Subject", "Start Date", "Start Time", "End Date", "End Time", "All Day Event", "Description", "Location", "URL", "Source", "Tags", "UID", "Categories"}
 
 // CSVBOM is the UTF-8 byte order mark the CSV output starts with: Excel
@@ -362,7 +379,7 @@ func CSV(w io.Writer, v *View) error {
 			row[1], row[2] = s.Format(time.DateOnly), s.Format("15:04")
 			row[3], row[4] = e.Format(time.DateOnly), e.Format("15:04")
 		}
-		row[0], row[5] = ev.Title, strconv.FormatBool(ev.AllDay)
+		row[0], row[5] = statusTitle(ev), strconv.FormatBool(ev.AllDay)
 		row[6], row[7], row[8] = ev.Description, ev.Location, eventURL(ev)
 		tags := PlainTags(ev.Tags)
 		row[9], row[10], row[11] = sourceNames(ev), strings.Join(tags, ","), ev.UID
@@ -393,11 +410,21 @@ func csvCell(s string) string {
 }
 
 // Text writes the view as plain text: the events grouped by day, for
-// mail and terminals.
+// mail and terminals, a cancelled one's title after "Cancelled: ".
 func Text(w io.Writer, v *View) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	loc := v.Cal.Loc
-	fmt.Fprintf(bw, "%s\n%d events (times in %s)\n", v.Cal.Hub.Title, len(v.Events), loc)
+	off := 0
+	for i := range v.Events {
+		if v.Events[i].Cancelled {
+			off++
+		}
+	}
+	count := fmt.Sprintf("%d events", len(v.Events))
+	if off > 0 {
+		count += fmt.Sprintf(", %d of them cancelled", off)
+	}
+	fmt.Fprintf(bw, "%s\n%s (times in %s)\n", v.Cal.Hub.Title, count, loc)
 	var day time.Time
 	for i := range v.Events {
 		ev := &v.Events[i]
@@ -410,7 +437,7 @@ func Text(w io.Writer, v *View) error {
 		if !ev.AllDay {
 			at = ev.Start.In(loc).Format("3:04 PM")
 		}
-		fmt.Fprintf(bw, "  %-8s  %s", at, oneLine(ev.Title))
+		fmt.Fprintf(bw, "  %-8s  %s", at, oneLine(statusTitle(ev)))
 		if ev.Location != "" {
 			fmt.Fprintf(bw, " - %s", oneLine(ev.Location))
 		}

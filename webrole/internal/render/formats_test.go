@@ -63,6 +63,10 @@ func TestFormatsGolden(t *testing.T) {
 				checkGolden(t, name+"."+format, []byte(renderString(t, format, testView(t, q))))
 			})
 		}
+		t.Run(format+"/cancelled", func(t *testing.T) {
+			t.Parallel()
+			checkGolden(t, "cancelled."+format, []byte(renderString(t, format, cancelledView(t, ""))))
+		})
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 type HomeHub struct {
 	ID, Title, Type string
 	// Events is how many events its calendar held when last published,
-	// from that day on (-1: not known); Published is when (zero: not
+	// from that day on, that take place (cancelled ones left out; -1:
+	// not known); Published is when (zero: not
 	// published yet), shown in Loc, the hub's zone.
 	Events    int
 	Published time.Time

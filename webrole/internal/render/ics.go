@@ -18,7 +18,8 @@ const ProdID = "-//elmcity//elmcity calendar hub//EN"
 // Outlook accept when subscribed: CRLF line ends, lines folded at 75
 // octets, a VTIMEZONE for the hub's zone, times in that zone, stable UIDs,
 // DTSTAMP at the publish time (so a generation renders the same bytes
-// every time), X-WR-CALNAME, URL and CATEGORIES.
+// every time), X-WR-CALNAME, URL and CATEGORIES. A cancelled event has
+// STATUS:CANCELLED, which calendar apps show struck out or drop.
 //
 // The writer is our own rather than go-ical's Encoder: go-ical neither
 // folds lines nor writes a VTIMEZONE, and building a component tree per
@@ -75,6 +76,9 @@ func ICS(w io.Writer, v *View) error {
 			e.line("DTEND", ev.End.UTC().Format("20060102T150405Z"))
 		}
 		e.text("SUMMARY", ev.Title)
+		if ev.Cancelled {
+			e.line("STATUS", "CANCELLED")
+		}
 		if ev.Description != "" {
 			e.text("DESCRIPTION", ev.Description)
 		}

@@ -44,6 +44,9 @@ type JSONEvent struct {
 	Start  string `json:"start"`
 	End    string `json:"end"`
 	AllDay bool   `json:"all_day"`
+	// Cancelled marks an event its feeds cancelled (STATUS:CANCELLED): it
+	// is listed so that readers learn it is off. Absent when it is not.
+	Cancelled bool `json:"cancelled,omitempty"`
 	// Description, Location and URL are plain text; URL is the event's
 	// own page, else its first source's.
 	Description string `json:"description,omitempty"`
@@ -94,7 +97,7 @@ func JSON(w io.Writer, v *View) error {
 func jsonEvent(v *View, ev *calendar.HubEvent) JSONEvent {
 	loc := v.Cal.Loc
 	je := JSONEvent{
-		UID: ev.UID, Title: ev.Title, AllDay: ev.AllDay,
+		UID: ev.UID, Title: ev.Title, AllDay: ev.AllDay, Cancelled: ev.Cancelled,
 		Description: ev.Description, Location: ev.Location, URL: eventURL(ev),
 		Tags: PlainTags(ev.Tags), Sources: make([]JSONSource, len(ev.Sources)),
 	}

@@ -82,11 +82,15 @@ var pageParts = [...]string{"All day", "Morning", "Afternoon", "Evening"}
 
 // pageData is what the page templates read.
 type pageData struct {
-	Title     string
-	HubHref   string // the hub page, absolute in a fragment
-	Look      pageLook
-	Days      []pageDay
-	Count     int  // events in the window, shown and collapsed
+	Title   string
+	HubHref string // the hub page, absolute in a fragment
+	Look    pageLook
+	Days    []pageDay
+	// Count is the events in the window that take place, shown and
+	// collapsed; Cancelled those that are cancelled, which the page
+	// lists too, marked so.
+	Count     int
+	Cancelled int
 	AtLeast   bool // the window has more than Count (the page was cut)
 	Tags      []pageTag
 	ViewLabel string // the current view, "music, not kids"; empty without one
@@ -168,8 +172,13 @@ type pageEvent struct {
 	Source      pageLink
 	MoreSources []pageLink // the other sources of a merged event
 	Tags        []pageTag
-	AddHref     string // single-event ICS
-	GoogleHref  string // Google Calendar's form, filled in
+	// Cancelled marks an event its feeds cancelled: the page says so in
+	// words before its title, which it strikes through.
+	Cancelled bool
+	AddHref   string // single-event ICS (which says STATUS:CANCELLED when it is)
+	// GoogleHref is Google Calendar's form, filled in; none for a
+	// cancelled event, which there is no point adding.
+	GoogleHref  string
 	DetailsHref string // the event's own page (the compact layout's title)
 	// More is the rest of a run of this event's source on its day.
 	More *pageMore
@@ -251,15 +260,21 @@ func newPageData(v *View, opt PageOptions) *pageData {
 		Title:      cmp.Or(cal.Hub.Title, hubID),
 		HubHref:    link(HubPath(hubID)),
 		Look:       pageLook{Logo: look.Logo, Header: look.Header, CSS: template.CSS(brandCSS(look))},
-		Count:      len(v.Events),
 		AtLeast:    !v.Next.IsZero(),
 		StatsHref:  FormatPath(hubID, "stats"),
 		Zone:       loc.String(),
 		RSSHref:    FormatPath(hubID, "rss"),
 		EventsOnly: opt.EventsOnly,
 	}
+	for i := range v.Events {
+		if v.Events[i].Cancelled {
+			d.Cancelled++
+		}
+	}
+	d.Count = len(v.Events) - d.Cancelled
 	for _, c := range v.Collapsed {
-		d.Count += c.More
+		d.Count += c.More - c.Cancelled
+		d.Cancelled += c.Cancelled
 	}
 	if !cal.PublishedAt.IsZero() {
 		d.Updated = cal.PublishedAt.In(loc).Format("Monday, January 2, 2006 at 3:04 PM MST")
@@ -362,13 +377,14 @@ func newPageData(v *View, opt PageOptions) *pageData {
 			URL:         eventURL(e),
 			Location:    e.Location,
 			Description: pageShorten(e.Description, 1000),
+			Cancelled:   e.Cancelled,
 			AddHref:     EventICSURL(base, hubID, e.UID),
 			More:        more[e.UID],
 		}
 		if d.Compact {
 			q := url.Values{"uid": {e.UID}}
 			pe.DetailsHref = pageHref(q)
-		} else {
+		} else if !e.Cancelled {
 			pe.GoogleHref = GoogleCalendarURL(e, loc)
 		}
 		if e.AllDay {
@@ -414,7 +430,11 @@ func newPageData(v *View, opt PageOptions) *pageData {
 	}
 	if v.Filter.UID != "" && len(all) == 1 {
 		d.Single = &all[0].ev
-		d.Title = all[0].ev.Title + " · " + d.Title
+		title := all[0].ev.Title
+		if all[0].ev.Cancelled {
+			title = CancelledPrefix + title
+		}
+		d.Title = title + " · " + d.Title
 	}
 	if len(ld) > 0 && !opt.EventsOnly {
 		d.JSONLD = jsonLDScript(ld)

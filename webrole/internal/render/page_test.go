@@ -24,8 +24,9 @@ var pageNow = time.Date(2026, 12, 5, 15, 30, 0, 0, time.UTC)
 
 // pageCalendar is a small published hub: an all-day show that began
 // before today, a morning event, a merged event with two sources and a
-// contributed tag, hostile text and links from a failed feed, an event
-// past midnight, an all-day market, and one event already over.
+// contributed tag, hostile text and links from a failed feed, a
+// cancelled carol sing, an event past midnight, an all-day market, and
+// one event already over.
 func pageCalendar(t testing.TB) *render.Calendar {
 	t.Helper()
 	loc, err := time.LoadLocation("America/New_York")
@@ -53,6 +54,8 @@ func pageCalendar(t testing.TB) *render.Calendar {
 		{UID: "x@elmcity", Title: "<script>alert(1)</script>", Start: at(12, 6, 14, 0), End: at(12, 6, 15, 0), Tags: []string{"{civic}"},
 			Location: `"Quotes" & <b>bold</b>`, URL: "javascript:alert(2)", Description: `<img src=x onerror=alert(3)>`,
 			Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall <i>", URL: "javascript:alert(4)"}}},
+		{UID: "carol@elmcity", Title: "Carol Sing", Start: at(12, 6, 19, 0), End: at(12, 6, 20, 0), Tags: []string{"music"}, Cancelled: true,
+			Location: "Central Square", Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall <i>"}}},
 		{UID: "movie@elmcity", Title: "Midnight Movie", Start: at(12, 6, 22, 0), End: at(12, 7, 1, 0), Tags: []string{"arts", "music"},
 			Sources: []calendar.EventSource{{Feed: "f-col", Name: "Colonial Theatre", URL: "https://colonial.example.org/movie"}}},
 		{UID: "market@elmcity", Title: "Winter Farmers Market", Start: date(12, 7), End: date(12, 8), AllDay: true, Tags: []string{"{food}", "kids"},
@@ -109,13 +112,13 @@ func TestPageGolden(t *testing.T) {
 		wantTitles []string
 	}{
 		{name: "Hub", golden: "page.golden",
-			wantTitles: []string{"Holiday Art Show", "Story Time", "Jazz Night", "<script>alert(1)</script>", "Midnight Movie", "Winter Farmers Market"}},
+			wantTitles: []string{"Holiday Art Show", "Story Time", "Jazz Night", "<script>alert(1)</script>", "Cancelled Carol Sing", "Midnight Movie", "Winter Farmers Market"}},
 		{name: "View", query: "view=music", golden: "page_view.golden",
-			wantTitles: []string{"Jazz Night", "Midnight Movie"}},
+			wantTitles: []string{"Jazz Night", "Cancelled Carol Sing", "Midnight Movie"}},
 		{name: "ContributedAndExcluded", query: "view={food},-music", golden: "page_view_exclude.golden",
 			wantTitles: []string{"Winter Farmers Market"}},
 		{name: "EventsOnly", eventsOnly: true, golden: "page_eventsonly.golden",
-			wantTitles: []string{"Holiday Art Show", "Story Time", "Jazz Night", "<script>alert(1)</script>", "Midnight Movie", "Winter Farmers Market"}},
+			wantTitles: []string{"Holiday Art Show", "Story Time", "Jazz Night", "<script>alert(1)</script>", "Cancelled Carol Sing", "Midnight Movie", "Winter Farmers Market"}},
 		{name: "Empty", query: "view=nosuchtag", golden: "page_empty.golden"},
 	}
 	for _, tt := range tests {
@@ -195,12 +198,12 @@ func TestPageLinks(t *testing.T) {
 	t.Run("AddToCalendar", func(t *testing.T) {
 		t.Parallel()
 		got := hrefs(page(t, "view=music", render.PageOptions{}), hasClass("add"))
-		want := []string{"/services/keene/ics?uid=jazz%40elmcity", "/services/keene/ics?uid=movie%40elmcity"}
+		want := []string{"/services/keene/ics?uid=jazz%40elmcity", "/services/keene/ics?uid=carol%40elmcity", "/services/keene/ics?uid=movie%40elmcity"}
 		if !slices.Equal(got, want) {
 			t.Errorf("add-to-calendar links = %q, want %q", got, want)
 		}
 		got = hrefs(page(t, "view=music", render.PageOptions{EventsOnly: true}), hasClass("add"))
-		if len(got) != 2 || got[0] != "https://cal.example.org/services/keene/ics?uid=jazz%40elmcity" {
+		if len(got) != 3 || got[0] != "https://cal.example.org/services/keene/ics?uid=jazz%40elmcity" {
 			t.Errorf("fragment add-to-calendar links = %q, want absolute", got)
 		}
 	})

@@ -23,6 +23,8 @@ type Collapsed struct {
 	Source string    // the events' first source
 	After  string    // UID of the last event shown
 	More   int
+	// Cancelled is how many of the More are cancelled.
+	Cancelled int
 }
 
 // PageWindow is the hub page's window for a view: the filter's dates,
@@ -78,8 +80,9 @@ func SelectPage(v *View) {
 	// One day's events at a time: at most collapseAfter of each source
 	// are kept while the day is read, and how many it has in all.
 	type run struct {
-		kept  []int // indexes into day
-		total int
+		kept      []int // indexes into day
+		total     int
+		cancelled int // of total
 	}
 	var (
 		day     []calendar.HubEvent
@@ -98,7 +101,13 @@ func SelectPage(v *View) {
 			n := len(r.kept)
 			if collapse && r.total > collapseAfter {
 				n = collapseShow
-				v.Collapsed = append(v.Collapsed, Collapsed{Day: current, Source: src, After: day[r.kept[n-1]].UID, More: r.total - n})
+				off := r.cancelled
+				for _, i := range r.kept[:n] {
+					if day[i].Cancelled {
+						off--
+					}
+				}
+				v.Collapsed = append(v.Collapsed, Collapsed{Day: current, Source: src, After: day[r.kept[n-1]].UID, More: r.total - n, Cancelled: off})
 			}
 			for _, i := range r.kept[:n] {
 				keep[i] = true
@@ -148,6 +157,9 @@ func SelectPage(v *View) {
 			order = append(order, src)
 		}
 		r.total++
+		if e.Cancelled {
+			r.cancelled++
+		}
 		if !collapse || len(r.kept) < collapseAfter || r.total <= collapseAfter {
 			day = append(day, *e)
 			r.kept = append(r.kept, len(day)-1)

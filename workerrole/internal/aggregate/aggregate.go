@@ -68,7 +68,8 @@ type Config struct {
 	// DefaultParseTimeout. A feed that runs over it fails with the error
 	// class ClassParseTimeout and keeps contributing its last good events.
 	ParseTimeout time.Duration
-	// MaxHubEvents caps the events a hub publishes; default
+	// MaxHubEvents caps the events a hub publishes, cancelled ones
+	// included (every published row counts); default
 	// DefaultMaxHubEvents. The earliest are kept, and Header.Cut counts
 	// the rest.
 	MaxHubEvents int
@@ -81,7 +82,8 @@ type Config struct {
 	Logger      *slog.Logger // required
 	Now         func() time.Time
 	// Observe, when set, is told each feed's outcome (status and error
-	// class) and each publish's event count, for metrics.
+	// class) and each publish's event count (every published event,
+	// cancelled ones included), for metrics.
 	Observe Observer
 	// Jobs, when set, records the progress of the jobs the API queued, for
 	// curators to follow.
@@ -246,7 +248,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 		return err
 	}
 	if cut := cal.Truncate(j.cfg.MaxHubEvents); cut > 0 {
-		head.Cut, head.Events = cut, cal.Len()
+		head.Cut, head.Events, head.Cancelled = cut, cal.Len(), cal.Cancelled()
 		log.WarnContext(ctx, fmt.Sprintf("calendar capped at %d events; the %d latest were left out", j.cfg.MaxHubEvents, cut),
 			"max_events", j.cfg.MaxHubEvents, "cut", cut)
 	}
@@ -261,7 +263,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 		size += len(p)
 	}
 	meta := map[string]string{
-		"events": strconv.Itoa(head.Events), "feeds_ok": strconv.Itoa(head.FeedsOK),
+		"events": strconv.Itoa(head.Events), "cancelled": strconv.Itoa(head.Cancelled), "feeds_ok": strconv.Itoa(head.FeedsOK),
 		"feeds_failed": strconv.Itoa(head.FeedsBad), "started": head.Started.Format(time.RFC3339Nano),
 	}
 	g, err := j.pub.Publish(ctx, publish.Generation{Hub: h.ID, Meta: meta, Parts: parts})
@@ -280,10 +282,18 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 		j.cfg.Observe.Published(head.Events)
 	}
 	prog.published(ctx, head)
-	log.InfoContext(ctx, fmt.Sprintf("published %d events from %d of %d feeds", head.Events, head.FeedsOK, head.FeedsOK+head.FeedsBad),
-		"generation", g.ID, "events", head.Events, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
+	log.InfoContext(ctx, fmt.Sprintf("published %d events%s from %d of %d feeds", head.Events, cancelledNote(head.Cancelled), head.FeedsOK, head.FeedsOK+head.FeedsBad),
+		"generation", g.ID, "events", head.Events, "cancelled", head.Cancelled, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
 		"payload_bytes", size, "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
 	return nil
+}
+
+// cancelledNote is " (N cancelled)" after a count of events, or "".
+func cancelledNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d cancelled)", n)
 }
 
 // holder names one run of job on this worker, as the hub lease's holder.

@@ -43,7 +43,12 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 		if err != nil {
 			return head, nil, err
 		}
-		st.Occurrences = len(in)
+		for _, e := range in {
+			if e.Cancelled {
+				st.Cancelled++
+			}
+		}
+		st.Occurrences = len(in) - st.Cancelled
 		var before FeedStats
 		if prev != nil {
 			before = prev.feeds[st.Feed]
@@ -57,13 +62,14 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 			log.WarnContext(ctx, fmt.Sprintf("member hub %s: %s", m, st.Error), "member", m, "error_class", st.ErrorClass)
 		}
 		if st.Flag != "" {
-			log.WarnContext(ctx, fmt.Sprintf("member hub %s %s (%d to %d events)", m, st.Flag, st.Previous, st.Occurrences), "member", m)
+			before, now := listed(st)
+			log.WarnContext(ctx, fmt.Sprintf("member hub %s %s (%d to %d events)", m, st.Flag, before, now), "member", m)
 		}
 		head.Feeds = append(head.Feeds, st)
 		cs = append(cs, calendar.NewContribution(calendar.FeedEvents{Feed: MemberFeed(m), Source: st.Source, Previous: in}, opts))
 	}
 	cal, mst := calendar.MergeContributions(cs)
-	head.Events = cal.Len()
+	head.Events, head.Cancelled = cal.Len(), cal.Cancelled()
 	head.Merged = mst.Merged
 	head.Finished = j.cfg.Now()
 	return head, cal, nil
@@ -94,7 +100,7 @@ func (j *Job) member(ctx context.Context, id string, prev *decoded, from, to tim
 	st := FeedStats{Feed: MemberFeed(id), Source: id}
 	if prev != nil {
 		before := prev.feeds[st.Feed]
-		st.Previous, st.LastSuccess = before.Occurrences, before.LastSuccess
+		st.Previous, st.PreviousCancelled, st.LastSuccess = before.Occurrences, before.Cancelled, before.LastSuccess
 	}
 	fail := func(class, msg string) (FeedStats, []calendar.HubEvent, error) {
 		st.Status, st.ErrorClass, st.Error = "failed", class, msg
@@ -128,14 +134,23 @@ func (j *Job) member(ctx context.Context, id string, prev *decoded, from, to tim
 }
 
 // flagDrop flags a good feed (or member) whose occurrences dropped to
-// zero or by more than half since the previous run.
+// zero or by more than half since the previous run. It counts what the
+// feed lists, cancelled occurrences included: a feed that cancels its
+// events still lists them and works; one whose events vanish may not.
 func flagDrop(st *FeedStats) {
+	before, now := listed(*st)
 	switch {
-	case st.Previous > 0 && st.Occurrences == 0:
+	case before > 0 && now == 0:
 		st.Flag = "dropped to zero"
-	case st.Previous > 0 && st.Occurrences*2 < st.Previous:
+	case before > 0 && now*2 < before:
 		st.Flag = "dropped by more than half"
 	}
+}
+
+// listed returns the occurrences a feed (or member) listed in the run
+// before and in this one, cancelled ones included: what flagDrop compares.
+func listed(st FeedStats) (before, now int) {
+	return st.Previous + st.PreviousCancelled, st.Occurrences + st.Cancelled
 }
 
 // MemberPublishedSince returns a member of region h that has published

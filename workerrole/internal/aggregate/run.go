@@ -117,7 +117,7 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 		head.Feeds = append(head.Feeds, r.st)
 	}
 	cal, mst := calendar.MergeContributions(cs)
-	head.Events = cal.Len()
+	head.Events, head.Cancelled = cal.Len(), cal.Cancelled()
 	head.Merged = mst.Merged
 	head.Finished = j.cfg.Now()
 	return head, cal, nil
@@ -134,7 +134,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 	if prev != nil {
 		before = prev.feeds[f.ID]
 	}
-	st := FeedStats{Feed: f.ID, URL: f.FeedURL, Source: f.Source, Previous: before.Occurrences, LastSuccess: before.LastSuccess}
+	st := FeedStats{Feed: f.ID, URL: f.FeedURL, Source: f.Source, Previous: before.Occurrences, PreviousCancelled: before.Cancelled, LastSuccess: before.LastSuccess}
 	res := out.Result
 	out.Result.Body = nil
 	st.DurationMS = res.Duration.Milliseconds()
@@ -153,7 +153,8 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 			c.AddCarried(k)
 			st.ExpandedTo = before.ExpandedTo
 		}
-		st.Occurrences = c.Len()
+		st.Cancelled = c.Cancelled()
+		st.Occurrences = c.Len() - st.Cancelled
 		st.Events, st.Recurring, st.Skipped, st.ProdID = before.Events, before.Recurring, before.Skipped, before.ProdID
 	}
 	switch {
@@ -216,7 +217,8 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 	}
 	markFailing(&st, before, started)
 	if st.Flag != "" {
-		log.WarnContext(ctx, fmt.Sprintf("feed %s %s (%d to %d occurrences)", f.Source, st.Flag, before.Occurrences, st.Occurrences),
+		was, now := listed(st)
+		log.WarnContext(ctx, fmt.Sprintf("feed %s %s (%d to %d occurrences)", f.Source, st.Flag, was, now),
 			"feed_url", fetch.LogURL(f.FeedURL))
 	}
 	return feedResult{st: st, c: c, bad: bad}
@@ -251,19 +253,21 @@ func failedMessage(source string, st FeedStats) string {
 }
 
 // parseFeed parses and expands one feed body, filling st, and returns its
-// occurrences.
+// occurrences, cancelled ones included.
 func (j *Job) parseFeed(ctx context.Context, p *calendar.Parser, body []byte, from, to time.Time, st *FeedStats) ([]calendar.Occurrence, error) {
 	cal, err := p.Parse(ctx, body)
 	if err != nil {
 		return nil, err
 	}
-	x, err := cal.Expand(ctx, calendar.ExpandOptions{From: from, To: to})
+	// Cancelled occurrences are published, marked so: the public learns
+	// that an event is off rather than seeing it vanish.
+	x, err := cal.Expand(ctx, calendar.ExpandOptions{From: from, To: to, IncludeCancelled: true})
 	if err != nil {
 		return nil, err
 	}
 	s := cal.Stats
 	st.Events, st.Recurring, st.Skipped, st.ProdID = s.Events, s.Recurring, len(s.Skipped), s.ProdID
-	st.Occurrences = len(x.Occurrences)
+	st.Occurrences, st.Cancelled = len(x.Occurrences)-x.Cancelled, x.Cancelled
 	st.Truncated = len(x.Truncated)
 	zones := map[string]int{}
 	if s.Floating > 0 {

@@ -13,7 +13,8 @@
 // "elmcity:refresh" event at the widget's element checks at once. The
 // element carries data-status (the last answer's HTTP status) and
 // data-fetches (how many checks it made). Every text is written as text;
-// links are the http(s) ones the JSON gives.
+// links are the http(s) ones the JSON gives. A cancelled event says
+// "Cancelled" before its title, which is struck through.
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -48,11 +49,13 @@
   // page's (an important rule of a shadow tree beats the page's).
   var css = ':host{all:initial!important;display:block!important;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif!important;' +
     'color:#1c1c1c!important;background:#fff!important;color-scheme:light!important}' +
-    '@media (prefers-color-scheme:dark){:host{color:#e6e6e6!important;background:#141414!important;color-scheme:dark!important}a{color:#8ab4f8}.meta,.credit{color:#a3a7ab}}' +
+    '@media (prefers-color-scheme:dark){:host{color:#e6e6e6!important;background:#141414!important;color-scheme:dark!important}a{color:#8ab4f8}.meta,.credit{color:#a3a7ab}.status{color:#f4b7b2;background:#3d1c1a}}' +
     'h2{font-size:1.05em;margin:.9em 0 .3em;padding-bottom:.2em;border-bottom:2px solid #8884}' +
     'ol{list-style:none;margin:0;padding:0}li{padding:.3em 0;border-bottom:1px solid #8883}' +
     'time{font-weight:600;font-variant-numeric:tabular-nums;margin-right:.4em}a{color:#0b57d0}.title{font-weight:600}' +
-    '.meta,.credit{color:#5d6166;display:block;font-size:.92em}.credit{margin-top:.6em}';
+    '.meta,.credit{color:#5d6166;display:block;font-size:.92em}.credit{margin-top:.6em}' +
+    '.status{color:#a01b14;background:#fdeceb;font-weight:600;font-size:.85em;padding:0 .35em;border-radius:.25em;margin-right:.4em}' +
+    '.cancelled .title{text-decoration:line-through}';
   if ('adoptedStyleSheets' in root && typeof CSSStyleSheet === 'function') {
     var sheet = new CSSStyleSheet();
     sheet.replaceSync(css);
@@ -96,10 +99,13 @@
         list = el('ol');
         out.appendChild(list);
       }
-      var li = el('li', '', 'event');
+      var li = el('li', '', e.cancelled === true ? 'event cancelled' : 'event');
       var t = el('time', e.all_day ? 'All day' : clock.format(start));
       t.dateTime = e.start;
       li.appendChild(t);
+      if (e.cancelled === true) {
+        li.appendChild(el('strong', 'Cancelled', 'status'));
+      }
       li.appendChild(link(e.url, e.title, 'title'));
       var meta = [e.location, e.sources && e.sources[0] && e.sources[0].name].filter(Boolean).join(' · ');
       if (meta) { li.appendChild(el('span', meta, 'meta')); }
