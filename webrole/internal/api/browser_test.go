@@ -20,11 +20,11 @@ import (
 
 	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/publish"
+	"github.com/elmcity/elmcity/webrole/internal/browsertest"
 )
 
-// chromiumPath is Debian's chromium, which tools/test.sh installs when
-// it is missing.
-const chromiumPath = "/usr/bin/chromium"
+// chromiumPath is Debian's chromium (browsertest.ChromiumPath).
+const chromiumPath = browsertest.ChromiumPath
 
 var screenshotDir = flag.String("screenshots", "", "keep the hub page screenshots of the browser test in this directory (default: the test's temporary directory)")
 
@@ -261,39 +261,10 @@ func checkSingleEventICS(t *testing.T, link, title string) {
 	}
 }
 
-// newBrowser starts headless Chromium for the test, bounded by timeout,
-// and stops it in cleanup. The allocator gives it a fresh
-// --user-data-dir and removes it afterwards.
+// newBrowser starts headless Chromium for the test, bounded by timeout.
 func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancel()
-	})
-	// Start the browser now, so a missing library fails here and not in
-	// the middle of the test.
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	return browser
+	return browsertest.Start(t, timeout)
 }
 
 // visibleTitles are the titles of the events the page shows, in order.

@@ -22,10 +22,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
+	"github.com/elmcity/elmcity/webrole/internal/browsertest"
 )
 
-// chromiumPath is Debian's chromium, which tools/test.sh installs.
-const chromiumPath = "/usr/bin/chromium"
+// chromiumPath is Debian's chromium (browsertest.ChromiumPath).
+const chromiumPath = browsertest.ChromiumPath
 
 // axePath is axe-core, pinned in package.json and installed by npm ci.
 const axePath = "../../../node_modules/axe-core/axe.min.js"
@@ -429,30 +430,5 @@ func newTab(t *testing.T, browser context.Context) (context.Context, context.Can
 // timeout, and stops it at cleanup.
 func startChromium(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancel()
-	})
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	return browser
+	return browsertest.Start(t, timeout)
 }
