@@ -53,6 +53,10 @@ type OutputConfig struct {
 	// CacheBytes bounds the rendered views kept in memory, all hubs
 	// together.
 	CacheBytes int64
+	// RenderWait is the longest a view waits for a render slot (one per
+	// core) before the request is answered 503 busy; default
+	// DefaultRenderWait.
+	RenderWait time.Duration
 	// PublicURL is the site's absolute root URL (https://host), used in
 	// the absolute links the outputs carry (render.View.Base). Empty
 	// leaves those links out, or relative where the format allows; the
@@ -166,11 +170,12 @@ const (
 	// checkWait is the longest a request for a known calendar waits for
 	// a due check before it is served what is known.
 	checkWait = 250 * time.Millisecond
-	// renderWait is the longest a render waits for a slot.
-	renderWait = 20 * time.Second
+	// DefaultRenderWait is OutputConfig.RenderWait's default.
+	DefaultRenderWait = 20 * time.Second
 )
 
-// errBusy answers a view that could not start rendering in renderWait.
+// errBusy answers a view that could not start rendering in
+// OutputConfig.RenderWait.
 var errBusy = &Error{Status: http.StatusServiceUnavailable, Code: "busy", Message: "too many views are being made; try again shortly"}
 
 // hubEntry is what an instance knows of one hub.
@@ -244,6 +249,9 @@ func newOutputs(cals calendars, st store, now func() time.Time, m *metrics, cfg 
 	}
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.RenderWait <= 0 {
+		cfg.RenderWait = DefaultRenderWait
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	return &outputs{cals: cals, store: st, cfg: cfg, now: now, metrics: m, hubs: map[string]*hubEntry{},
@@ -541,7 +549,7 @@ func (o *outputs) view(ctx context.Context, cal *render.Calendar, key string, pr
 		// The render is shared by every request for the view: it waits
 		// for a slot on its own deadline, not the first caller's, who
 		// may hang up.
-		wait := time.NewTimer(renderWait)
+		wait := time.NewTimer(o.cfg.RenderWait)
 		defer wait.Stop()
 		select {
 		case o.slots <- struct{}{}:

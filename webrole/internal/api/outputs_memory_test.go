@@ -79,7 +79,7 @@ func TestOutputsMemoryUnderLoad(t *testing.T) {
 	clock := &testClock{now: time.Now()}
 	payload := bigHub(t, clock.Now())
 	cals := &memoryCalendars{g: publish.Generation{Hub: "keene", ID: "g1", PublishedAt: clock.Now(), Payload: payload}}
-	srv := api.New(apiDeps(t, w.testBundle, clock, api.OutputConfig{CacheBytes: budget}, cals))
+	srv := api.New(apiDeps(t, w.testBundle, clock, api.OutputConfig{CacheBytes: budget, RenderWait: 5 * time.Minute}, cals))
 	h := srv.Handler()
 	views := []string{
 		"/keene", "/keene?days=3", "/keene?view=t9", "/services/keene/html?eventsonly=yes",
