@@ -57,6 +57,10 @@ type OutputConfig struct {
 	// core) before the request is answered 503 busy; default
 	// DefaultRenderWait.
 	RenderWait time.Duration
+	// CheckWait is the longest a request for a known calendar waits for
+	// a due check of storage before it is served what is known; default
+	// DefaultCheckWait.
+	CheckWait time.Duration
 	// PublicURL is the site's absolute root URL (https://host), used in
 	// the absolute links the outputs carry (render.View.Base). Empty
 	// leaves those links out, or relative where the format allows; the
@@ -167,9 +171,8 @@ const (
 	// maxCheckBackoff is the longest wait between checks of a hub while
 	// storage fails.
 	maxCheckBackoff = time.Minute
-	// checkWait is the longest a request for a known calendar waits for
-	// a due check before it is served what is known.
-	checkWait = 250 * time.Millisecond
+	// DefaultCheckWait is OutputConfig.CheckWait's default.
+	DefaultCheckWait = 250 * time.Millisecond
 	// DefaultRenderWait is OutputConfig.RenderWait's default.
 	DefaultRenderWait = 20 * time.Second
 )
@@ -252,6 +255,9 @@ func newOutputs(cals calendars, st store, now func() time.Time, m *metrics, cfg 
 	}
 	if cfg.RenderWait <= 0 {
 		cfg.RenderWait = DefaultRenderWait
+	}
+	if cfg.CheckWait <= 0 {
+		cfg.CheckWait = DefaultCheckWait
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	return &outputs{cals: cals, store: st, cfg: cfg, now: now, metrics: m, hubs: map[string]*hubEntry{},
@@ -578,7 +584,7 @@ func (o *outputs) view(ctx context.Context, cal *render.Calendar, key string, pr
 // calendar returns the hub's current calendar, asking storage for a new
 // generation at most every CheckEvery (and less often while storage
 // fails). A hub not known yet waits for storage, under loadTimeout. A
-// known one waits at most checkWait for a due check, then is served as it
+// known one waits at most CheckWait for a due check, then is served as it
 // is while the check goes on in the background: an outage, or a slow
 // load of a big generation, never holds a reader of a known calendar
 // longer than that. Concurrent requests for one hub share one check.
@@ -608,7 +614,7 @@ func (o *outputs) calendar(ctx context.Context, hubID string) (*render.Calendar,
 	})
 	var late <-chan time.Time
 	if known != nil {
-		t := time.NewTimer(checkWait)
+		t := time.NewTimer(o.cfg.CheckWait)
 		defer t.Stop()
 		late = t.C
 	}

@@ -174,7 +174,9 @@ func TestOutputsFollowNewGenerations(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	cfg := api.OutputConfig{CheckEvery: time.Minute}
+	// A due check is waited for however long it takes: a slow check is
+	// not what this test is about.
+	cfg := api.OutputConfig{CheckEvery: time.Minute, CheckWait: time.Minute}
 	a, b := newInstance(t, w.testBundle, clock, cfg), newInstance(t, w.testBundle, clock, cfg)
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
 	for _, h := range []http.Handler{a, b} {
