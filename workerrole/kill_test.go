@@ -14,7 +14,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/roletest"
@@ -155,7 +155,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var head map[string]any
-	events, err := calendar.DecodePayload(g.Payload, &head)
+	events, err := hubcal.DecodePayload(g.Payload, &head)
 	if err != nil {
 		t.Fatal(err)
 	}

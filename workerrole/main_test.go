@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -16,7 +17,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
@@ -184,8 +184,20 @@ func libraryFeed(tb testing.TB) []byte {
 	if d := time.Since(first); d > 0 {
 		weeks = int(d/(7*24*time.Hour)) + 1
 	}
-	return calendar.ShiftWeeks(feed, weeks)
+	// The fixture's dates are its DTSTART and DTEND values, and its one
+	// rule has a COUNT: moving those moves every occurrence.
+	return dateValue.ReplaceAllFunc(feed, func(line []byte) []byte {
+		i := bytes.LastIndexByte(line, ':') + 1
+		d, err := time.Parse("20060102", string(line[i:i+8]))
+		if err != nil {
+			return line
+		}
+		return append(append([]byte(nil), line[:i]...), append([]byte(d.AddDate(0, 0, 7*weeks).Format("20060102")), line[i+8:]...)...)
+	})
 }
+
+// dateValue finds the fixture's DTSTART and DTEND lines.
+var dateValue = regexp.MustCompile(`(?m)^DT(START|END)[^:\r\n]*:\d{8}`)
 
 // addHubs creates each hub with one approved feed at baseURL/<id>.ics.
 func addHubs(tb testing.TB, st *tablestore.Store, baseURL string, ids ...string) {

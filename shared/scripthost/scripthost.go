@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/script"
@@ -132,7 +132,7 @@ func (h *Host) Events(ctx context.Context, id string, limit int) ([]map[string]a
 	}
 	// The compact form, of which only the events asked for are made.
 	var head json.RawMessage
-	cal, err := calendar.ReadPayload(g.Payload, &head)
+	cal, err := hubcal.Read(g.Payload, &head)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (h *Host) Events(ctx context.Context, id string, limit int) ([]map[string]a
 	if limit >= 0 && n > limit {
 		n = limit
 	}
-	events := make([]calendar.HubEvent, n)
+	events := make([]hubcal.Event, n)
 	for i := range events {
 		events[i] = cal.Event(i)
 	}

@@ -25,8 +25,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/elmcity/elmcity/shared/calendar"
 )
 
 //go:embed feeds/*.ics
@@ -126,7 +124,7 @@ func feedHandler(weeks int) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		b = calendar.ShiftWeeks(b, weeks)
+		b = shiftWeeks(b, weeks)
 		w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 		_, _ = w.Write(b)
 	})

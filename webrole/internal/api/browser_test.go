@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/webrole/internal/browsertest"
 )
@@ -304,27 +304,27 @@ func publishUpcoming(t *testing.T, cals *publish.Store, now time.Time) (all, mus
 	y, m, d := now.In(loc).Date()
 	at := func(days, hour int) time.Time { return time.Date(y, m, d+days, hour, 0, 0, 0, loc) }
 	date := func(days int) time.Time { return time.Date(y, m, d+days, 0, 0, 0, 0, time.UTC) }
-	lib := calendar.EventSource{Feed: "f-lib", Name: "Keene Library", URL: "https://library.example.org/events"}
-	thr := calendar.EventSource{Feed: "f-thr", Name: "Colonial Theatre", URL: "https://theatre.example.org/jazz"}
-	events := []calendar.HubEvent{
+	lib := hubcal.Source{Feed: "f-lib", Name: "Keene Library", URL: "https://library.example.org/events"}
+	thr := hubcal.Source{Feed: "f-thr", Name: "Colonial Theatre", URL: "https://theatre.example.org/jazz"}
+	events := []hubcal.Event{
 		{UID: "story@elmcity", Title: "Story Time", Start: at(1, 10), End: at(1, 11), Location: "Keene Public Library",
-			Tags: []string{"kids", "{books}"}, Sources: []calendar.EventSource{lib}},
+			Tags: []string{"kids", "{books}"}, Sources: []hubcal.Source{lib}},
 		{UID: "jazz@elmcity", Title: "Jazz Night", Start: at(1, 19), End: at(1, 21), Location: "Colonial Theatre, 95 Main St",
-			URL: "https://theatre.example.org/jazz", Tags: []string{"music", "{jazz}"}, Sources: []calendar.EventSource{thr, lib},
-			Merged: []calendar.MergeNote{{Feed: "f-lib", UID: "l1", Reason: "same start and title"}}},
+			URL: "https://theatre.example.org/jazz", Tags: []string{"music", "{jazz}"}, Sources: []hubcal.Source{thr, lib},
+			Merged: []hubcal.MergeNote{{Feed: "f-lib", UID: "l1", Reason: "same start and title"}}},
 		{UID: "market@elmcity", Title: "Winter Market", Start: date(2), End: date(3), AllDay: true, Location: "Town Common",
-			Tags: []string{"market", "kids"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
+			Tags: []string{"market", "kids"}, Sources: []hubcal.Source{{Feed: "f-city", Name: "City Hall"}}},
 		{UID: "choir@elmcity", Title: "Choir Concert", Start: at(2, 15), End: at(2, 16), Location: "St. James Church",
-			Tags: []string{"music"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
+			Tags: []string{"music"}, Sources: []hubcal.Source{{Feed: "f-city", Name: "City Hall"}}},
 		{UID: "recital@elmcity", Title: "Piano Recital", Start: at(2, 18), End: at(2, 19), Location: "Colonial Theatre, 95 Main St",
-			Tags: []string{"music"}, Sources: []calendar.EventSource{thr}, Cancelled: true},
-		{UID: "film@elmcity", Title: "Late Film", Start: at(3, 21), End: at(3, 23), Tags: []string{"film"}, Sources: []calendar.EventSource{thr}},
+			Tags: []string{"music"}, Sources: []hubcal.Source{thr}, Cancelled: true},
+		{UID: "film@elmcity", Title: "Late Film", Start: at(3, 21), End: at(3, 23), Tags: []string{"film"}, Sources: []hubcal.Source{thr}},
 		{UID: "meeting@elmcity", Title: "Town Meeting", Start: at(10, 18), End: at(10, 20), Location: "City Hall, 3 Washington St",
-			Tags: []string{"civic"}, Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall"}}},
+			Tags: []string{"civic"}, Sources: []hubcal.Source{{Feed: "f-city", Name: "City Hall"}}},
 	}
 	header := map[string]any{"v": 1, "hub": "keene", "events": len(events), "feeds_ok": 2, "feeds_failed": 1,
 		"feeds": []map[string]any{{"feed": "f-city", "source": "City Hall", "status": "failed", "error_class": "timeout"}}}
-	payload, err := calendar.EncodePayload(header, events)
+	payload, err := hubcal.EncodePayload(header, events)
 	if err != nil {
 		t.Fatal(err)
 	}

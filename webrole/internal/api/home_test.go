@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
@@ -32,7 +32,7 @@ func homeWorld(t *testing.T) world {
 	}
 	events := upcoming(time.Now(), "A", "B", "C", "D")
 	events[3].Cancelled = true
-	payload, err := calendar.EncodePayload(map[string]any{"v": 1, "hub": "keene", "events": 4, "cancelled": 1}, events)
+	payload, err := hubcal.EncodePayload(map[string]any{"v": 1, "hub": "keene", "events": 4, "cancelled": 1}, events)
 	if err != nil {
 		t.Fatal(err)
 	}

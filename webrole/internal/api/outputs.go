@@ -22,8 +22,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/render"
@@ -727,7 +727,7 @@ func (o *outputs) load(ctx context.Context, hubID string) (*render.Calendar, int
 		return nil, 0, err
 	}
 	var run json.RawMessage
-	events, err := calendar.ReadPayload(g.Payload, &run)
+	events, err := hubcal.Read(g.Payload, &run)
 	if err != nil {
 		return nil, 0, fmt.Errorf("decode calendar of %s: %w", hubID, err)
 	}

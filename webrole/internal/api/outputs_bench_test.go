@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
 
@@ -57,19 +57,19 @@ func BenchmarkOutputs(b *testing.B) {
 
 // benchEvents is n events over the next 90 days, a fifth of them merged
 // from two feeds, with tags and a paragraph of description.
-func benchEvents(now time.Time, n int) []calendar.HubEvent {
-	lib := calendar.EventSource{Feed: "f1", Name: "Library", URL: "https://library.example.org/events"}
-	thr := calendar.EventSource{Feed: "f2", Name: "Theatre", URL: "https://theatre.example.org/"}
+func benchEvents(now time.Time, n int) []hubcal.Event {
+	lib := hubcal.Source{Feed: "f1", Name: "Library", URL: "https://library.example.org/events"}
+	thr := hubcal.Source{Feed: "f2", Name: "Theatre", URL: "https://theatre.example.org/"}
 	tags := [][]string{{"music"}, {"kids", "library"}, {"arts", "{film}"}, {"sports"}, {"music", "outdoors"}}
 	desc := strings.Repeat("An evening of music and conversation, all welcome. ", 4)
-	out := make([]calendar.HubEvent, n)
+	out := make([]hubcal.Event, n)
 	start := now.Truncate(time.Hour).Add(time.Hour)
 	for i := range out {
 		at := start.Add(time.Duration(i) * 90 * 24 * time.Hour / time.Duration(n))
-		e := calendar.HubEvent{
+		e := hubcal.Event{
 			UID: fmt.Sprintf("%08x@elmcity", i), Title: fmt.Sprintf("Event %d at the library", i),
 			Start: at, End: at.Add(90 * time.Minute), Description: desc, Location: "Keene Public Library, 60 Winter St",
-			Tags: tags[i%len(tags)], Sources: []calendar.EventSource{lib},
+			Tags: tags[i%len(tags)], Sources: []hubcal.Source{lib},
 		}
 		if i%5 == 0 {
 			e.Sources = append(e.Sources, thr)

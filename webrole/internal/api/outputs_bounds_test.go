@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/scripthost"
@@ -91,13 +91,13 @@ func outputsServer(t testing.TB, b testBundle, clock *testClock, cfg api.OutputC
 
 // hourly is n events an hour apart from the day after now, each with its
 // own tag, so that views of them differ.
-func hourly(now time.Time, n int) []calendar.HubEvent {
-	src := []calendar.EventSource{{Feed: "f1", Name: "Library", UID: "u"}}
+func hourly(now time.Time, n int) []hubcal.Event {
+	src := []hubcal.Source{{Feed: "f1", Name: "Library", UID: "u"}}
 	at := now.Truncate(time.Hour).Add(24 * time.Hour)
-	out := make([]calendar.HubEvent, n)
+	out := make([]hubcal.Event, n)
 	for i := range out {
 		s := at.Add(time.Duration(i) * time.Hour)
-		out[i] = calendar.HubEvent{UID: fmt.Sprintf("e%05d@elmcity", i), Title: fmt.Sprintf("Event %d", i), Start: s, End: s.Add(time.Hour),
+		out[i] = hubcal.Event{UID: fmt.Sprintf("e%05d@elmcity", i), Title: fmt.Sprintf("Event %d", i), Start: s, End: s.Add(time.Hour),
 			Tags: []string{"t" + strconv.Itoa(i%16)}, Sources: src}
 	}
 	return out
@@ -191,19 +191,24 @@ func TestOutputsCacheCountsCalendars(t *testing.T) {
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
 	cals := &outageCalendars{Store: w.cals}
-	// Room for one calendar of 2,000 events (about 1.3 MB held) and its
-	// views, not for two.
-	const budget = 2 << 20
-	srv := outputsServer(t, w.testBundle, clock, api.OutputConfig{CacheBytes: budget}, cals)
-	h := srv.Handler()
 	publishEvents(t, w.cals, "keene", hourly(clock.Now(), 2000))
 	publishEvents(t, w.cals, "other", hourly(clock.Now(), 2000))
+	// Room for one calendar of 2,000 events and its view, as an instance
+	// with room to spare holds them, and not for two.
+	probe := outputsServer(t, w.testBundle, clock, api.OutputConfig{}, cals)
+	if rec := do(t, probe.Handler(), http.MethodGet, "/services/keene/text", nil); rec.Code != 200 {
+		t.Fatalf("GET = %d", rec.Code)
+	}
+	one := metricValue(t, probe, "elmcity_output_cache_bytes")
+	budget := one * 1.5
+	srv := outputsServer(t, w.testBundle, clock, api.OutputConfig{CacheBytes: int64(budget)}, cals)
+	h := srv.Handler()
 	for _, path := range []string{"/services/keene/text", "/services/other/text", "/services/keene/text"} {
 		if rec := do(t, h, http.MethodGet, path, nil); rec.Code != 200 {
 			t.Fatalf("GET %s = %d", path, rec.Code)
 		}
 		if held := metricValue(t, srv, "elmcity_output_cache_bytes"); held <= 0 || held > budget {
-			t.Errorf("after GET %s the cache holds %v bytes, want some and at most %d", path, held, budget)
+			t.Errorf("after GET %s the cache holds %v bytes, want some and at most %.0f", path, held, budget)
 		}
 	}
 	if n := metricValue(t, srv, `elmcity_output_calendar_loads_total{outcome="ok"}`); n != 3 {

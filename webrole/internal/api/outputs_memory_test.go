@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
@@ -33,7 +34,7 @@ func (m *memoryCalendars) Delete(context.Context, string) error { return nil }
 // from now: 260,000 events, as one large feed gives a hub.
 func bigHub(t testing.TB, now time.Time) []byte {
 	t.Helper()
-	fe := calendar.FeedEvents{Feed: "big", Source: "Big Feed", HomeURL: "https://big.example.org/"}
+	fe := hubcal.Feed{Feed: "big", Source: "Big Feed", HomeURL: "https://big.example.org/"}
 	day := now.Truncate(24 * time.Hour)
 	desc := strings.Repeat("An evening of music and conversation, all welcome. ", 3)
 	for i := range 20000 {
@@ -44,8 +45,8 @@ func bigHub(t testing.TB, now time.Time) []byte {
 			fe.Occurrences = append(fe.Occurrences, calendar.Occurrence{Event: ev, Start: s, End: s.Add(time.Hour), RecurrenceID: s})
 		}
 	}
-	c := calendar.NewContribution(fe, calendar.MergeOptions{})
-	merged, _ := calendar.MergeContributions([]*calendar.Contribution{c})
+	c := hubcal.NewContribution(fe, hubcal.Options{})
+	merged, _ := hubcal.Merge([]*hubcal.Contribution{c})
 	payload, err := merged.Encode(map[string]any{"v": 2, "hub": "keene", "events": merged.Len()})
 	if err != nil {
 		t.Fatal(err)

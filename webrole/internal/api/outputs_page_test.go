@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
 
@@ -17,12 +17,12 @@ import (
 // that lists every class), with a paragraph of description, one to
 // three tags, a place and a link each; every seventh merged from two
 // feeds.
-func busyHub(now time.Time, n int) []calendar.HubEvent {
+func busyHub(now time.Time, n int) []hubcal.Event {
 	loc, _ := time.LoadLocation("America/New_York")
 	day0 := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc)
 	tags := []string{"music", "kids", "library", "arts", "film", "sports", "outdoors", "talks", "food", "theatre", "fitness", "civic", "books", "dance", "seniors"}
 	desc := strings.Repeat("Join us for an afternoon of stories, songs and crafts; all ages welcome, no registration needed. ", 3)
-	out := make([]calendar.HubEvent, 0, n)
+	out := make([]hubcal.Event, 0, n)
 	for i := range n {
 		src := i % 25
 		d := (i * 90) / n
@@ -31,20 +31,20 @@ func busyHub(now time.Time, n int) []calendar.HubEvent {
 			minute = 6*60 + ((i/25)%16)*30
 		}
 		start := day0.AddDate(0, 0, d).Add(time.Duration(minute) * time.Minute)
-		s := calendar.EventSource{Feed: fmt.Sprintf("f%02d", src), Name: fmt.Sprintf("Contributor number %d", src), URL: fmt.Sprintf("https://source%d.example.org/events", src)}
-		e := calendar.HubEvent{
+		s := hubcal.Source{Feed: fmt.Sprintf("f%02d", src), Name: fmt.Sprintf("Contributor number %d", src), URL: fmt.Sprintf("https://source%d.example.org/events", src)}
+		e := hubcal.Event{
 			UID: fmt.Sprintf("%08x@elmcity", i), Title: fmt.Sprintf("Community event number %d downtown", i),
 			Start: start, End: start.Add(90 * time.Minute), Description: desc,
 			Location: fmt.Sprintf("Keene Public Library, %d Winter St, Keene NH", 10+src),
 			URL:      fmt.Sprintf("https://source%d.example.org/events/%d", src, i),
-			Tags:     []string{tags[i%len(tags)], tags[(i/3)%len(tags)]}, Sources: []calendar.EventSource{s},
+			Tags:     []string{tags[i%len(tags)], tags[(i/3)%len(tags)]}, Sources: []hubcal.Source{s},
 		}
 		if i%41 == 5 { // a few are cancelled
 			e.Cancelled = true
 		}
 		if i%7 == 0 {
-			e.Sources = append(e.Sources, calendar.EventSource{Feed: "f99", Name: "The Sentinel", URL: "https://sentinel.example.org/calendar"})
-			e.Merged = []calendar.MergeNote{{Feed: "f99", UID: fmt.Sprint(i), Reason: "same start and title"}}
+			e.Sources = append(e.Sources, hubcal.Source{Feed: "f99", Name: "The Sentinel", URL: "https://sentinel.example.org/calendar"})
+			e.Merged = []hubcal.MergeNote{{Feed: "f99", UID: fmt.Sprint(i), Reason: "same start and title"}}
 		}
 		out = append(out, e)
 	}
@@ -53,7 +53,7 @@ func busyHub(now time.Time, n int) []calendar.HubEvent {
 	return out
 }
 
-func sortEvents(evs []calendar.HubEvent) {
+func sortEvents(evs []hubcal.Event) {
 	for i := 1; i < len(evs); i++ {
 		for j := i; j > 0 && less(&evs[j], &evs[j-1]); j-- {
 			evs[j], evs[j-1] = evs[j-1], evs[j]
@@ -61,7 +61,7 @@ func sortEvents(evs []calendar.HubEvent) {
 	}
 }
 
-func less(a, b *calendar.HubEvent) bool {
+func less(a, b *hubcal.Event) bool {
 	if !a.Start.Equal(b.Start) {
 		return a.Start.Before(b.Start)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/scripthost"
@@ -54,9 +54,9 @@ func newInstanceServer(t testing.TB, b testBundle, clock *testClock, cfg api.Out
 }
 
 // publishEvents publishes events for hub and returns the generation.
-func publishEvents(t testing.TB, cals *publish.Store, hubID string, events []calendar.HubEvent) publish.Generation {
+func publishEvents(t testing.TB, cals *publish.Store, hubID string, events []hubcal.Event) publish.Generation {
 	t.Helper()
-	payload, err := calendar.EncodePayload(map[string]any{"v": 1, "hub": hubID, "events": len(events)}, events)
+	payload, err := hubcal.EncodePayload(map[string]any{"v": 1, "hub": hubID, "events": len(events)}, events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +68,12 @@ func publishEvents(t testing.TB, cals *publish.Store, hubID string, events []cal
 }
 
 // upcoming is a small calendar starting the day after now.
-func upcoming(now time.Time, titles ...string) []calendar.HubEvent {
-	src := []calendar.EventSource{{Feed: "f1", Name: "Library", UID: "u"}}
-	var out []calendar.HubEvent
+func upcoming(now time.Time, titles ...string) []hubcal.Event {
+	src := []hubcal.Source{{Feed: "f1", Name: "Library", UID: "u"}}
+	var out []hubcal.Event
 	for i, title := range titles {
 		at := now.Truncate(time.Hour).Add(time.Duration(24*(i+1)) * time.Hour)
-		out = append(out, calendar.HubEvent{UID: title + "@elmcity", Title: title, Start: at, End: at.Add(time.Hour), Tags: []string{"music"}, Sources: src})
+		out = append(out, hubcal.Event{UID: title + "@elmcity", Title: title, Start: at, End: at.Add(time.Hour), Tags: []string{"music"}, Sources: src})
 	}
 	return out
 }

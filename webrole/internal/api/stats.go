@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 )
 
@@ -46,7 +46,7 @@ func (s *Server) getStats(c *gin.Context) {
 		return
 	}
 	var run json.RawMessage
-	if err := calendar.DecodePayloadHeader(g.Payload, &run); err != nil {
+	if err := hubcal.ReadHeader(g.Payload, &run); err != nil {
 		_ = c.Error(fmt.Errorf("decode calendar of %s: %w", g.Hub, err))
 		return
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/hubrun"
 	"github.com/elmcity/elmcity/shared/publish"
 )
@@ -43,7 +43,7 @@ func publishRun(t testing.TB, b testBundle, feeds ...hubrun.FeedStats) {
 		}
 	}
 	head := hubrun.Header{V: 2, Hub: "keene", Started: time.Now(), Finished: time.Now(), FeedsOK: ok, FeedsBad: bad, Events: 7, Feeds: feeds}
-	payload, err := calendar.EncodePayload(head, nil)
+	payload, err := hubcal.EncodePayload(head, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

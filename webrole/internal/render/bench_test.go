@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -18,14 +18,14 @@ import (
 //	go test -run '^$' -bench Render ./webrole/internal/render/
 func BenchmarkRender(b *testing.B) {
 	cal := testCalendar(b)
-	lib := calendar.EventSource{Feed: "f1", Name: "Library", URL: "https://library.example.org/events"}
+	lib := hubcal.Source{Feed: "f1", Name: "Library", URL: "https://library.example.org/events"}
 	desc := strings.Repeat("An evening of music and conversation, all welcome. ", 4)
 	events := make(render.Events, 5000)
 	for i := range events {
 		at := fixtureNow.Add(time.Duration(i) * 26 * time.Minute)
-		events[i] = calendar.HubEvent{UID: fmt.Sprintf("%08x@elmcity", i), Title: fmt.Sprintf("Event %d at the library", i),
+		events[i] = hubcal.Event{UID: fmt.Sprintf("%08x@elmcity", i), Title: fmt.Sprintf("Event %d at the library", i),
 			Start: at, End: at.Add(90 * time.Minute), Description: desc, Location: "Keene Public Library, 60 Winter St",
-			Tags: []string{"music", "{film}"}, Sources: []calendar.EventSource{lib}}
+			Tags: []string{"music", "{film}"}, Sources: []hubcal.Source{lib}}
 	}
 	cal.Events = events
 	f, err := render.ParseFilter(url.Values{}, cal.Loc, fixtureNow)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // GoogleCalendarURL is Google Calendar's "add event" form for an event,
@@ -16,7 +16,7 @@ import (
 // end exclusive), its place, and as details the start of its description
 // and its link. It is an https URL of calendar.google.com, built from
 // the event's fields only, each query-escaped.
-func GoogleCalendarURL(e *calendar.HubEvent, loc *time.Location) string {
+func GoogleCalendarURL(e *hubcal.Event, loc *time.Location) string {
 	var dates string
 	if e.AllDay {
 		dates = e.Start.UTC().Format("20060102") + "/" + allDayEnd(e).UTC().Format("20060102")
@@ -83,7 +83,7 @@ const jsonLDCancelled = "https://schema.org/EventCancelled"
 
 // jsonLD is an event as a schema.org Event, or false for one Google
 // could not show: an event without a place.
-func jsonLD(v *View, e *calendar.HubEvent, source string) (jsonLDEvent, bool) {
+func jsonLD(v *View, e *hubcal.Event, source string) (jsonLDEvent, bool) {
 	if strings.TrimSpace(e.Location) == "" || strings.TrimSpace(e.Title) == "" {
 		return jsonLDEvent{}, false
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // RSS writes the view as an RSS 2.0 channel that feed validators accept:
@@ -131,7 +131,7 @@ const CancelledPrefix = "Cancelled: "
 
 // statusTitle is an event's title with CancelledPrefix when it is
 // cancelled.
-func statusTitle(ev *calendar.HubEvent) string {
+func statusTitle(ev *hubcal.Event) string {
 	if ev.Cancelled {
 		return CancelledPrefix + ev.Title
 	}
@@ -140,7 +140,7 @@ func statusTitle(ev *calendar.HubEvent) string {
 
 // describeHTML is an event's time, place, sources and description as
 // HTML for an RSS item: every text escaped, line breaks as <br>.
-func describeHTML(v *View, ev *calendar.HubEvent) string {
+func describeHTML(v *View, ev *hubcal.Event) string {
 	esc := func(s string) string {
 		s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 		return strings.ReplaceAll(html.EscapeString(s), "\n", "<br>")
@@ -159,7 +159,7 @@ func describeHTML(v *View, ev *calendar.HubEvent) string {
 
 // When is an event's date and time in loc, for people:
 // "Sat Dec 5, 2026 7:00 PM-9:00 PM" or "Sat Dec 5, 2026 (all day)".
-func When(ev *calendar.HubEvent, loc *time.Location) string {
+func When(ev *hubcal.Event, loc *time.Location) string {
 	if ev.AllDay {
 		first, last := ev.Start.UTC(), allDayEnd(ev).UTC().AddDate(0, 0, -1)
 		if !last.After(first) {
@@ -179,7 +179,7 @@ func When(ev *calendar.HubEvent, loc *time.Location) string {
 	return out
 }
 
-func sourceNames(ev *calendar.HubEvent) string {
+func sourceNames(ev *hubcal.Event) string {
 	names := make([]string, len(ev.Sources))
 	for i, s := range ev.Sources {
 		names[i] = s.Name

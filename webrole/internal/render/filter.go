@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // Limits of the filter parameters.
@@ -274,9 +274,9 @@ func escapeViewTag(t string) string {
 // Apply returns the events that the filter keeps, in order, at most
 // Filter.Count of them (0: all). All-day events are placed on their dates
 // in loc.
-func (f Filter) Apply(events EventList, loc *time.Location) []calendar.HubEvent {
-	var out []calendar.HubEvent
-	f.Each(events, loc, func(e *calendar.HubEvent) bool {
+func (f Filter) Apply(events EventList, loc *time.Location) []hubcal.Event {
+	var out []hubcal.Event
+	f.Each(events, loc, func(e *hubcal.Event) bool {
 		out = append(out, *e)
 		return f.Count == 0 || len(out) < f.Count
 	})
@@ -291,7 +291,7 @@ const spanSlack = 48 * time.Hour
 // Each calls fn with each event the filter keeps, in order, until fn
 // returns false (Count is not applied). Events are made only when their
 // times can be in the window; with a UID, only the one event is made.
-func (f Filter) Each(events EventList, loc *time.Location, fn func(e *calendar.HubEvent) bool) {
+func (f Filter) Each(events EventList, loc *time.Location, fn func(e *hubcal.Event) bool) {
 	n := events.Len()
 	for i := range n {
 		if f.UID != "" && events.UID(i) != f.UID {
@@ -318,14 +318,14 @@ func (f Filter) Each(events EventList, loc *time.Location, fn func(e *calendar.H
 }
 
 // keeps applies the filter to one event.
-func (f Filter) keeps(e *calendar.HubEvent, loc *time.Location) bool {
+func (f Filter) keeps(e *hubcal.Event, loc *time.Location) bool {
 	start, end := Span(e, loc)
 	switch {
 	case !f.From.IsZero() && !end.After(f.From):
 		return false
 	case !f.To.IsZero() && !start.Before(f.To):
 		return false
-	case f.Source != "" && !slices.ContainsFunc(e.Sources, func(s calendar.EventSource) bool { return s.Name == f.Source }):
+	case f.Source != "" && !slices.ContainsFunc(e.Sources, func(s hubcal.Source) bool { return s.Name == f.Source }):
 		return false
 	}
 	return f.tagsMatch(e.Tags)
@@ -351,7 +351,7 @@ func (f Filter) tagsMatch(tags []string) bool {
 // Span returns the instants an event covers: its Start and End, or, for
 // an all-day event, local midnight of its first day and of the day after
 // its last.
-func Span(e *calendar.HubEvent, loc *time.Location) (start, end time.Time) {
+func Span(e *hubcal.Event, loc *time.Location) (start, end time.Time) {
 	if !e.AllDay {
 		return e.Start, e.End
 	}

@@ -18,7 +18,7 @@ import (
 
 	ical "github.com/emersion/go-ical"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -71,7 +71,7 @@ func TestFormatsGolden(t *testing.T) {
 }
 
 // uids lists the UIDs of events, in order.
-func uids(events []calendar.HubEvent) []string {
+func uids(events []hubcal.Event) []string {
 	var out []string
 	for _, e := range events {
 		out = append(out, e.UID)
@@ -509,7 +509,7 @@ func TestICSFoldsAnyBytes(t *testing.T) {
 	ev := v.Events[0]
 	ev.URL = "https://example.org/" + strings.Repeat("\xbf", 200)
 	ev.Title = strings.Repeat("é", 100) + strings.Repeat("🎨", 30)
-	v.Events = []calendar.HubEvent{ev}
+	v.Events = []hubcal.Event{ev}
 	out := renderString(t, "ics", v)
 	for _, line := range strings.Split(out, "\r\n") {
 		if len(line) > 75 {
@@ -545,8 +545,8 @@ func TestCSVDefusesEveryCell(t *testing.T) {
 			ev.Title, ev.Description, ev.Location, ev.UID = tt.value, tt.value, tt.value, tt.value
 			ev.URL = ""
 			ev.Tags = []string{tt.value, "+x"} // CATEGORIES:=1+1,+x
-			ev.Sources = []calendar.EventSource{{Feed: "f-x", Name: tt.value}}
-			v.Events = []calendar.HubEvent{ev}
+			ev.Sources = []hubcal.Source{{Feed: "f-x", Name: tt.value}}
+			v.Events = []hubcal.Event{ev}
 			rows := readCSV(t, renderString(t, "csv", v))
 			if len(rows) != 2 {
 				t.Fatalf("CSV() has %d rows, want 2", len(rows))

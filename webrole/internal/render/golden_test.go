@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -51,22 +51,22 @@ func testCalendar(t testing.TB) *render.Calendar {
 	}
 	at := func(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, loc) }
 	date := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
-	lib := calendar.EventSource{Feed: "f-lib", Name: "Keene Library", URL: "https://library.example.org/events", UID: "l1", ID: "l1@elmcity"}
-	thr := calendar.EventSource{Feed: "f-thr", Name: "Colonial Theatre", URL: "https://theatre.example.org/jazz", UID: "t1", ID: "t1@elmcity"}
-	city := calendar.EventSource{Feed: "f-city", Name: "City Hall", UID: "c1", ID: "c1@elmcity"}
-	events := []calendar.HubEvent{
-		{UID: "past@elmcity", Title: "Tree Lighting", Start: at(2026, 11, 30, 17, 0), End: at(2026, 11, 30, 18, 0), Sources: []calendar.EventSource{city}},
-		{UID: "market@elmcity", Title: "Winter Market", Start: date(12, 5), End: date(12, 6), AllDay: true, Location: "Town Common", Tags: []string{"market"}, Sources: []calendar.EventSource{city}},
+	lib := hubcal.Source{Feed: "f-lib", Name: "Keene Library", URL: "https://library.example.org/events", UID: "l1", ID: "l1@elmcity"}
+	thr := hubcal.Source{Feed: "f-thr", Name: "Colonial Theatre", URL: "https://theatre.example.org/jazz", UID: "t1", ID: "t1@elmcity"}
+	city := hubcal.Source{Feed: "f-city", Name: "City Hall", UID: "c1", ID: "c1@elmcity"}
+	events := []hubcal.Event{
+		{UID: "past@elmcity", Title: "Tree Lighting", Start: at(2026, 11, 30, 17, 0), End: at(2026, 11, 30, 18, 0), Sources: []hubcal.Source{city}},
+		{UID: "market@elmcity", Title: "Winter Market", Start: date(12, 5), End: date(12, 6), AllDay: true, Location: "Town Common", Tags: []string{"market"}, Sources: []hubcal.Source{city}},
 		{UID: "jazz@elmcity", Title: "Jazz Night", Start: at(2026, 12, 5, 19, 0), End: at(2026, 12, 5, 21, 30),
 			Description: "Trio; bring friends, all welcome\nDoors at 6:30", Location: "Colonial Theatre, 95 Main St", URL: "https://theatre.example.org/jazz",
-			Tags: []string{"music", "{jazz}"}, Sources: []calendar.EventSource{thr, lib},
-			Merged: []calendar.MergeNote{{Feed: "f-lib", UID: "l1", Reason: `same start 2026-12-06T00:00:00Z and same title ("Jazz Night" ~ "Jazz Night")`}}},
+			Tags: []string{"music", "{jazz}"}, Sources: []hubcal.Source{thr, lib},
+			Merged: []hubcal.MergeNote{{Feed: "f-lib", UID: "l1", Reason: `same start 2026-12-06T00:00:00Z and same title ("Jazz Night" ~ "Jazz Night")`}}},
 		{UID: "story@elmcity", Title: "Story Time for toddlers", Start: at(2026, 12, 7, 10, 30), End: at(2026, 12, 7, 11, 15),
 			Description: "Élodie reads winter stories in the children's room — songs, rhymes and a craft 🎨; caregivers stay with their little ones.",
-			Location:    "Keene Public Library", Tags: []string{"kids", "library"}, Sources: []calendar.EventSource{lib}},
+			Location:    "Keene Public Library", Tags: []string{"kids", "library"}, Sources: []hubcal.Source{lib}},
 		{UID: "xss@elmcity", Title: `<script>alert(1)</script> & "friends"`, Start: at(2026, 12, 8, 18, 0), End: at(2026, 12, 8, 19, 0),
-			Location: "=HYPERLINK(\"x\")", Tags: []string{"music"}, Sources: []calendar.EventSource{city}},
-		{UID: "spring@elmcity", Title: "Spring Concert", Start: at(2027, 3, 20, 19, 0), End: at(2027, 3, 20, 21, 0), Tags: []string{"music"}, Sources: []calendar.EventSource{thr}},
+			Location: "=HYPERLINK(\"x\")", Tags: []string{"music"}, Sources: []hubcal.Source{city}},
+		{UID: "spring@elmcity", Title: "Spring Concert", Start: at(2027, 3, 20, 19, 0), End: at(2027, 3, 20, 21, 0), Tags: []string{"music"}, Sources: []hubcal.Source{thr}},
 	}
 	return &render.Calendar{
 		Hub:        hub.Hub{ID: "keene", Title: "Keene, NH", TZ: "America/New_York", IntervalHours: 8},

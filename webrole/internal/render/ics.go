@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // ProdID is the PRODID of every calendar elmcity writes.
@@ -109,7 +109,7 @@ func ICS(w io.Writer, v *View) error {
 
 // eventURL is the event's own URL, else its first source's, whichever
 // SafeURL first accepts; every renderer reads an event's link here.
-func eventURL(ev *calendar.HubEvent) string {
+func eventURL(ev *hubcal.Event) string {
 	if u := SafeURL(ev.URL); u != "" {
 		return u
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // JSONCalendar is the JSON form of a view: the schema of
@@ -94,7 +94,7 @@ func JSON(w io.Writer, v *View) error {
 	return json.NewEncoder(w).Encode(out)
 }
 
-func jsonEvent(v *View, ev *calendar.HubEvent) JSONEvent {
+func jsonEvent(v *View, ev *hubcal.Event) JSONEvent {
 	loc := v.Cal.Loc
 	je := JSONEvent{
 		UID: ev.UID, Title: ev.Title, AllDay: ev.AllDay, Cancelled: ev.Cancelled,
@@ -130,7 +130,7 @@ func EventICSURL(base, hubID, uid string) string {
 
 // allDayEnd is the exclusive end date of an all-day event: at least the
 // day after its start.
-func allDayEnd(ev *calendar.HubEvent) time.Time {
+func allDayEnd(ev *hubcal.Event) time.Time {
 	if ev.End.After(ev.Start) {
 		return ev.End
 	}
@@ -145,7 +145,7 @@ type TagCount struct {
 }
 
 // Tags counts the tags of events, sorted by tag.
-func Tags(events []calendar.HubEvent) []TagCount {
+func Tags(events []hubcal.Event) []TagCount {
 	c := tagCounter{}
 	for i := range events {
 		c.add(&events[i])
@@ -156,7 +156,7 @@ func Tags(events []calendar.HubEvent) []TagCount {
 // tagCounter counts the tags of events, one event at a time.
 type tagCounter map[string]*TagCount
 
-func (c tagCounter) add(e *calendar.HubEvent) {
+func (c tagCounter) add(e *hubcal.Event) {
 	for _, t := range e.Tags {
 		name, contributed := strings.Trim(t, "{}"), strings.HasPrefix(t, "{")
 		tc := c[name]

@@ -14,8 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // templateFS holds the HTML templates of the hub page and the stats
@@ -298,7 +298,7 @@ func newPageData(v *View, opt PageOptions) *pageData {
 		window := v.Filter
 		window.Tags, window.Exclude, window.Count = nil, nil, 0
 		counts, seen := tagCounter{}, 0
-		window.Each(cal.Events, loc, func(e *calendar.HubEvent) bool {
+		window.Each(cal.Events, loc, func(e *hubcal.Event) bool {
 			counts.add(e)
 			seen++
 			return seen < MaxTagScan
@@ -572,7 +572,7 @@ func cloneValues(q url.Values) url.Values {
 
 // pageWhen is the time of an event as the page shows it, relative to the
 // day it is listed on.
-func pageWhen(e *calendar.HubEvent, loc *time.Location, end, day time.Time, ongoing bool) string {
+func pageWhen(e *hubcal.Event, loc *time.Location, end, day time.Time, ongoing bool) string {
 	const clock = "3:04 PM"
 	const date = "Mon, Jan 2"
 	if e.AllDay {

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -35,31 +35,31 @@ func pageCalendar(t testing.TB) *render.Calendar {
 	}
 	at := func(m time.Month, d, hh, mm int) time.Time { return time.Date(2026, m, d, hh, mm, 0, 0, loc) }
 	date := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
-	lib := calendar.EventSource{Feed: "f-lib", Name: "Keene Public Library", URL: "https://library.example.org/events"}
-	events := []calendar.HubEvent{
+	lib := hubcal.Source{Feed: "f-lib", Name: "Keene Public Library", URL: "https://library.example.org/events"}
+	events := []hubcal.Event{
 		{UID: "show@elmcity", Title: "Holiday Art Show", Start: date(12, 1), End: date(12, 9), AllDay: true, Tags: []string{"arts"},
-			Location: "Thorne-Sagendorph Art Gallery", Sources: []calendar.EventSource{{Feed: "f-lib", Name: "Keene Public Library"}}},
-		{UID: "past@elmcity", Title: "Yesterday's Lecture", Start: at(12, 4, 18, 0), End: at(12, 4, 19, 0), Tags: []string{"talks"}, Sources: []calendar.EventSource{lib}},
+			Location: "Thorne-Sagendorph Art Gallery", Sources: []hubcal.Source{{Feed: "f-lib", Name: "Keene Public Library"}}},
+		{UID: "past@elmcity", Title: "Yesterday's Lecture", Start: at(12, 4, 18, 0), End: at(12, 4, 19, 0), Tags: []string{"talks"}, Sources: []hubcal.Source{lib}},
 		{UID: "story@elmcity", Title: "Story Time", Start: at(12, 5, 10, 0), End: at(12, 5, 11, 0), Tags: []string{"kids", "{books}"},
 			Location:    "Keene Public Library, 60 Winter St",
 			Description: "Stories and songs for ages 2-5.\nCaregivers stay with their children.",
-			URL:         "https://library.example.org/events/story", Sources: []calendar.EventSource{lib}},
+			URL:         "https://library.example.org/events/story", Sources: []hubcal.Source{lib}},
 		{UID: "jazz@elmcity", Title: "Jazz Night", Start: at(12, 5, 19, 0), End: at(12, 5, 21, 30), Tags: []string{"music", "{jazz}"},
 			Location: "Colonial Theatre, 95 Main St", URL: "https://colonial.example.org/jazz",
-			Sources: []calendar.EventSource{
+			Sources: []hubcal.Source{
 				{Feed: "f-col", Name: "Colonial Theatre", URL: "https://colonial.example.org/jazz", UID: "c-17", ID: "jazz@elmcity"},
 				{Feed: "f-dtj", Name: "Downtown Jazz", URL: "https://downtownjazz.example.net/dec", UID: "dj-4", ID: "jazz2@elmcity"},
 			},
-			Merged: []calendar.MergeNote{{Feed: "f-dtj", UID: "dj-4", Reason: "same start and title"}}},
+			Merged: []hubcal.MergeNote{{Feed: "f-dtj", UID: "dj-4", Reason: "same start and title"}}},
 		{UID: "x@elmcity", Title: "<script>alert(1)</script>", Start: at(12, 6, 14, 0), End: at(12, 6, 15, 0), Tags: []string{"{civic}"},
 			Location: `"Quotes" & <b>bold</b>`, URL: "javascript:alert(2)", Description: `<img src=x onerror=alert(3)>`,
-			Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall <i>", URL: "javascript:alert(4)"}}},
+			Sources: []hubcal.Source{{Feed: "f-city", Name: "City Hall <i>", URL: "javascript:alert(4)"}}},
 		{UID: "carol@elmcity", Title: "Carol Sing", Start: at(12, 6, 19, 0), End: at(12, 6, 20, 0), Tags: []string{"music"}, Cancelled: true,
-			Location: "Central Square", Sources: []calendar.EventSource{{Feed: "f-city", Name: "City Hall <i>"}}},
+			Location: "Central Square", Sources: []hubcal.Source{{Feed: "f-city", Name: "City Hall <i>"}}},
 		{UID: "movie@elmcity", Title: "Midnight Movie", Start: at(12, 6, 22, 0), End: at(12, 7, 1, 0), Tags: []string{"arts", "music"},
-			Sources: []calendar.EventSource{{Feed: "f-col", Name: "Colonial Theatre", URL: "https://colonial.example.org/movie"}}},
+			Sources: []hubcal.Source{{Feed: "f-col", Name: "Colonial Theatre", URL: "https://colonial.example.org/movie"}}},
 		{UID: "market@elmcity", Title: "Winter Farmers Market", Start: date(12, 7), End: date(12, 8), AllDay: true, Tags: []string{"{food}", "kids"},
-			Location: "Keene Recreation Center", Sources: []calendar.EventSource{{Feed: "f-lib", Name: "Keene Public Library"}}},
+			Location: "Keene Recreation Center", Sources: []hubcal.Source{{Feed: "f-lib", Name: "Keene Public Library"}}},
 	}
 	return &render.Calendar{
 		Hub:         hub.Hub{ID: "keene", Title: "Keene, NH", TZ: "America/New_York", Vocabulary: []string{"arts", "kids", "music", "talks"}},

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -24,22 +24,22 @@ func navCalendar(t testing.TB) *render.Calendar {
 	t.Helper()
 	cal := pageCalendar(t)
 	loc := cal.Loc
-	var events []calendar.HubEvent
-	lib := []calendar.EventSource{{Feed: "f-lib", Name: "Keene Public Library", URL: "https://library.example.org/"}}
-	gym := []calendar.EventSource{{Feed: "f-gym", Name: "Keene YMCA", URL: "https://ymca.example.org/"}}
-	events = append(events, calendar.HubEvent{UID: "over@elmcity", Title: "Early Yoga", Start: time.Date(2026, 12, 5, 7, 0, 0, 0, loc),
+	var events []hubcal.Event
+	lib := []hubcal.Source{{Feed: "f-lib", Name: "Keene Public Library", URL: "https://library.example.org/"}}
+	gym := []hubcal.Source{{Feed: "f-gym", Name: "Keene YMCA", URL: "https://ymca.example.org/"}}
+	events = append(events, hubcal.Event{UID: "over@elmcity", Title: "Early Yoga", Start: time.Date(2026, 12, 5, 7, 0, 0, 0, loc),
 		End: time.Date(2026, 12, 5, 8, 0, 0, 0, loc), Location: "YMCA", Sources: gym})
 	for d := range 30 {
 		s := time.Date(2026, 12, 5+d, 19, 0, 0, 0, loc)
-		events = append(events, calendar.HubEvent{UID: fmt.Sprintf("night%02d@elmcity", d), Title: fmt.Sprintf("Evening %d", d), Start: s, End: s.Add(time.Hour),
+		events = append(events, hubcal.Event{UID: fmt.Sprintf("night%02d@elmcity", d), Title: fmt.Sprintf("Evening %d", d), Start: s, End: s.Add(time.Hour),
 			Location: "Library, 60 Winter St", Tags: []string{"talks"}, Sources: lib})
 	}
 	for i := range 8 {
 		s := time.Date(2026, 12, 8, 6+i, 0, 0, 0, loc)
-		events = append(events, calendar.HubEvent{UID: fmt.Sprintf("class%d@elmcity", i), Title: fmt.Sprintf("Class %d", i), Start: s, End: s.Add(45 * time.Minute),
+		events = append(events, hubcal.Event{UID: fmt.Sprintf("class%d@elmcity", i), Title: fmt.Sprintf("Class %d", i), Start: s, End: s.Add(45 * time.Minute),
 			Location: "YMCA, 200 Summer St", Tags: []string{"fitness"}, Sources: gym})
 	}
-	slices.SortFunc(events, func(a, b calendar.HubEvent) int { return a.Start.Compare(b.Start) })
+	slices.SortFunc(events, func(a, b hubcal.Event) int { return a.Start.Compare(b.Start) })
 	cal.Events = render.Events(events)
 	return cal
 }
@@ -295,14 +295,14 @@ func TestGoogleCalendarURL(t *testing.T) {
 	loc, _ := time.LoadLocation("America/New_York")
 	tests := []struct {
 		name string
-		ev   calendar.HubEvent
+		ev   hubcal.Event
 		want map[string]string
 	}{
-		{name: "Timed", ev: calendar.HubEvent{Title: "Jazz & Blues", Start: time.Date(2026, 12, 5, 19, 0, 0, 0, loc), End: time.Date(2026, 12, 5, 21, 30, 0, 0, loc),
+		{name: "Timed", ev: hubcal.Event{Title: "Jazz & Blues", Start: time.Date(2026, 12, 5, 19, 0, 0, 0, loc), End: time.Date(2026, 12, 5, 21, 30, 0, 0, loc),
 			Location: "Colonial Theatre", Description: "Trio.", URL: "https://colonial.example.org/jazz"},
 			want: map[string]string{"text": "Jazz & Blues", "dates": "20261206T000000Z/20261206T023000Z", "location": "Colonial Theatre",
 				"details": "Trio.\n\nhttps://colonial.example.org/jazz", "ctz": "America/New_York", "action": "TEMPLATE"}},
-		{name: "AllDay", ev: calendar.HubEvent{Title: "Market", AllDay: true, Start: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 9, 0, 0, 0, 0, time.UTC)},
+		{name: "AllDay", ev: hubcal.Event{Title: "Market", AllDay: true, Start: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 9, 0, 0, 0, 0, time.UTC)},
 			want: map[string]string{"text": "Market", "dates": "20261207/20261209", "action": "TEMPLATE"}},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // The hub page's runs: when one source lists more than collapseAfter
@@ -85,7 +85,7 @@ func SelectPage(v *View) {
 		cancelled int // of total
 	}
 	var (
-		day     []calendar.HubEvent
+		day     []hubcal.Event
 		runs    = map[string]*run{}
 		order   []string // sources in order of first event
 		current time.Time
@@ -93,7 +93,7 @@ func SelectPage(v *View) {
 		done    bool
 	)
 	v.Events = v.Events[:0]
-	flush := func(next *calendar.HubEvent) {
+	flush := func(next *hubcal.Event) {
 		// keep marks the events shown, in day order.
 		keep := make([]bool, len(day))
 		for _, src := range order {
@@ -130,7 +130,7 @@ func SelectPage(v *View) {
 		}
 		day, runs, order = day[:0], map[string]*run{}, order[:0]
 	}
-	f.Each(v.Cal.Events, loc, func(e *calendar.HubEvent) bool {
+	f.Each(v.Cal.Events, loc, func(e *hubcal.Event) bool {
 		if scanned++; scanned > MaxTagScan {
 			v.Next, _ = Span(e, loc)
 			return false

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -124,11 +124,11 @@ func TestNoOutputCarriesADangerousURL(t *testing.T) {
 			v := testView(t, "uid=jazz%40elmcity")
 			ev := v.Events[0]
 			ev.URL = h.url
-			ev.Sources = []calendar.EventSource{
+			ev.Sources = []hubcal.Source{
 				{Feed: "f-thr", Name: "Colonial Theatre", URL: h.url},
 				{Feed: "f-lib", Name: "Keene Library", URL: "https://library.example.org/events"},
 			}
-			v.Events = []calendar.HubEvent{ev}
+			v.Events = []hubcal.Event{ev}
 			v.Cal.Feeds[0].HomeURL, v.Cal.Feeds[0].FeedURL = h.url, h.url
 			v.Cal.Run = runHeader(t, map[string]any{"feed": "f-thr", "source": "Colonial Theatre", "url": h.url, "status": "ok"})
 			for name, render := range allOutputs() {
@@ -159,8 +159,8 @@ func TestEveryOutputWritesURIs(t *testing.T) {
 	v := testView(t, "uid=jazz%40elmcity")
 	ev := v.Events[0]
 	ev.URL = iri
-	ev.Sources = []calendar.EventSource{{Feed: "f-thr", Name: "Colonial Theatre", URL: iri}}
-	v.Events = []calendar.HubEvent{ev}
+	ev.Sources = []hubcal.Source{{Feed: "f-thr", Name: "Colonial Theatre", URL: iri}}
+	v.Events = []hubcal.Event{ev}
 	v.Cal.Feeds[0].HomeURL = iri
 	for name, render := range allOutputs() {
 		var buf bytes.Buffer

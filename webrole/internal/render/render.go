@@ -16,8 +16,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // Calendar is one published generation of a hub, ready to render. It is
@@ -35,7 +35,7 @@ type Calendar struct {
 	// about section.
 	Feeds []Feed
 	// Events are the merged events, sorted by start, title and UID: the
-	// published calendar in its compact form, made into HubEvents one at
+	// published calendar in its compact form, made into hubcal.Events one at
 	// a time as views need them.
 	Events EventList
 	// Run is the published run header (the per-feed stats) as JSON, for
@@ -44,7 +44,7 @@ type Calendar struct {
 }
 
 // EventList is a published calendar's events in calendar order (by start,
-// title and UID), made one at a time: *calendar.HubCalendar, or Events.
+// title and UID), made one at a time: *hubcal.Calendar, or Events.
 // It is read concurrently.
 type EventList interface {
 	// Len is the number of events.
@@ -55,13 +55,13 @@ type EventList interface {
 	// UID is the hub UID of event i, without making it.
 	UID(i int) string
 	// Event makes event i.
-	Event(i int) calendar.HubEvent
+	Event(i int) hubcal.Event
 }
 
-var _ EventList = (*calendar.HubCalendar)(nil)
+var _ EventList = (*hubcal.Calendar)(nil)
 
 // Events is an EventList held as a slice, already in calendar order.
-type Events []calendar.HubEvent
+type Events []hubcal.Event
 
 // Len implements EventList.
 func (e Events) Len() int { return len(e) }
@@ -73,7 +73,7 @@ func (e Events) Span(i int) (start, end time.Time) { return e[i].Start, e[i].End
 func (e Events) UID(i int) string { return e[i].UID }
 
 // Event implements EventList.
-func (e Events) Event(i int) calendar.HubEvent { return e[i] }
+func (e Events) Event(i int) hubcal.Event { return e[i] }
 
 // Feed is one feed of the hub as the public sees it.
 type Feed struct {
@@ -91,7 +91,7 @@ type View struct {
 	Cal    *Calendar
 	Filter Filter
 	// Events are Cal.Events after Filter.Apply.
-	Events []calendar.HubEvent
+	Events []hubcal.Event
 	// Next, when set, is the start of the first event the view left out
 	// at its count: the hub page links to the events from there.
 	Next time.Time

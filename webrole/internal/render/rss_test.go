@@ -12,7 +12,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
-	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -227,7 +227,7 @@ func TestRSSKeepsTheRules(t *testing.T) {
 			ev.Description += "\n</description><script>alert(1)</script>\nline <b>3</b> & more"
 			ev.Location = "Hall <A>\r\nFloor 2"
 			ev.URL = "https://bücher.example/événements?id=<" + ev.UID + ">"
-			ev.Sources = append([]calendar.EventSource{{Feed: "f-x", Name: "Théâtre <i>", URL: "https://example.org/a b"}}, ev.Sources...)
+			ev.Sources = append([]hubcal.Source{{Feed: "f-x", Name: "Théâtre <i>", URL: "https://example.org/a b"}}, ev.Sources...)
 			if ev.UID == "jazz@elmcity" { // a category with an escaped comma
 				ev.Tags = append(ev.Tags, "meeting, john")
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/hubrun"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
@@ -408,20 +409,20 @@ func (j *Job) previous(ctx context.Context, hubID string) (*decoded, error) {
 // form, from which failed and unchanged feeds are carried.
 type decoded struct {
 	Header
-	cal   *calendar.HubCalendar
+	cal   *hubcal.Calendar
 	feeds map[string]FeedStats
 }
 
 // Decode reads a published payload: its header and events.
-func Decode(payload []byte) (Header, []calendar.HubEvent, error) {
+func Decode(payload []byte) (Header, []hubcal.Event, error) {
 	var h Header
-	events, err := calendar.DecodePayload(payload, &h)
+	events, err := hubcal.DecodePayload(payload, &h)
 	return h, events, err
 }
 
 func decode(payload []byte) (*decoded, error) {
 	var h Header
-	cal, err := calendar.ReadPayload(payload, &h)
+	cal, err := hubcal.Read(payload, &h)
 	if err != nil {
 		return nil, err
 	}

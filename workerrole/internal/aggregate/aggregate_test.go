@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/tablestore"
@@ -97,7 +97,7 @@ func setup(t *testing.T) testBundle {
 	return b
 }
 
-func (b testBundle) load(t *testing.T, hubID string) (aggregate.Header, []calendar.HubEvent) {
+func (b testBundle) load(t *testing.T, hubID string) (aggregate.Header, []hubcal.Event) {
 	t.Helper()
 	g, err := b.pub.Load(context.Background(), hubID)
 	if err != nil {
@@ -110,7 +110,7 @@ func (b testBundle) load(t *testing.T, hubID string) (aggregate.Header, []calend
 	return h, evs
 }
 
-func titles(evs []calendar.HubEvent) map[string]int {
+func titles(evs []hubcal.Event) map[string]int {
 	m := map[string]int{}
 	for _, e := range evs {
 		m[e.Title]++
@@ -163,7 +163,7 @@ func TestAggregateHub(t *testing.T) {
 	if got["Story Time"] != 4 || got["The Nutcracker"] != 1 || len(evs) != 6 {
 		t.Errorf("events = %v (%d), want %v plus one merged jazz night", got, len(evs), want)
 	}
-	var jazz calendar.HubEvent
+	var jazz hubcal.Event
 	for _, e := range evs {
 		if len(e.Sources) == 2 {
 			jazz = e
@@ -199,7 +199,7 @@ func TestAggregateHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, evs3 := b.load(t, "keene")
-	uids := func(evs []calendar.HubEvent) map[string]bool {
+	uids := func(evs []hubcal.Event) map[string]bool {
 		m := map[string]bool{}
 		for _, e := range evs {
 			m[e.UID] = true

@@ -9,15 +9,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
 )
 
 // statusOf lists each event as "Dec 3 Title" with " (cancelled)" when it
 // is, in calendar order.
-func statusOf(evs []calendar.HubEvent) []string {
+func statusOf(evs []hubcal.Event) []string {
 	loc, _ := time.LoadLocation("America/New_York")
 	out := make([]string, len(evs))
 	for i, e := range evs {

@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
@@ -24,11 +24,10 @@ func MemberFeed(hubID string) string { return "hub:" + hubID }
 // or has never published contributes nothing and is reported failed; a
 // storage error fails the run, which is retried with the region's last
 // calendar still served.
-func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logger) (Header, *calendar.HubCalendar, error) {
+func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logger) (Header, *hubcal.Calendar, error) {
 	started := j.cfg.Now()
 	from, to := window(h, started)
 	head := Header{V: PayloadVersion, Hub: h.ID, Started: started, From: from, To: to}
-	opts := calendar.MergeOptions{Vocabulary: h.Vocabulary}
 	members, dropped := RegionMembers(h, j.cfg.MaxRegionMembers)
 	if dropped > 0 {
 		log.WarnContext(ctx, fmt.Sprintf("region lists %d more member hubs than the %d merged; the rest are left out", dropped, j.cfg.MaxRegionMembers),
@@ -37,18 +36,12 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 	// Members are read one at a time, and each keeps only its earliest
 	// MaxHubEvents events in the window (no more can be published), so a
 	// region holds no member's whole calendar beside another's.
-	cs := make([]*calendar.Contribution, 0, len(members))
+	cs := make([]*hubcal.Contribution, 0, len(members))
 	for _, m := range members {
 		st, in, err := j.member(ctx, m, prev, from, to)
 		if err != nil {
 			return head, nil, err
 		}
-		for _, e := range in {
-			if e.Cancelled {
-				st.Cancelled++
-			}
-		}
-		st.Occurrences = len(in) - st.Cancelled
 		var before FeedStats
 		if prev != nil {
 			before = prev.feeds[st.Feed]
@@ -66,9 +59,11 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 			log.WarnContext(ctx, fmt.Sprintf("member hub %s %s (%d to %d events)", m, st.Flag, before, now), "member", m)
 		}
 		head.Feeds = append(head.Feeds, st)
-		cs = append(cs, calendar.NewContribution(calendar.FeedEvents{Feed: MemberFeed(m), Source: st.Source, Previous: in}, opts))
+		if in != nil {
+			cs = append(cs, in)
+		}
 	}
-	cal, mst := calendar.MergeContributions(cs)
+	cal, mst := hubcal.Merge(cs)
 	head.Events, head.Cancelled = cal.Len(), cal.Cancelled()
 	head.Merged = mst.Merged
 	head.Finished = j.cfg.Now()
@@ -95,14 +90,15 @@ func RegionMembers(h hub.Hub, limit int) (members []string, dropped int) {
 }
 
 // member loads one member hub and its published events in [from, to),
-// at most MaxHubEvents of them.
-func (j *Job) member(ctx context.Context, id string, prev *decoded, from, to time.Time) (FeedStats, []calendar.HubEvent, error) {
+// at most MaxHubEvents of them, as they were published: its share of the
+// region's merge, each copy with its source and hub UID.
+func (j *Job) member(ctx context.Context, id string, prev *decoded, from, to time.Time) (FeedStats, *hubcal.Contribution, error) {
 	st := FeedStats{Feed: MemberFeed(id), Source: id}
 	if prev != nil {
 		before := prev.feeds[st.Feed]
 		st.Previous, st.PreviousCancelled, st.LastSuccess = before.Occurrences, before.Cancelled, before.LastSuccess
 	}
-	fail := func(class, msg string) (FeedStats, []calendar.HubEvent, error) {
+	fail := func(class, msg string) (FeedStats, *hubcal.Contribution, error) {
 		st.Status, st.ErrorClass, st.Error = "failed", class, msg
 		return st, nil, nil
 	}
@@ -122,7 +118,7 @@ func (j *Job) member(ctx context.Context, id string, prev *decoded, from, to tim
 		return st, nil, fmt.Errorf("load calendar of member hub %s: %w", id, err)
 	}
 	var mh Header
-	cal, err := calendar.ReadPayload(g.Payload, &mh)
+	cal, err := hubcal.Read(g.Payload, &mh)
 	if err != nil {
 		return fail("parse", "published calendar unreadable: "+err.Error())
 	}
@@ -130,7 +126,9 @@ func (j *Job) member(ctx context.Context, id string, prev *decoded, from, to tim
 	st.Events = mh.Events
 	st.Bytes = int64(len(g.Payload))
 	st.LastSuccess = g.PublishedAt
-	return st, cal.EventsIn(from, to, j.cfg.MaxHubEvents), nil
+	in, n := cal.Contribute(from, to, j.cfg.MaxHubEvents)
+	st.Occurrences, st.Cancelled = n.Events-n.Cancelled, n.Cancelled
+	return st, in, nil
 }
 
 // flagDrop flags a good feed (or member) whose occurrences dropped to

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
 )
@@ -55,7 +55,7 @@ func TestAggregateRegion(t *testing.T) {
 	for _, e := range keene {
 		memberUIDs[e.UID] = true
 	}
-	var jazz []calendar.HubEvent
+	var jazz []hubcal.Event
 	for _, e := range evs {
 		if len(e.Sources) > 1 {
 			jazz = append(jazz, e)

@@ -12,6 +12,7 @@ import (
 	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // window is the hub's expansion window: from local midnight today to
@@ -24,7 +25,7 @@ func window(h hub.Hub, now time.Time) (time.Time, time.Time) {
 }
 
 // PayloadVersion is Header.V: 2 since the payload holds each event body
-// once (calendar.HubCalendar) rather than one full event per occurrence.
+// once (hubcal.Calendar) rather than one full event per occurrence.
 const PayloadVersion = 2
 
 // expandSlack is how far past the hub's window feeds are expanded: an
@@ -38,7 +39,7 @@ var errParseDeadline = errors.New("feed parse deadline")
 // feedResult is one feed's part of a run.
 type feedResult struct {
 	st  FeedStats
-	c   *calendar.Contribution
+	c   *hubcal.Contribution
 	bad bool
 }
 
@@ -47,7 +48,7 @@ type feedResult struct {
 // FeedConcurrency), each into a compact contribution, and each feed's
 // body is dropped once parsed, so a hub's expanded occurrences are never
 // all held as full events.
-func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logger) (Header, *calendar.HubCalendar, error) {
+func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logger) (Header, *hubcal.Calendar, error) {
 	started := j.cfg.Now()
 	from, to := window(h, started)
 	head := Header{V: PayloadVersion, Hub: h.ID, Started: started, From: from, To: to, TZ: h.TZ}
@@ -78,7 +79,7 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 	pc := j.cfg.Bounds
 	pc.FloatingZone, pc.DefaultDuration, pc.MaxPerSeries = h.Location(), j.cfg.DefaultDuration, j.cfg.MaxPerSeries
 	parser := calendar.NewParser(pc)
-	opts := calendar.MergeOptions{Vocabulary: h.Vocabulary}
+	opts := hubcal.Options{Vocabulary: h.Vocabulary}
 	// Feeds are parsed as they arrive, on as many workers as there are
 	// cores; a fetched body waits for a free worker holding its fetch
 	// slot, so at most FeedConcurrency bodies wait.
@@ -105,7 +106,7 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 		return head, nil, err
 	}
 
-	cs := make([]*calendar.Contribution, len(results))
+	cs := make([]*hubcal.Contribution, len(results))
 	for i := range results {
 		r := &results[i]
 		if r.bad {
@@ -116,7 +117,7 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 		cs[i] = r.c
 		head.Feeds = append(head.Feeds, r.st)
 	}
-	cal, mst := calendar.MergeContributions(cs)
+	cal, mst := hubcal.Merge(cs)
 	head.Events, head.Cancelled = cal.Len(), cal.Cancelled()
 	head.Merged = mst.Merged
 	head.Finished = j.cfg.Now()
@@ -127,9 +128,9 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 // expanded over [from, to) when it came, else its events carried from the
 // previous run.
 // The outcome's body is released once parsed.
-func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.MergeOptions, f hub.Feed, out *fetch.Outcome, prevValidators fetch.Validators,
+func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Options, f hub.Feed, out *fetch.Outcome, prevValidators fetch.Validators,
 	prev *decoded, from, to, started time.Time, log *slog.Logger) feedResult {
-	meta := calendar.FeedEvents{Feed: f.ID, Source: f.Source, HomeURL: f.URL, Categories: f.Categories, CatMap: f.CatMap}
+	meta := hubcal.Feed{Feed: f.ID, Source: f.Source, HomeURL: f.URL, Categories: f.Categories, CatMap: f.CatMap}
 	var before FeedStats
 	if prev != nil {
 		before = prev.feeds[f.ID]
@@ -140,10 +141,10 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 	st.DurationMS = res.Duration.Milliseconds()
 	st.HTTPStatus = res.Status
 	st.Bytes = res.WireBytes
-	var c *calendar.Contribution
+	var c *hubcal.Contribution
 	bad := false
 	carry := func() {
-		c = calendar.NewContribution(meta, opts)
+		c = hubcal.NewContribution(meta, opts)
 		if prev != nil {
 			// Carried as they were parsed, but with the feed's and hub's
 			// records as they are now: a curator's edit applies whether
@@ -162,7 +163,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		// The run was cancelled (shutdown, a lost lease): the fetch
 		// stopped with it, which says nothing of the feed. The run fails
 		// and publishes nothing, so nothing is logged per feed.
-		return feedResult{st: st, c: calendar.NewContribution(meta, opts), bad: true}
+		return feedResult{st: st, c: hubcal.NewContribution(meta, opts), bad: true}
 	case out.Err != nil:
 		st.Status = "failed"
 		st.ErrorClass = string(fetch.ClassOf(out.Err))
@@ -190,7 +191,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return feedResult{st: st, c: calendar.NewContribution(meta, opts)}
+				return feedResult{st: st, c: hubcal.NewContribution(meta, opts)}
 			}
 			st.Status = "failed"
 			st.ErrorClass = "parse"
@@ -207,7 +208,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts calendar.M
 			break
 		}
 		meta.Occurrences = occs
-		c = calendar.NewContribution(meta, opts)
+		c = hubcal.NewContribution(meta, opts)
 		st.Status = "ok"
 		st.LastSuccess = started
 		st.ExpandedTo = to

@@ -1,16 +1,19 @@
-package calendar
+package hubcal
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/elmcity/elmcity/shared/calendar"
 )
 
-// HubEvent is one event of a hub's merged calendar: what the web role
-// renders in every format. Its JSON form is the published payload.
-type HubEvent struct {
+// Event is one event of a hub's merged calendar: what the web role
+// renders in every format, made from a Calendar one at a time. Its JSON
+// form is what query scripts read (elmcity.events), and what a payload of
+// the first format held, one per line.
+type Event struct {
 	// UID is stable across runs: derived from the source feed and the
 	// source UID (plus the recurrence id of a recurring instance), never
 	// from list positions, so subscribers' calendars do not churn.
@@ -34,13 +37,13 @@ type HubEvent struct {
 	// folded with one that takes place.
 	Cancelled bool `json:"cancelled,omitempty"`
 	// Sources lists every feed that had this event, the primary first.
-	Sources []EventSource `json:"sources"`
+	Sources []Source `json:"sources"`
 	// Merged explains each event folded into this one.
 	Merged []MergeNote `json:"merged,omitempty"`
 }
 
-// EventSource is one feed's copy of an event.
-type EventSource struct {
+// Source is one feed's copy of an event.
+type Source struct {
 	Feed string `json:"feed"` // feed id
 	Name string `json:"name"` // the feed's source name
 	// URL is the event's own URL, else the feed's home page.
@@ -58,8 +61,8 @@ type MergeNote struct {
 	Reason string `json:"reason"`
 }
 
-// FeedEvents is one feed's contribution to a merge.
-type FeedEvents struct {
+// Feed is one feed's contribution to a merge.
+type Feed struct {
 	// Feed is the feed's id; Source its display name; HomeURL its home
 	// page.
 	Feed, Source, HomeURL string
@@ -67,74 +70,32 @@ type FeedEvents struct {
 	Categories []string
 	// CatMap maps the feed's category names (lowercase) to hub tags.
 	CatMap map[string]string
-	// Occurrences are the feed's expanded occurrences.
-	Occurrences []Occurrence
-	// Previous are hub events from an earlier run, carried over as they
-	// are (already tagged) when the feed was unchanged or could not be
-	// fetched; see Carry.
-	Previous []HubEvent
+	// Occurrences are the feed's expanded occurrences. A feed that is
+	// unchanged or down contributes its events of the run before instead
+	// (Calendar.Carry, Contribution.AddCarried).
+	Occurrences []calendar.Occurrence
 }
 
-// Carry returns feed's copies of the events of an earlier run: for every
-// event that lists feed among its sources, that source's copy with its own
-// UID. Events outside [from, to) are left out, so a carried feed follows
-// the window as it moves.
-func Carry(events []HubEvent, feed string, from, to time.Time) []HubEvent {
-	var out []HubEvent
-	for _, e := range events {
-		if !InWindow(e.Start, e.End, from, to) {
-			continue
-		}
-		for _, src := range e.Sources {
-			if src.Feed != feed {
-				continue
-			}
-			c := e
-			c.UID = cmp.Or(src.ID, e.UID)
-			c.Sources = []EventSource{src}
-			c.Merged = nil
-			out = append(out, c)
-			break
-		}
-	}
-	return out
-}
-
-// MergeOptions tunes Merge.
-type MergeOptions struct {
+// Options tunes Merge.
+type Options struct {
 	// Vocabulary is the hub's own tag list; empty means every tag is the
 	// hub's.
 	Vocabulary []string
 }
 
-// MergeStats counts what Merge did.
-type MergeStats struct {
+// Stats counts what Merge did.
+type Stats struct {
 	In           int // occurrences in
 	SameFeedDups int // dropped as repeats of (UID, RECURRENCE-ID) in one feed
 	Merged       int // folded into an event of another feed
 	Out          int // hub events out
 }
 
-// Merge turns the feeds' occurrences into the hub's events: tags
-// normalized and mapped, repeats within a feed dropped, and the same event
-// from several feeds (same start, same or nearly the same title, both
-// cancelled or neither) folded into one that keeps every source. The
-// result is sorted by start, title and UID. It is MergeContributions with
-// every event made a HubEvent.
-func Merge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
-	cs := make([]*Contribution, len(feeds))
-	for i, f := range feeds {
-		cs[i] = NewContribution(f, opts)
-	}
-	c, st := MergeContributions(cs)
-	return c.Events(), st
-}
-
 // eventTags collects an occurrence's tags: its CATEGORIES mapped through
 // the feed's catmap, the feed's own categories, and "category=a,b" lines
 // in the description (an old curator convention); lowercase, trimmed,
 // deduplicated, sorted, and contributed ones written "{tag}".
-func eventTags(o *Occurrence, catmap map[string]string, feedTags []string, vocab map[string]bool) []string {
+func eventTags(o *calendar.Occurrence, catmap map[string]string, feedTags []string, vocab map[string]bool) []string {
 	return tagsOf(o.Categories, o.Description, catmap, feedTags, vocab)
 }
 

@@ -1,4 +1,4 @@
-package calendar_test
+package hubcal_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 // cancelled is occ for a STATUS:CANCELLED event.
@@ -26,7 +27,7 @@ type eventStatus struct {
 	Feeds     []string
 }
 
-func statuses(evs []calendar.HubEvent) []eventStatus {
+func statuses(evs []hubcal.Event) []eventStatus {
 	out := make([]eventStatus, len(evs))
 	for i, e := range evs {
 		out[i] = eventStatus{Title: e.Title, Cancelled: e.Cancelled}
@@ -46,13 +47,13 @@ func TestMergeKeepsCancelledCopiesApart(t *testing.T) {
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name       string
-		feeds      []calendar.FeedEvents
+		feeds      []hubcal.Feed
 		want       []eventStatus
 		wantMerged int
 	}{
 		{
 			name: "CancelledAndActive",
-			feeds: []calendar.FeedEvents{
+			feeds: []hubcal.Feed{
 				{Feed: "lib", Occurrences: []calendar.Occurrence{cancelled("a@lib", "Jazz Night at the Colonial", at)}},
 				{Feed: "col", Occurrences: []calendar.Occurrence{occ("x@col", "JAZZ NIGHT at the Colonial!", at)}},
 			},
@@ -63,7 +64,7 @@ func TestMergeKeepsCancelledCopiesApart(t *testing.T) {
 		},
 		{
 			name: "TwoCancelledFoldOneActiveApart",
-			feeds: []calendar.FeedEvents{
+			feeds: []hubcal.Feed{
 				{Feed: "lib", Occurrences: []calendar.Occurrence{cancelled("a@lib", "Jazz Night at the Colonial", at)}},
 				{Feed: "col", Occurrences: []calendar.Occurrence{occ("x@col", "Jazz Night at the Colonial", at)}},
 				{Feed: "paper", Occurrences: []calendar.Occurrence{cancelled("p1", "Jazz Night at the Colonial", at)}},
@@ -76,7 +77,7 @@ func TestMergeKeepsCancelledCopiesApart(t *testing.T) {
 		},
 		{
 			name: "ActiveCopiesStillFold",
-			feeds: []calendar.FeedEvents{
+			feeds: []hubcal.Feed{
 				{Feed: "lib", Occurrences: []calendar.Occurrence{occ("a@lib", "Story Time", at), cancelled("b@lib", "Knitting", at)}},
 				{Feed: "col", Occurrences: []calendar.Occurrence{occ("x@col", "Story Time", at)}},
 			},
@@ -90,7 +91,7 @@ func TestMergeKeepsCancelledCopiesApart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, st := calendar.Merge(tt.feeds, calendar.MergeOptions{})
+			got, st := hubcal.MergeEvents(tt.feeds, hubcal.Options{})
 			// The order of two events of one start and title is their
 			// UIDs': compare the cancelled one last.
 			gs := statuses(got)
@@ -101,15 +102,15 @@ func TestMergeKeepsCancelledCopiesApart(t *testing.T) {
 				t.Errorf("Merge() (-want +got):\n%s", diff)
 			}
 			if st.Merged != tt.wantMerged {
-				t.Errorf("MergeStats.Merged = %d, want %d", st.Merged, tt.wantMerged)
+				t.Errorf("Stats.Merged = %d, want %d", st.Merged, tt.wantMerged)
 			}
-			cs := make([]*calendar.Contribution, len(tt.feeds))
+			cs := make([]*hubcal.Contribution, len(tt.feeds))
 			for i, f := range tt.feeds {
-				cs[i] = calendar.NewContribution(f, calendar.MergeOptions{})
+				cs[i] = hubcal.NewContribution(f, hubcal.Options{})
 			}
-			hc, _ := calendar.MergeContributions(cs)
+			hc, _ := hubcal.Merge(cs)
 			if n := hc.Cancelled(); n != 1 {
-				t.Errorf("HubCalendar.Cancelled() = %d of %d, want 1", n, hc.Len())
+				t.Errorf("Calendar.Cancelled() = %d of %d, want 1", n, hc.Len())
 			}
 		})
 	}
@@ -134,12 +135,12 @@ func TestMergeRepeatThatTakesPlaceWins(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, st := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: tt.occs}}, calendar.MergeOptions{})
+			got, st := hubcal.MergeEvents([]hubcal.Feed{{Feed: "f", Occurrences: tt.occs}}, hubcal.Options{})
 			if len(got) != 1 || got[0].Title != tt.wantTitle || got[0].Cancelled != tt.wantCancelled {
 				t.Fatalf("Merge() = %+v, want one event %q, cancelled %v", statuses(got), tt.wantTitle, tt.wantCancelled)
 			}
 			if st.In != 2 || st.SameFeedDups != 1 || st.Out != 1 {
-				t.Errorf("MergeStats = %+v, want 2 in, 1 repeat, 1 out", st)
+				t.Errorf("Stats = %+v, want 2 in, 1 repeat, 1 out", st)
 			}
 		})
 	}
@@ -151,17 +152,17 @@ func TestMergeRepeatThatTakesPlaceWins(t *testing.T) {
 func TestCancelledSurvivesPayloadAndCarry(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
-	feeds := []calendar.FeedEvents{
+	feeds := []hubcal.Feed{
 		{Feed: "lib", Source: "Library", Occurrences: []calendar.Occurrence{
 			cancelled("a@lib", "Jazz Night", at, "Music"), occ("b@lib", "Story Time", at.Add(time.Hour)),
 		}},
 		{Feed: "paper", Source: "Sentinel", Occurrences: []calendar.Occurrence{cancelled("p1", "Jazz Night", at)}},
 	}
-	cs := []*calendar.Contribution{calendar.NewContribution(feeds[0], calendar.MergeOptions{}), calendar.NewContribution(feeds[1], calendar.MergeOptions{})}
+	cs := []*hubcal.Contribution{hubcal.NewContribution(feeds[0], hubcal.Options{}), hubcal.NewContribution(feeds[1], hubcal.Options{})}
 	if n := cs[0].Cancelled(); n != 1 || cs[0].Len() != 2 {
 		t.Errorf("Contribution.Cancelled() = %d of %d, want 1 of 2", n, cs[0].Len())
 	}
-	hc, _ := calendar.MergeContributions(cs)
+	hc, _ := hubcal.Merge(cs)
 	want := []eventStatus{
 		{Title: "Jazz Night", Cancelled: true, Feeds: []string{"lib", "paper"}},
 		{Title: "Story Time", Feeds: []string{"lib"}},
@@ -174,7 +175,7 @@ func TestCancelledSurvivesPayloadAndCarry(t *testing.T) {
 		t.Fatal(err)
 	}
 	var head json.RawMessage
-	prev, err := calendar.ReadPayload(payload, &head)
+	prev, err := hubcal.Read(payload, &head)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,13 +188,13 @@ func TestCancelledSurvivesPayloadAndCarry(t *testing.T) {
 	// Next run: the library is carried, with a new source name; the
 	// paper no longer lists the event.
 	k := prev.Carry("lib", at.Add(-time.Hour), at.Add(24*time.Hour))
-	k.Reapply(calendar.FeedEvents{Feed: "lib", Source: "Public Library"}, calendar.MergeOptions{})
-	c := calendar.NewContribution(calendar.FeedEvents{Feed: "lib"}, calendar.MergeOptions{})
+	k.Reapply(hubcal.Feed{Feed: "lib", Source: "Public Library"}, hubcal.Options{})
+	c := hubcal.NewContribution(hubcal.Feed{Feed: "lib"}, hubcal.Options{})
 	c.AddCarried(k)
 	if n := c.Cancelled(); n != 1 || c.Len() != 2 {
 		t.Errorf("carried: Cancelled() = %d of %d, want 1 of 2", n, c.Len())
 	}
-	again, _ := calendar.MergeContributions([]*calendar.Contribution{c})
+	again, _ := hubcal.Merge([]*hubcal.Contribution{c})
 	want = []eventStatus{
 		{Title: "Jazz Night", Cancelled: true, Feeds: []string{"lib"}},
 		{Title: "Story Time", Feeds: []string{"lib"}},
@@ -219,7 +220,7 @@ func TestPayloadCancelledField(t *testing.T) {
 1 3600 3600
 `
 	var head json.RawMessage
-	got, err := calendar.DecodePayload([]byte(payload), &head)
+	got, err := hubcal.DecodePayload([]byte(payload), &head)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,15 +228,15 @@ func TestPayloadCancelledField(t *testing.T) {
 		t.Errorf("DecodePayload() = %+v, want the second event only cancelled", statuses(got))
 	}
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
-	lit := []calendar.HubEvent{
-		{UID: "x@elmcity", Title: "Fair", Start: at, End: at.Add(time.Hour), Cancelled: true},
-		{UID: "y@elmcity", Title: "Market", Start: at, End: at.Add(time.Hour)},
+	lit := []hubcal.Event{
+		{UID: "x@elmcity", Title: "Fair", Start: at, End: at.Add(time.Hour), Cancelled: true, Sources: []hubcal.Source{{Feed: "f", ID: "x@elmcity"}}},
+		{UID: "y@elmcity", Title: "Market", Start: at, End: at.Add(time.Hour), Sources: []hubcal.Source{{Feed: "f", ID: "y@elmcity"}}},
 	}
-	b, err := calendar.EncodePayload(map[string]int{}, lit)
+	b, err := hubcal.EncodePayload(map[string]int{}, lit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := calendar.DecodePayload(b, &head)
+	back, err := hubcal.DecodePayload(b, &head)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +249,6 @@ func TestPayloadCancelledField(t *testing.T) {
 	var raw []map[string]any
 	_ = json.Unmarshal(js, &raw)
 	if raw[0]["cancelled"] != true || raw[1]["cancelled"] != nil {
-		t.Errorf("HubEvent JSON = %s, want \"cancelled\":true on the first only", js)
+		t.Errorf("Event JSON = %s, want \"cancelled\":true on the first only", js)
 	}
 }

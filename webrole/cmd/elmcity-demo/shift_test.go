@@ -1,4 +1,4 @@
-package calendar
+package main
 
 import "testing"
 
@@ -10,10 +10,10 @@ func TestShiftWeeks(t *testing.T) {
 	want := "BEGIN:VEVENT\r\nDTSTART;TZID=America/New_York:20261216T103000\r\nDTEND;VALUE=DATE:20261217\r\n" +
 		"RRULE:FREQ=WEEKLY;UNTIL=20270113T000000Z\r\nEXDATE:20261223T153000Z,20261230T153000Z\r\n" +
 		"RDATE;VALUE=PERIOD:20261224T150000Z/20261224T160000Z\r\nSUMMARY:20261202 stays\r\nEND:VEVENT\r\n"
-	if got := string(ShiftWeeks([]byte(in), 2)); got != want {
-		t.Errorf("ShiftWeeks(2) =\n%s\nwant\n%s", got, want)
+	if got := string(shiftWeeks([]byte(in), 2)); got != want {
+		t.Errorf("shiftWeeks(2) =\n%s\nwant\n%s", got, want)
 	}
-	if got := string(ShiftWeeks([]byte(in), 0)); got != in {
-		t.Errorf("ShiftWeeks(0) changed the feed:\n%s", got)
+	if got := string(shiftWeeks([]byte(in), 0)); got != in {
+		t.Errorf("shiftWeeks(0) changed the feed:\n%s", got)
 	}
 }

@@ -1,6 +1,6 @@
-package calendar
+package hubcal
 
-// The merge and carry as they were before the compact engine (one HubEvent
+// The merge and carry as they were before the compact engine (one Event
 // per occurrence), kept as the oracle the engine's output is compared with.
 
 import (
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/elmcity/elmcity/shared/calendar"
 )
 
 // referenceMerge is the merge as it was before the compact engine: it turns the feeds' occurrences into the hub's events: tags
@@ -19,14 +21,20 @@ import (
 // from several feeds (same start, same or nearly the same title) folded
 // into one that keeps every source. The result is sorted by start, title
 // and UID.
-func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeStats) {
+func referenceMerge(feeds []Feed, opts Options) ([]Event, Stats) {
+	return referenceMergeCarried(feeds, nil, opts)
+}
+
+// referenceMergeCarried is referenceMerge with carried[i], the events of
+// the run before, standing for feeds[i]'s occurrences.
+func referenceMergeCarried(feeds []Feed, carried map[int][]Event, opts Options) ([]Event, Stats) {
 	vocab := make(map[string]bool, len(opts.Vocabulary))
 	for _, v := range opts.Vocabulary {
 		vocab[normTag(v)] = true
 	}
-	var st MergeStats
+	var st Stats
 	type cand struct {
-		ev    HubEvent
+		ev    Event
 		feed  int
 		title string   // normalized
 		words []string // title's words, sorted, for the fuzzy match
@@ -51,7 +59,7 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 				seen[key] = len(cands)
 			}
 			uid := referenceUID(f.Feed, o)
-			ev := HubEvent{
+			ev := Event{
 				UID:         uid,
 				Title:       strings.TrimSpace(o.Summary),
 				Start:       o.Start,
@@ -62,7 +70,7 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 				URL:         o.URL,
 				Tags:        eventTags(o, f.CatMap, feedTags, vocab),
 				Cancelled:   o.Cancelled(),
-				Sources:     []EventSource{{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, ID: uid}},
+				Sources:     []Source{{Feed: f.Feed, Name: f.Source, URL: cmp.Or(o.URL, f.HomeURL), UID: o.UID, ID: uid}},
 			}
 			t := normTitle(ev.Title)
 			if replace >= 0 {
@@ -71,7 +79,7 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 			}
 			cands = append(cands, cand{ev: ev, feed: fi, title: t, words: sortedWords(t)})
 		}
-		for _, ev := range f.Previous {
+		for _, ev := range carried[fi] {
 			st.In++
 			t := normTitle(ev.Title)
 			cands = append(cands, cand{ev: ev, feed: fi, title: t, words: sortedWords(t)})
@@ -91,7 +99,7 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 		}
 		groups[k] = append(groups[k], i)
 	}
-	out := make([]HubEvent, 0, len(cands))
+	out := make([]Event, 0, len(cands))
 	for _, k := range order {
 		idx := groups[k]
 		absorbed := make([]bool, len(idx))
@@ -137,7 +145,7 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 			out = append(out, ev)
 		}
 	}
-	slices.SortFunc(out, func(a, b HubEvent) int {
+	slices.SortFunc(out, func(a, b Event) int {
 		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.Title, b.Title), strings.Compare(a.UID, b.UID))
 	})
 	st.Out = len(out)
@@ -148,7 +156,7 @@ func referenceMerge(feeds []FeedEvents, opts MergeOptions) ([]HubEvent, MergeSta
 // identity: feed + UID for a single event (so a rescheduled event keeps
 // its UID), plus the recurrence id for an instance of a series. Without a
 // source UID, the title and start stand in.
-func referenceUID(feed string, o *Occurrence) string {
+func referenceUID(feed string, o *calendar.Occurrence) string {
 	h := sha256.New()
 	h.Write([]byte(feed))
 	h.Write([]byte{0})
@@ -164,4 +172,29 @@ func referenceUID(feed string, o *Occurrence) string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16]) + "@elmcity"
+}
+
+// referenceCarry is Carry as it was: it returns feed's copies of the events of an earlier run: for every
+// event that lists feed among its sources, that source's copy with its own
+// UID. Events outside [from, to) are left out, so a carried feed follows
+// the window as it moves.
+func referenceCarry(events []Event, feed string, from, to time.Time) []Event {
+	var out []Event
+	for _, e := range events {
+		if !calendar.InWindow(e.Start, e.End, from, to) {
+			continue
+		}
+		for _, src := range e.Sources {
+			if src.Feed != feed {
+				continue
+			}
+			c := e
+			c.UID = cmp.Or(src.ID, e.UID)
+			c.Sources = []Source{src}
+			c.Merged = nil
+			out = append(out, c)
+			break
+		}
+	}
+	return out
 }

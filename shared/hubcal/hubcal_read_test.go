@@ -1,8 +1,10 @@
-package calendar
+package hubcal
 
 import (
 	"runtime"
 	"testing"
+
+	"github.com/elmcity/elmcity/shared/calendar"
 )
 
 // TestReadersAgreeWithEvents checks the accessors readers use instead of
@@ -15,19 +17,19 @@ func TestReadersAgreeWithEvents(t *testing.T) {
 		feeds := randomFeeds(seed, 4, 40)
 		cs := make([]*Contribution, len(feeds))
 		for i, f := range feeds {
-			cs[i] = NewContribution(f, MergeOptions{Vocabulary: []string{"music"}})
+			cs[i] = NewContribution(f, Options{Vocabulary: []string{"music"}})
 		}
-		merged, _ := MergeContributions(cs)
+		merged, _ := Merge(cs)
 		payload, err := merged.Encode(map[string]int{"v": 2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var head map[string]int
-		read, err := ReadPayload(payload, &head)
+		read, err := Read(payload, &head)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, c := range map[string]*HubCalendar{"merged": merged, "read": read} {
+		for name, c := range map[string]*Calendar{"merged": merged, "read": read} {
 			events := c.Events()
 			if len(events) < 3 {
 				t.Fatalf("seed %d: sample of %d events", seed, len(events))
@@ -44,7 +46,7 @@ func TestReadersAgreeWithEvents(t *testing.T) {
 			from, to := events[1].Start, events[len(events)-1].Start
 			var want []string
 			for _, e := range events {
-				if InWindow(e.Start, e.End, from, to) {
+				if calendar.InWindow(e.Start, e.End, from, to) {
 					want = append(want, e.UID)
 				}
 			}
@@ -71,9 +73,9 @@ func TestSizeTracksHeap(t *testing.T) {
 	feeds := randomFeeds(7, 20, 400)
 	cs := make([]*Contribution, len(feeds))
 	for i, f := range feeds {
-		cs[i] = NewContribution(f, MergeOptions{})
+		cs[i] = NewContribution(f, Options{})
 	}
-	merged, _ := MergeContributions(cs)
+	merged, _ := Merge(cs)
 	payload, err := merged.Encode(map[string]int{"v": 2})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +83,7 @@ func TestSizeTracksHeap(t *testing.T) {
 	merged, cs, feeds = nil, nil, nil
 	before := heapInUse()
 	var head map[string]int
-	c, err := ReadPayload(payload, &head)
+	c, err := Read(payload, &head)
 	if err != nil {
 		t.Fatal(err)
 	}

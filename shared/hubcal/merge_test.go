@@ -1,4 +1,4 @@
-package calendar_test
+package hubcal_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/hubcal"
 )
 
 func occ(uid, title string, start time.Time, cats ...string) calendar.Occurrence {
@@ -24,7 +25,7 @@ func occ(uid, title string, start time.Time, cats ...string) calendar.Occurrence
 func TestMergeAcrossFeeds(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
-	feeds := []calendar.FeedEvents{
+	feeds := []hubcal.Feed{
 		{Feed: "lib", Source: "Library", HomeURL: "https://lib.example/", Occurrences: []calendar.Occurrence{
 			occ("a@lib", "Jazz Night at the Colonial", at, "Music"),
 			occ("b@lib", "Story Time", at),
@@ -39,14 +40,14 @@ func TestMergeAcrossFeeds(t *testing.T) {
 			occ("p2", "Hockey", at),
 		}},
 	}
-	got, st := calendar.Merge(feeds, calendar.MergeOptions{})
+	got, st := hubcal.MergeEvents(feeds, hubcal.Options{})
 	if diff := cmp.Diff([]string{"Hockey", "Jazz Night at the Colonial", "Story Time", "Story Time"}, sortedTitles(got)); diff != "" {
 		t.Fatalf("Merge() titles (-want +got):\n%s", diff)
 	}
 	if st.In != 7 || st.SameFeedDups != 1 || st.Merged != 2 || st.Out != 4 {
-		t.Errorf("MergeStats = %+v", st)
+		t.Errorf("Stats = %+v", st)
 	}
-	var jazz calendar.HubEvent
+	var jazz hubcal.Event
 	for _, e := range got {
 		if strings.HasPrefix(e.Title, "Jazz") || strings.HasPrefix(e.Title, "JAZZ") {
 			jazz = e
@@ -65,7 +66,7 @@ func TestMergeAcrossFeeds(t *testing.T) {
 	}
 }
 
-func sortedTitles(evs []calendar.HubEvent) []string {
+func sortedTitles(evs []hubcal.Event) []string {
 	var out []string
 	for _, e := range evs {
 		t := e.Title
@@ -81,9 +82,9 @@ func sortedTitles(evs []calendar.HubEvent) []string {
 func TestMergeNeverFoldsOneFeedsOwnEvents(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
-	got, _ := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: []calendar.Occurrence{
+	got, _ := hubcal.MergeEvents([]hubcal.Feed{{Feed: "f", Occurrences: []calendar.Occurrence{
 		occ("room1", "Open Studio", at), occ("room2", "Open Studio", at),
-	}}}, calendar.MergeOptions{})
+	}}}, hubcal.Options{})
 	if len(got) != 2 {
 		t.Errorf("Merge() = %d events, want 2: two UIDs in one feed are two events", len(got))
 	}
@@ -107,10 +108,10 @@ func TestMergeTitleMatchIsConservative(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, _ := calendar.Merge([]calendar.FeedEvents{
+			got, _ := hubcal.MergeEvents([]hubcal.Feed{
 				{Feed: "a", Occurrences: []calendar.Occurrence{occ("1", tt.a, at)}},
 				{Feed: "b", Occurrences: []calendar.Occurrence{occ("2", tt.b, at)}},
-			}, calendar.MergeOptions{})
+			}, hubcal.Options{})
 			if merged := len(got) == 1; merged != tt.wantMerged {
 				t.Errorf("Merge(%q, %q) = %d events, wantMerged %v", tt.a, tt.b, len(got), tt.wantMerged)
 			}
@@ -124,9 +125,9 @@ func TestMergeTags(t *testing.T) {
 	// "Meeting, John" is one value: its comma was escaped in the feed.
 	o := occ("u", "Concert", at, " Konzert ", "Kids", "Family", "Meeting, John")
 	o.Description = "Bring a chair.\ncategory=Outdoors, free\n"
-	got, _ := calendar.Merge([]calendar.FeedEvents{{
+	got, _ := hubcal.MergeEvents([]hubcal.Feed{{
 		Feed: "f", Categories: []string{"Music"}, CatMap: map[string]string{"konzert": "music"}, Occurrences: []calendar.Occurrence{o},
-	}}, calendar.MergeOptions{Vocabulary: []string{"music", "family", "free", "outdoors"}})
+	}}, hubcal.Options{Vocabulary: []string{"music", "family", "free", "outdoors"}})
 	want := []string{"family", "free", "music", "outdoors", "{kids}", "{meeting, john}"}
 	if diff := cmp.Diff(want, got[0].Tags); diff != "" {
 		t.Errorf("tags (-want +got):\n%s", diff)
@@ -138,11 +139,11 @@ func TestMergeUIDsAreStable(t *testing.T) {
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
 	single := occ("s@x", "Talk", at)
 	moved := occ("s@x", "Talk", at.Add(24*time.Hour)) // the same single event, rescheduled
-	first, _ := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: []calendar.Occurrence{single}}}, calendar.MergeOptions{})
-	again, _ := calendar.Merge([]calendar.FeedEvents{
+	first, _ := hubcal.MergeEvents([]hubcal.Feed{{Feed: "f", Occurrences: []calendar.Occurrence{single}}}, hubcal.Options{})
+	again, _ := hubcal.MergeEvents([]hubcal.Feed{
 		{Feed: "other", Occurrences: []calendar.Occurrence{occ("o", "Other", at)}},
 		{Feed: "f", Occurrences: []calendar.Occurrence{moved}},
-	}, calendar.MergeOptions{})
+	}, hubcal.Options{})
 	var uid string
 	for _, e := range again {
 		if e.Title == "Talk" {
@@ -157,7 +158,7 @@ func TestMergeUIDsAreStable(t *testing.T) {
 	series := &calendar.Event{UID: "r@x", Summary: "Weekly", Recurring: true}
 	a := calendar.Occurrence{Event: series, Start: at, End: at, RecurrenceID: at}
 	b := calendar.Occurrence{Event: series, Start: at.Add(7 * 24 * time.Hour), End: at, RecurrenceID: at.Add(7 * 24 * time.Hour)}
-	got, _ := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: []calendar.Occurrence{a, b}}}, calendar.MergeOptions{})
+	got, _ := hubcal.MergeEvents([]hubcal.Feed{{Feed: "f", Occurrences: []calendar.Occurrence{a, b}}}, hubcal.Options{})
 	if len(got) != 2 || got[0].UID == got[1].UID {
 		t.Errorf("series instances = %+v, want two distinct UIDs", got)
 	}
@@ -166,27 +167,25 @@ func TestMergeUIDsAreStable(t *testing.T) {
 func TestCarryKeepsAFeedsCopiesWithTheirUIDs(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
-	first, _ := calendar.Merge([]calendar.FeedEvents{
-		{Feed: "lib", Source: "Library", Occurrences: []calendar.Occurrence{occ("a", "Jazz Night at the Colonial", at), occ("old", "Past", at.Add(-48*time.Hour))}},
-		{Feed: "col", Source: "Colonial", Occurrences: []calendar.Occurrence{occ("x", "Jazz Night at the Colonial", at)}},
-	}, calendar.MergeOptions{})
+	lib := hubcal.Feed{Feed: "lib", Source: "Library", Occurrences: []calendar.Occurrence{occ("a", "Jazz Night at the Colonial", at), occ("old", "Past", at.Add(-48*time.Hour))}}
+	col := hubcal.Feed{Feed: "col", Source: "Colonial", Occurrences: []calendar.Occurrence{occ("x", "Jazz Night at the Colonial", at)}}
+	first, _ := hubcal.Merge([]*hubcal.Contribution{hubcal.NewContribution(lib, hubcal.Options{}), hubcal.NewContribution(col, hubcal.Options{})})
 	// Next run: the library feed is down, so its copies are carried; the
 	// window has moved past the old event.
-	carried := calendar.Carry(first, "lib", at.Add(-24*time.Hour), at.Add(24*time.Hour))
-	if len(carried) != 1 || len(carried[0].Sources) != 1 || carried[0].Sources[0].Feed != "lib" {
-		t.Fatalf("Carry() = %+v, want the library's copy of the jazz night only", carried)
+	carried := first.Carry("lib", at.Add(-24*time.Hour), at.Add(24*time.Hour))
+	if carried.Len() != 1 {
+		t.Fatalf("Carry() = %d events, want the library's copy of the jazz night only", carried.Len())
 	}
-	again, _ := calendar.Merge([]calendar.FeedEvents{
-		{Feed: "lib", Source: "Library", Previous: carried},
-		{Feed: "col", Source: "Colonial", Occurrences: []calendar.Occurrence{occ("x", "Jazz Night at the Colonial", at)}},
-	}, calendar.MergeOptions{})
-	var jazz []calendar.HubEvent
-	for _, e := range first {
+	down := hubcal.NewContribution(hubcal.Feed{Feed: "lib", Source: "Library"}, hubcal.Options{})
+	down.AddCarried(carried)
+	again, _ := hubcal.Merge([]*hubcal.Contribution{down, hubcal.NewContribution(col, hubcal.Options{})})
+	var jazz []hubcal.Event
+	for _, e := range first.Events() {
 		if e.Title != "Past" {
 			jazz = append(jazz, e)
 		}
 	}
-	if diff := cmp.Diff(jazz, again); diff != "" {
+	if diff := cmp.Diff(jazz, again.Events()); diff != "" {
 		t.Errorf("re-merge with a carried feed differs from the first run (-first +again):\n%s", diff)
 	}
 }
@@ -229,7 +228,7 @@ func TestCategoriesSplitOnlyAtUnescapedCommas(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _ := calendar.Merge([]calendar.FeedEvents{{Feed: "f", Occurrences: x.Occurrences}}, calendar.MergeOptions{})
+			got, _ := hubcal.MergeEvents([]hubcal.Feed{{Feed: "f", Occurrences: x.Occurrences}}, hubcal.Options{})
 			if len(got) != 1 {
 				t.Fatalf("Merge() = %d events, want 1", len(got))
 			}

@@ -1,4 +1,4 @@
-package calendar
+package main
 
 import (
 	"regexp"
@@ -14,11 +14,11 @@ var (
 	listDate = regexp.MustCompile(`(?:^|[,/])\d{8}`)
 )
 
-// ShiftWeeks returns ics with the dates of its DTSTART, DTEND,
+// shiftWeeks returns ics with the dates of its DTSTART, DTEND,
 // RECURRENCE-ID, EXDATE, RDATE and UNTIL values moved by whole weeks, so
-// weekdays and weekly rules hold: how the demo and tests keep fixed feeds
+// weekdays and weekly rules hold: how the demo keeps its fixed feeds
 // in the coming weeks. ics is unfolded text, as fixtures are.
-func ShiftWeeks(ics []byte, weeks int) []byte {
+func shiftWeeks(ics []byte, weeks int) []byte {
 	shift := func(m []byte) []byte {
 		d := m[len(m)-8:]
 		t, err := time.Parse("20060102", string(d))

@@ -1,4 +1,4 @@
-package calendar
+package hubcal
 
 import (
 	"bytes"
@@ -11,15 +11,18 @@ import (
 // A payload is a hub's published calendar. Its first line is the header
 // (the run's summary, any JSON value). Two formats follow it:
 //
-//   - Format 1, written before the compact calendar: one HubEvent per line,
-//     as JSON. It is still read.
+//   - Format 1, written before the compact calendar: one Event per line,
+//     as JSON. It is still read (legacy.go), and replaced at the hub's next
+//     publish.
 //   - Format 2: a line {"format":"elmcity/2","bodies":N,"groups":G,"rows":R},
 //     then N body lines, G group lines and R row lines. A body is one
-//     feed's copy of an event, less its times, as a JSON object (payloadBody),
-//     or a literal HubEvent under "x". A cancelled body has "c":true (a
-//     literal one, its HubEvent's "cancelled"); without it, as in every
-//     payload written before cancelled events were published, a body is
-//     not cancelled. A group is an event folded from
+//     feed's copy of an event, less its times, as a JSON object
+//     (payloadBody). A body whose hub UID was kept as published (kind
+//     "k") has it under "h". Payloads written before have literal Events
+//     under "x", which are still read (legacy.go). A cancelled body has
+//     "c":true; without it, as in every payload written before cancelled
+//     events were published, a body is not cancelled. A group is an
+//     event folded from
 //     several bodies: {"c":[primary, absorbed...],"h":[how each matched]}.
 //     A row is one occurrence, in the calendar's order, as space-separated
 //     fields: the body index (or "g" and the group index), the start in
@@ -50,22 +53,24 @@ type payloadHead struct {
 
 // payloadBody is a body line of a format-2 payload.
 type payloadBody struct {
-	Title       string    `json:"t,omitempty"`
-	Description string    `json:"d,omitempty"`
-	Location    string    `json:"l,omitempty"`
-	URL         string    `json:"u,omitempty"`
-	AllDay      bool      `json:"a,omitempty"`
-	Tags        []string  `json:"g,omitempty"`
-	Feed        string    `json:"f,omitempty"`
-	Name        string    `json:"n,omitempty"`
-	SourceURL   string    `json:"su,omitempty"`
-	UID         string    `json:"i,omitempty"`
-	Kind        string    `json:"k,omitempty"`
-	Summary     string    `json:"m,omitempty"`
-	Zone        int32     `json:"z,omitempty"`
-	Literal     *HubEvent `json:"x,omitempty"`
-	Cats        []string  `json:"rc,omitempty"`
-	Cancelled   bool      `json:"c,omitempty"`
+	Title       string   `json:"t,omitempty"`
+	Description string   `json:"d,omitempty"`
+	Location    string   `json:"l,omitempty"`
+	URL         string   `json:"u,omitempty"`
+	AllDay      bool     `json:"a,omitempty"`
+	Tags        []string `json:"g,omitempty"`
+	Feed        string   `json:"f,omitempty"`
+	Name        string   `json:"n,omitempty"`
+	SourceURL   string   `json:"su,omitempty"`
+	UID         string   `json:"i,omitempty"`
+	Kind        string   `json:"k,omitempty"`
+	Summary     string   `json:"m,omitempty"`
+	ID          string   `json:"h,omitempty"`
+	Zone        int32    `json:"z,omitempty"`
+	Cats        []string `json:"rc,omitempty"`
+	Cancelled   bool     `json:"c,omitempty"`
+	// Literal is an event of an earlier payload, read only (legacy.go).
+	Literal *Event `json:"x,omitempty"`
 }
 
 // payloadGroup is a group line of a format-2 payload.
@@ -75,22 +80,17 @@ type payloadGroup struct {
 	Zone  int32    `json:"z,omitempty"`
 }
 
-// EncodePayload writes a hub's published calendar from HubEvents, each
-// kept as it is (a literal body), in the order given. The worker encodes
-// its merged HubCalendar with HubCalendar.Encode instead, which holds each
-// body once.
-func EncodePayload(header any, events []HubEvent) ([]byte, error) {
-	c := &HubCalendar{bodies: make([]body, len(events)), rows: make([]row, len(events))}
-	for i, e := range events {
-		c.bodies[i] = literalBody(e)
-		c.rows[i] = rowAt(e.Start, e.End, int32(i))
-	}
-	return c.Encode(header)
+// EncodePayload writes a hub's published calendar from Events, in the
+// order given, each keeping its UID and its sources' (FromEvents). The
+// worker encodes its merged Calendar with Calendar.Encode instead, which
+// holds each body once.
+func EncodePayload(header any, events []Event) ([]byte, error) {
+	return FromEvents(events).Encode(header)
 }
 
 // Encode writes c as a payload (format 2) after header, which the web role
-// and the next run read back with DecodePayload or ReadPayload.
-func (c *HubCalendar) Encode(header any) ([]byte, error) {
+// and the next run read back with DecodePayload or Read.
+func (c *Calendar) Encode(header any) ([]byte, error) {
 	parts, err := c.EncodeParts(header)
 	if err != nil {
 		return nil, err
@@ -99,10 +99,10 @@ func (c *HubCalendar) Encode(header any) ([]byte, error) {
 }
 
 // EncodeParts is Encode with the payload in pieces, to be written in
-// order (publish.Generation.Parts): a calendar from MergeContributions
+// order (publish.Generation.Parts): a calendar from Merge
 // already holds its bodies' lines, and the parts share them rather than
 // copy them. The parts are read-only; they stay valid after c is dropped.
-func (c *HubCalendar) EncodeParts(header any) ([][]byte, error) {
+func (c *Calendar) EncodeParts(header any) ([][]byte, error) {
 	// A group's zone is its first row's.
 	groupZone := make([]int32, len(c.groups))
 	seen := make([]bool, len(c.groups))
@@ -183,37 +183,34 @@ func appendBodies(out []byte, bodies []body) []byte {
 	enc.SetEscapeHTML(false)
 	for i := range bodies {
 		b := &bodies[i]
-		pb := payloadBody{Zone: b.z}
-		if b.lit != nil {
-			pb.Literal = b.lit
-		} else {
-			pb.Title, pb.Description, pb.Location, pb.URL, pb.AllDay, pb.Tags, pb.Cats = b.Title, b.Description, b.Location, b.URL, b.AllDay, b.Tags, b.Cats
-			pb.Cancelled = b.Cancelled
-			s := &b.Src
-			pb.Feed, pb.Name, pb.SourceURL, pb.UID, pb.Kind, pb.Summary = s.Feed, s.Name, s.URL, s.UID, string(s.Kind), s.Summary
+		s := &b.Src
+		pb := payloadBody{
+			Title: b.Title, Description: b.Description, Location: b.Location, URL: b.URL, AllDay: b.AllDay, Tags: b.Tags, Cats: b.Cats,
+			Cancelled: b.Cancelled, Zone: b.z,
+			Feed: s.Feed, Name: s.Name, SourceURL: s.URL, UID: s.UID, Kind: string(s.Kind), Summary: s.Summary, ID: s.ID,
 		}
-		// Every field is a string, bool, int or string slice, and a
-		// HubEvent's fields are too: encoding cannot fail.
+		// Every field is a string, bool, int or string slice: encoding
+		// cannot fail.
 		_ = enc.Encode(&pb)
 	}
 	return buf.Bytes()
 }
 
 // DecodePayload reads a payload written by EncodePayload or
-// HubCalendar.Encode (or of the first format), decoding its header into
+// Calendar.Encode (or of the first format), decoding its header into
 // header (a pointer, or *json.RawMessage to keep it as is), and returns
-// every event, one HubEvent per occurrence, in the calendar's order.
-func DecodePayload(payload []byte, header any) ([]HubEvent, error) {
-	c, err := ReadPayload(payload, header)
+// every event, one Event per occurrence, in the calendar's order.
+func DecodePayload(payload []byte, header any) ([]Event, error) {
+	c, err := Read(payload, header)
 	if err != nil {
 		return nil, err
 	}
 	return c.Events(), nil
 }
 
-// DecodePayloadHeader decodes only the header of a payload into header:
+// ReadHeader decodes only the header of a payload into header:
 // what a reader of the run's summary needs, without the events.
-func DecodePayloadHeader(payload []byte, header any) error {
+func ReadHeader(payload []byte, header any) error {
 	line, _ := nextLine(payload)
 	if len(line) == 0 {
 		return errors.New("decode payload: empty")
@@ -224,9 +221,9 @@ func DecodePayloadHeader(payload []byte, header any) error {
 	return nil
 }
 
-// ReadPayload reads a payload into its compact calendar, decoding its
-// header into header, without making a HubEvent per occurrence.
-func ReadPayload(payload []byte, header any) (*HubCalendar, error) {
+// Read reads a payload into its compact calendar, decoding its
+// header into header, without making a Event per occurrence.
+func Read(payload []byte, header any) (*Calendar, error) {
 	line, rest := nextLine(payload)
 	if len(line) == 0 {
 		return nil, errors.New("decode payload: empty")
@@ -235,23 +232,28 @@ func ReadPayload(payload []byte, header any) (*HubCalendar, error) {
 		return nil, fmt.Errorf("decode payload header: %w", err)
 	}
 	if !bytes.HasPrefix(rest, []byte(payloadFormat)) {
-		return readPayloadV1(rest)
+		return readFormat1(rest)
 	}
 	line, rest = nextLine(rest)
 	var head payloadHead
 	if err := json.Unmarshal(line, &head); err != nil {
 		return nil, fmt.Errorf("decode payload: %w", err)
 	}
-	c := &HubCalendar{bodies: make([]body, head.Bodies), groups: make([]group, head.Groups), rows: make([]row, 0, head.Rows)}
-	for i := range c.bodies {
+	c := &Calendar{bodies: make([]body, head.Bodies), groups: make([]group, head.Groups), rows: make([]row, 0, head.Rows)}
+	var lits literals
+	for i := range head.Bodies {
 		line, rest = nextLine(rest)
 		var pb payloadBody
 		if err := json.Unmarshal(line, &pb); err != nil {
 			return nil, fmt.Errorf("decode payload body %d: %w", i+1, err)
 		}
+		if pb.Literal != nil {
+			lits.add(c, int32(i), pb.Literal, pb.Zone)
+			continue
+		}
 		c.bodies[i] = pb.body()
 	}
-	for i := range c.groups {
+	for i := range head.Groups {
 		line, rest = nextLine(rest)
 		var pg payloadGroup
 		if err := json.Unmarshal(line, &pg); err != nil {
@@ -261,7 +263,7 @@ func ReadPayload(payload []byte, header any) (*HubCalendar, error) {
 			return nil, fmt.Errorf("decode payload group %d: %d bodies and %d matches", i+1, len(pg.Comps), len(pg.Hows))
 		}
 		for _, b := range pg.Comps {
-			if b < 0 || int(b) >= len(c.bodies) {
+			if b < 0 || int(b) >= head.Bodies {
 				return nil, fmt.Errorf("decode payload group %d: no body %d", i+1, b)
 			}
 		}
@@ -280,20 +282,16 @@ func ReadPayload(payload []byte, header any) (*HubCalendar, error) {
 	if len(c.rows) != head.Rows {
 		return nil, fmt.Errorf("decode payload: %d rows, want %d", len(c.rows), head.Rows)
 	}
+	lits.regroup(c)
 	return c, nil
 }
 
 // body returns the body a payload line holds.
 func (pb *payloadBody) body() body {
-	if pb.Literal != nil {
-		b := literalBody(*pb.Literal)
-		b.z = pb.Zone
-		return b
-	}
 	return body{
 		Title: pb.Title, Description: pb.Description, Location: pb.Location, URL: pb.URL, AllDay: pb.AllDay, Tags: pb.Tags, Cats: pb.Cats,
 		Cancelled: pb.Cancelled,
-		Src:       bodySource{Feed: pb.Feed, Name: pb.Name, URL: pb.SourceURL, UID: pb.UID, Kind: kindOf(pb.Kind), Summary: pb.Summary},
+		Src:       bodySource{Feed: pb.Feed, Name: pb.Name, URL: pb.SourceURL, UID: pb.UID, Kind: kindOf(pb.Kind), Summary: pb.Summary, ID: pb.ID},
 		z:         pb.Zone,
 	}
 }
@@ -304,25 +302,6 @@ func kindOf(s string) byte {
 		return idSingle
 	}
 	return s[0]
-}
-
-// readPayloadV1 reads the events of a format-1 payload.
-func readPayloadV1(rest []byte) (*HubCalendar, error) {
-	c := &HubCalendar{}
-	for len(rest) > 0 {
-		var line []byte
-		line, rest = nextLine(rest)
-		if len(line) == 0 {
-			continue
-		}
-		var e HubEvent
-		if err := json.Unmarshal(line, &e); err != nil {
-			return nil, fmt.Errorf("decode payload event %d: %w", len(c.rows)+1, err)
-		}
-		c.bodies = append(c.bodies, literalBody(e))
-		c.rows = append(c.rows, rowAt(e.Start, e.End, int32(len(c.bodies)-1)))
-	}
-	return c, nil
 }
 
 // nextLine splits off the first line of b, without its newline.
@@ -337,7 +316,7 @@ func nextLine(b []byte) (line, rest []byte) {
 var errRow = errors.New("malformed row")
 
 // parseRow parses a row line; prev is the previous row's start.
-func (c *HubCalendar) parseRow(line []byte, prev int64) (row, error) {
+func (c *Calendar) parseRow(line []byte, prev int64) (row, error) {
 	var r row
 	f, line := nextField(line)
 	n := 1

@@ -1,4 +1,4 @@
-package calendar
+package hubcal
 
 import (
 	cmpx "cmp"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/elmcity/elmcity/shared/calendar"
 )
 
 // randomFeeds builds feeds whose occurrences collide a lot: few start
@@ -20,7 +22,7 @@ import (
 // instances, cancelled events and instances, and zones of several offsets.
 // (Which events are cancelled takes nothing from rng, so the rest is as
 // it was before there were any.)
-func randomFeeds(seed uint64, nFeeds, nEvents int) []FeedEvents {
+func randomFeeds(seed uint64, nFeeds, nEvents int) []Feed {
 	rng := rand.New(rand.NewPCG(seed, seed*7+1))
 	titles := []string{
 		"Board Meeting", "board meeting!", "City Council Meeting", "City Council Meeting (budget)",
@@ -31,15 +33,15 @@ func randomFeeds(seed uint64, nFeeds, nEvents int) []FeedEvents {
 	zones := []*time.Location{time.UTC, mustZone("America/New_York"), mustZone("Europe/Berlin"), time.FixedZone("", 19800)}
 	base := time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC) // a DST change in New York the next day
 	pick := func(s []string) string { return s[rng.IntN(len(s))] }
-	var feeds []FeedEvents
+	var feeds []Feed
 	for f := range nFeeds {
-		fe := FeedEvents{
+		fe := Feed{
 			Feed: fmt.Sprintf("feed%d", f), Source: fmt.Sprintf("Source %d", f), HomeURL: "https://example.org/" + fmt.Sprint(f),
 			Categories: []string{"Town"}[:rng.IntN(2)], CatMap: map[string]string{"konzert": "music"},
 		}
 		untitled := map[string]bool{} // summary and start of events without a UID
 		for e := range nEvents {
-			ev := &Event{
+			ev := &calendar.Event{
 				UID:        fmt.Sprintf("u%d@feed%d", rng.IntN(nEvents), f),
 				Summary:    pick(titles),
 				Categories: [][]string{nil, {"Music"}, {"Konzert", "Kids,Family"}}[rng.IntN(3)],
@@ -48,7 +50,7 @@ func randomFeeds(seed uint64, nFeeds, nEvents int) []FeedEvents {
 				ev.UID = ""
 			}
 			if (e+f)%5 == 3 {
-				ev.Status = StatusCancelled
+				ev.Status = calendar.StatusCancelled
 			}
 			if rng.IntN(2) == 0 {
 				ev.Description = pick([]string{"Bring a chair.", "category=Outdoors, free", "A much longer description of the event.\ncategory=music"})
@@ -82,7 +84,7 @@ func randomFeeds(seed uint64, nFeeds, nEvents int) []FeedEvents {
 			}
 			for k := range n {
 				s := start.AddDate(0, 0, 7*k)
-				o := Occurrence{Event: ev, Start: s, End: s.Add(time.Hour), RecurrenceID: s, AllDay: allDay}
+				o := calendar.Occurrence{Event: ev, Start: s, End: s.Add(time.Hour), RecurrenceID: s, AllDay: allDay}
 				if allDay {
 					o.End = s.AddDate(0, 0, 1)
 				}
@@ -91,7 +93,7 @@ func randomFeeds(seed uint64, nFeeds, nEvents int) []FeedEvents {
 					moved.Summary = pick(titles)
 					moved.Status = ""
 					if (e+k)%3 == 0 {
-						moved.Status = StatusCancelled
+						moved.Status = calendar.StatusCancelled
 					}
 					o.Event = &moved
 					o.Override = true
@@ -117,22 +119,22 @@ func mustZone(name string) *time.Location {
 var eventsEqual = cmp.Options{cmpopts.EquateEmpty()}
 
 // TestMergeMatchesReference checks the compact merge, its payload and its
-// carry against the merge as it was (one HubEvent per occurrence).
+// carry against the merge as it was (one Event per occurrence).
 func TestMergeMatchesReference(t *testing.T) {
 	t.Parallel()
-	opts := MergeOptions{Vocabulary: []string{"music", "family", "free", "town"}}
+	opts := Options{Vocabulary: []string{"music", "family", "free", "town"}}
 	for seed := range uint64(40) {
 		t.Run(fmt.Sprintf("Seed%d", seed), func(t *testing.T) {
 			t.Parallel()
 			feeds := randomFeeds(seed, 2+int(seed%5), 10+int(seed*3%60))
 			want, wantSt := referenceMerge(feeds, opts)
 
-			got, st := Merge(feeds, opts)
+			got, st := MergeEvents(feeds, opts)
 			if diff := cmp.Diff(want, got, eventsEqual); diff != "" {
 				t.Fatalf("Merge() differs from the reference (-want +got):\n%s", diff)
 			}
 			if st != wantSt {
-				t.Errorf("MergeStats = %+v, want %+v", st, wantSt)
+				t.Errorf("Stats = %+v, want %+v", st, wantSt)
 			}
 
 			cs := make([]*Contribution, len(feeds))
@@ -155,14 +157,14 @@ func TestMergeMatchesReference(t *testing.T) {
 			}
 
 			// Next run: feed 0 is down and carried, from the payload.
-			prev, err := ReadPayload(payload, &head)
+			prev, err := Read(payload, &head)
 			if err != nil {
 				t.Fatal(err)
 			}
 			from, to := time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-			refFeeds := append([]FeedEvents(nil), feeds...)
-			refFeeds[0] = FeedEvents{Feed: feeds[0].Feed, Source: feeds[0].Source, Previous: Carry(want, feeds[0].Feed, from, to)}
-			want2, wantSt2 := referenceMerge(refFeeds, opts)
+			refFeeds := append([]Feed(nil), feeds...)
+			refFeeds[0] = Feed{Feed: feeds[0].Feed, Source: feeds[0].Source}
+			want2, wantSt2 := referenceMergeCarried(refFeeds, map[int][]Event{0: referenceCarry(want, feeds[0].Feed, from, to)}, opts)
 			cs = make([]*Contribution, len(feeds))
 			for i, f := range feeds {
 				if i == 0 {
@@ -171,12 +173,12 @@ func TestMergeMatchesReference(t *testing.T) {
 				cs[i] = NewContribution(f, opts)
 			}
 			cs[0].AddCarried(prev.Carry(feeds[0].Feed, from, to))
-			hc2, st2 := MergeContributions(cs)
+			hc2, st2 := Merge(cs)
 			if diff := cmp.Diff(want2, hc2.Events(), eventsEqual); diff != "" {
 				t.Fatalf("merge with a carried feed differs from the reference (-want +got):\n%s", diff)
 			}
 			if st2 != wantSt2 {
-				t.Errorf("MergeStats with a carried feed = %+v, want %+v", st2, wantSt2)
+				t.Errorf("Stats with a carried feed = %+v, want %+v", st2, wantSt2)
 			}
 		})
 	}
@@ -186,7 +188,7 @@ func TestMergeMatchesReference(t *testing.T) {
 // compact format is read, and carried, as it was.
 func TestPayloadReadsFormat1(t *testing.T) {
 	t.Parallel()
-	opts := MergeOptions{}
+	opts := Options{}
 	feeds := randomFeeds(7, 4, 40)
 	want, _ := referenceMerge(feeds, opts)
 	old := []byte(`{"v":1}` + "\n")
@@ -208,7 +210,7 @@ func TestPayloadReadsFormat1(t *testing.T) {
 	if diff := cmp.Diff(want, got, eventsEqual); diff != "" {
 		t.Fatalf("DecodePayload(format 1) (-want +got):\n%s", diff)
 	}
-	prev, err := ReadPayload(old, &head)
+	prev, err := Read(old, &head)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,27 +218,27 @@ func TestPayloadReadsFormat1(t *testing.T) {
 	for _, f := range feeds {
 		// A carried copy of a merged event has its own UID, so the two
 		// are compared in calendar order.
-		if diff := cmp.Diff(calendarOrder(Carry(want, f.Feed, from, to)), prev.Carry(f.Feed, from, to).events(), eventsEqual); diff != "" {
+		if diff := cmp.Diff(calendarOrder(referenceCarry(want, f.Feed, from, to)), prev.Carry(f.Feed, from, to).events(), eventsEqual); diff != "" {
 			t.Errorf("Carry(%s) from format 1 (-want +got):\n%s", f.Feed, diff)
 		}
 	}
 }
 
 // calendarOrder sorts events as a merge does: by start, title and UID.
-func calendarOrder(evs []HubEvent) []HubEvent {
-	slices.SortStableFunc(evs, func(a, b HubEvent) int {
+func calendarOrder(evs []Event) []Event {
+	slices.SortStableFunc(evs, func(a, b Event) int {
 		return cmpx.Or(a.Start.Compare(b.Start), strings.Compare(a.Title, b.Title), strings.Compare(a.UID, b.UID))
 	})
 	return evs
 }
 
 // events returns the carried events as HubEvents.
-func (c *Carried) events() []HubEvent {
+func (c *Carried) events() []Event {
 	cs := &Contribution{}
 	cs.AddCarried(c)
-	h, _ := MergeContributions([]*Contribution{cs})
-	var out []HubEvent
-	// MergeContributions sorts; Carry keeps payload order, which is sorted too.
+	h, _ := Merge([]*Contribution{cs})
+	var out []Event
+	// Merge sorts; Carry keeps payload order, which is sorted too.
 	out = append(out, h.Events()...)
 	return out
 }

@@ -1,4 +1,4 @@
-package calendar
+package hubcal
 
 import (
 	"cmp"
@@ -7,14 +7,18 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/elmcity/elmcity/shared/calendar"
 )
 
 // Contribution is one feed's share of a merge in compact form: its event
 // bodies, each made once (tags included) however many occurrences share
 // it, and one row of times per occurrence. Build one per feed with
 // NewContribution, possibly on many goroutines at once, and merge them
-// with MergeContributions. The feed's parsed Calendar and Expansion are
-// not kept: only the bodies' strings are.
+// with Merge. The feed's parsed calendar and expansion are not kept: only
+// the bodies' strings are. A region's member contributes its published
+// calendar's copies instead (Calendar.Contribute).
 type Contribution struct {
 	bodies []body
 	rows   []row
@@ -27,7 +31,7 @@ type Contribution struct {
 
 // bodyKey identifies the body of an occurrence within a feed.
 type bodyKey struct {
-	ev     *Event
+	ev     *calendar.Event
 	allDay bool
 	kind   byte
 }
@@ -39,25 +43,74 @@ type seenKey struct {
 	nsec int32
 }
 
-// NewContribution turns one feed's occurrences and carried events
-// (f.Occurrences and f.Previous) into its contribution, normalizing and
-// mapping tags once per event body and dropping repeats of a (UID,
-// RECURRENCE-ID) within the feed, as Merge does: the first is kept,
-// unless it is cancelled and a repeat is not, which then takes its place.
-// Each body is cancelled when its VEVENT is (Occurrence.Cancelled).
-func NewContribution(f FeedEvents, opts MergeOptions) *Contribution {
+// NewContribution turns one feed's occurrences into its contribution,
+// normalizing and mapping tags once per event body and dropping repeats
+// of a (UID, RECURRENCE-ID) within the feed: the first is kept, unless it
+// is cancelled and a repeat is not, which then takes its place. Each body
+// is cancelled when its VEVENT is (calendar.Occurrence.Cancelled).
+func NewContribution(f Feed, opts Options) *Contribution {
 	c := &Contribution{}
 	c.addOccurrences(f, opts.vocabulary())
-	for _, e := range f.Previous {
-		c.in++
-		c.bodies = append(c.bodies, literalBody(e))
-		c.rows = append(c.rows, rowAt(e.Start, e.End, int32(len(c.bodies)-1)))
-	}
 	return c
 }
 
+// Contribute returns the copies of c's events in [from, to) (by
+// calendar.InWindow), of the earliest limit events (limit <= 0: all), as a
+// contribution to another merge: a region's share of one of its members.
+// The copies are taken as they were published, bodies and rows, never
+// made into Events: each copy keeps its source, hub UID, tags and status,
+// and a folded event contributes each of its copies, which the region's
+// merge folds again by the same rules (with the other members' copies).
+// n counts the events taken, and how many of them are cancelled.
+func (c *Calendar) Contribute(from, to time.Time, limit int) (out *Contribution, n Count) {
+	c.ready()
+	out = &Contribution{}
+	at := make(map[int32]int32, len(c.bodies)) // member body -> contributed body
+	take := func(r row, ref int32, rid int64) {
+		bi, ok := at[ref]
+		if !ok {
+			b := &c.bodies[ref]
+			bi = int32(len(out.bodies))
+			out.bodies = append(out.bodies, body{Title: b.Title, Description: b.Description, Location: b.Location, URL: b.URL,
+				AllDay: b.AllDay, Tags: b.Tags, Cats: b.Cats, Cancelled: b.Cancelled, Src: b.Src, z: b.z})
+			at[ref] = bi
+		}
+		r.ref, r.x = bi, 0
+		if rid != r.start {
+			out.rids = append(out.rids, rid)
+			r.x = int32(len(out.rids))
+		}
+		out.rows = append(out.rows, r)
+		out.in++
+	}
+	for i := range c.rows {
+		r := &c.rows[i]
+		if time.Unix(r.start, 0).Compare(to) >= 0 || limit > 0 && n.Events == limit {
+			break // rows are in start order
+		}
+		if !calendar.InWindow(time.Unix(r.start, 0), time.Unix(r.end, 0), from, to) {
+			continue
+		}
+		n.Events++
+		if r.ref >= 0 {
+			take(*r, r.ref, c.rid(r, 0))
+		} else {
+			for k, ci := range c.groups[^r.ref].comps {
+				take(*r, ci, c.rid(r, k))
+			}
+		}
+		if c.primary(r).Cancelled {
+			n.Cancelled++
+		}
+	}
+	return out, n
+}
+
+// Count counts events, and how many of them are cancelled.
+type Count struct{ Events, Cancelled int }
+
 // vocabulary returns the hub's tags as a set.
-func (o MergeOptions) vocabulary() map[string]bool {
+func (o Options) vocabulary() map[string]bool {
 	vocab := make(map[string]bool, len(o.Vocabulary))
 	for _, v := range o.Vocabulary {
 		vocab[normTag(v)] = true
@@ -65,7 +118,7 @@ func (o MergeOptions) vocabulary() map[string]bool {
 	return vocab
 }
 
-func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
+func (c *Contribution) addOccurrences(f Feed, vocab map[string]bool) {
 	occs := f.Occurrences
 	if len(occs) == 0 {
 		return
@@ -139,11 +192,11 @@ func (c *Contribution) addOccurrences(f FeedEvents, vocab map[string]bool) {
 	}
 }
 
-// AddCarried adds a feed's events from an earlier run (HubCalendar.Carry),
+// AddCarried adds a feed's events from an earlier run (Calendar.Carry),
 // used when the feed was unchanged or could not be fetched.
 func (c *Contribution) AddCarried(k *Carried) {
 	if c.prepared {
-		panic("calendar: AddCarried on a prepared Contribution")
+		panic("hubcal: AddCarried on a prepared Contribution")
 	}
 	if k.Len() == 0 {
 		return
@@ -177,11 +230,13 @@ func (c *Contribution) Cancelled() int {
 	return n
 }
 
-// MergeContributions merges the feeds' contributions into the hub's
-// calendar, exactly as Merge does: the same event from several feeds
-// (same start and all-day-ness, same or nearly the same title) is folded
-// into one that keeps every source, its primary being the copy with the
-// smallest hub UID; the result is sorted by start, title and UID.
+// Merge merges the feeds' contributions into the hub's calendar: the same
+// event from several feeds (same start and all-day-ness, same or nearly
+// the same title) is folded into one that keeps every source, its primary
+// being the copy with the smallest hub UID; the result is sorted by
+// start, title and UID. A region's members' events, folded already, fold
+// as their primaries' copies would, and the event they make keeps every
+// member's sources.
 //
 // A cancelled copy is folded only with other cancelled copies, never with
 // one that takes place: when one feed cancels an event that another still
@@ -192,14 +247,14 @@ func (c *Contribution) Cancelled() int {
 // only titles that match some other title at all are compared by words,
 // and hub UIDs are derived only for the occurrences that might fold or tie.
 // The contributions are consumed.
-func MergeContributions(cs []*Contribution) (*HubCalendar, MergeStats) {
+func Merge(cs []*Contribution) (*Calendar, Stats) {
 	return mergeContributions(cs, 4096)
 }
 
-// mergeContributions is MergeContributions folding in parts of at least
+// mergeContributions is Merge folding in parts of at least
 // minPart rows.
-func mergeContributions(cs []*Contribution, minPart int) (*HubCalendar, MergeStats) {
-	var st MergeStats
+func mergeContributions(cs []*Contribution, minPart int) (*Calendar, Stats) {
+	var st Stats
 	nb, nr, nx := 0, 0, 0
 	for _, c := range cs {
 		nb += len(c.bodies)
@@ -211,13 +266,27 @@ func mergeContributions(cs []*Contribution, minPart int) (*HubCalendar, MergeSta
 	// What each feed's part needs on its own runs on every core: titles
 	// normalized, rows sorted by start and title, bodies' JSON written.
 	parallel(len(cs), func(i int) { cs[i].Prepare() })
-	h := &HubCalendar{bodies: make([]body, 0, nb), rids: make([]int64, 0, nx), encChunks: make([][]byte, 0, len(cs))}
+	h := &Calendar{bodies: make([]body, 0, nb), rids: make([]int64, 0, nx), encChunks: make([][]byte, 0, len(cs))}
 	bodyBase := make([]int32, len(cs))
 	ridBase := make([]int32, len(cs))
+	// A body's feed, for folding, is its source feed within its
+	// contribution: one per contribution, except a region member's,
+	// which holds its hub's feeds' copies.
+	type feedKey struct {
+		c    int
+		feed string
+	}
+	feeds := make(map[feedKey]int32, len(cs))
 	for fi, c := range cs {
 		bodyBase[fi], ridBase[fi] = int32(len(h.bodies)), int32(len(h.rids))
 		for _, b := range c.bodies {
-			b.feed = int32(fi)
+			k := feedKey{fi, b.Src.Feed}
+			id, ok := feeds[k]
+			if !ok {
+				id = int32(len(feeds))
+				feeds[k] = id
+			}
+			b.feed = id
 			h.bodies = append(h.bodies, b)
 		}
 		h.rids = append(h.rids, c.rids...)
@@ -259,7 +328,7 @@ var encScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // Prepare does the merge's work that concerns c alone, once: its bodies'
 // normalized titles and payload lines, and its rows sorted by start and
-// title (stably). MergeContributions prepares the contributions not yet
+// title (stably). Merge prepares the contributions not yet
 // prepared, on every core; a caller building contributions in parallel
 // calls Prepare where each is built. A prepared contribution takes no
 // more occurrences.
@@ -284,13 +353,12 @@ func (c *Contribution) Prepare() {
 	*scratch = appendBodies((*scratch)[:0], c.bodies)
 	c.enc = slices.Clone(*scratch)
 	encScratch.Put(scratch)
-	// Once written, a body's text is needed only to make HubEvents, and
-	// HubCalendar.ready reads it back then: drop it from the heap now.
+	// Once written, a body's text is needed only to make Events, and
+	// Calendar.ready reads it back then: drop it from the heap now.
 	for i := range c.bodies {
-		if b := &c.bodies[i]; b.lit == nil {
-			*b = body{Title: b.Title, AllDay: b.AllDay, Cancelled: b.Cancelled, norm: b.norm, z: b.z,
-				Src: bodySource{Feed: b.Src.Feed, UID: b.Src.UID, Kind: b.Src.Kind, Summary: b.Src.Summary}}
-		}
+		b := &c.bodies[i]
+		*b = body{Title: b.Title, AllDay: b.AllDay, Cancelled: b.Cancelled, norm: b.norm, z: b.z,
+			Src: bodySource{Feed: b.Src.Feed, UID: b.Src.UID, Kind: b.Src.Kind, Summary: b.Src.Summary, ID: b.Src.ID}}
 	}
 }
 
@@ -423,7 +491,7 @@ func mergeRange(cs []*Contribution, ranks, bodyBase, ridBase []int32, lo, hi []i
 // foldAll folds the sorted rows of h, in as many parts as there are
 // cores, each part a whole number of starts; the parts' groups and
 // recurrence ids are then joined.
-func foldAll(h *HubCalendar, t *titles, minPart int, st *MergeStats) {
+func foldAll(h *Calendar, t *titles, minPart int, st *Stats) {
 	parts := min(runtime.GOMAXPROCS(0), max(len(h.rows)/minPart, 1))
 	bounds := []int{0}
 	for p := 1; p < parts; p++ {
@@ -605,9 +673,9 @@ func fuzzyTitles(norms []string, words [][]string) (fuzzy []bool, partners [][]p
 	return fuzzy, partners, unchecked
 }
 
-// merger folds the rows of a sorted HubCalendar.
+// merger folds the rows of a sorted Calendar.
 type merger struct {
-	h        *HubCalendar
+	h        *Calendar
 	t        *titles
 	keys     []foldKey // by body index
 	groupIDs map[string]int32
@@ -633,7 +701,7 @@ type foldKey struct {
 }
 
 // foldKeys returns the fold keys of h's bodies.
-func foldKeys(h *HubCalendar, t *titles) []foldKey {
+func foldKeys(h *Calendar, t *titles) []foldKey {
 	keys := make([]foldKey, len(h.bodies))
 	for i := range h.bodies {
 		b := &h.bodies[i]
@@ -826,7 +894,7 @@ func (m *merger) groupID(comps []int32, hows []string) int32 {
 }
 
 // title returns the rank of a row's title.
-func (h *HubCalendar) title(r *row) int32 {
+func (h *Calendar) title(r *row) int32 {
 	if r.ref >= 0 {
 		return h.bodies[r.ref].rank
 	}
@@ -834,7 +902,7 @@ func (h *HubCalendar) title(r *row) int32 {
 }
 
 // tieBreak orders rows of the same start and title by UID.
-func (h *HubCalendar) tieBreak() {
+func (h *Calendar) tieBreak() {
 	var buf []byte
 	type tied struct {
 		r   row
@@ -863,7 +931,7 @@ func (h *HubCalendar) tieBreak() {
 }
 
 // uidOf returns the hub UID of a row's event.
-func (h *HubCalendar) uidOf(buf *[]byte, r *row) string {
+func (h *Calendar) uidOf(buf *[]byte, r *row) string {
 	ref := r.ref
 	if ref < 0 {
 		ref = h.groups[^ref].comps[0]
