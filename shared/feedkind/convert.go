@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -196,18 +195,20 @@ type converter struct {
 	hubZone bool
 	layout  dateLayout
 	// uids maps each UID written to the item that wrote it.
-	uids map[string]string
+	uids map[string]written
 	// notes counts each policy note, written once at the end.
 	notes     map[string]int
 	noteOrder []string
 	// full reports that a cap stopped the conversion.
 	full bool
+	// nodes counts the JSON-LD objects looked at.
+	nodes int
 }
 
 // newConverter returns a converter; m has been validated.
 func newConverter(ctx context.Context, kind Kind, base string, m Mapping, opt Options, rep *Report) *converter {
 	c := &converter{ctx: ctx, kind: kind, base: base, m: m, opt: opt, rep: rep,
-		uids: make(map[string]string), notes: make(map[string]int)}
+		uids: make(map[string]written), notes: make(map[string]int)}
 	c.zone, c.hubZone = opt.Zone, opt.Zone != nil
 	if m.TZ != "" {
 		c.zone, _ = loadZone(m.TZ)
@@ -475,7 +476,8 @@ func (c *converter) emit(where string, e *event) {
 // uid returns the UID of e: its source id, made unique among the events
 // written (with the start appended when two events share an id), or a
 // hash of its title, start and location. It returns "" (and skips the
-// event) for an exact duplicate: same id or same hash, same start.
+// event) for a duplicate: an event with the id (or, without one, the
+// title and location) and the start of one already written.
 func (c *converter) uid(where string, e *event) string {
 	startText := e.start.t.Format(time.RFC3339)
 	if e.start.form == formDate {
@@ -488,22 +490,26 @@ func (c *converter) uid(where string, e *event) string {
 		uid = hashUID(uid)
 	}
 	if first, dup := c.uids[uid]; dup {
+		if first.start == startText || e.id == "" {
+			c.skip(where, "duplicate of "+first.where+" (same id or title, same start)")
+			return ""
+		}
 		alt := uid + "/" + startText
 		if len(alt) > maxUID {
 			alt = hashUID(uid, startText)
 		}
-		if first2, dup2 := c.uids[alt]; dup2 || e.id == "" {
-			if dup2 {
-				first = first2
-			}
-			c.skip(where, "duplicate of "+first+" (same id or title, same start)")
+		if first, dup := c.uids[alt]; dup {
+			c.skip(where, "duplicate of "+first.where+" (same id, same start)")
 			return ""
 		}
 		uid = alt
 	}
-	c.uids[uid] = where
+	c.uids[uid] = written{where: where, start: startText}
 	return uid
 }
+
+// written is an event written: where it was found, and its start.
+type written struct{ where, start string }
 
 // ruleText writes r as an RRULE value for an event starting at start.
 // UNTIL is written as RFC 5545 section 3.3.10 asks: a DATE for an
@@ -644,14 +650,4 @@ func addCategory(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
-}
-
-// sortedKeys returns the keys of m, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -48,14 +48,23 @@ func (c *converter) readCSV(data []byte) error {
 	if bytes.IndexByte(text[:min(len(text), 8192)], 0) >= 0 {
 		return fmt.Errorf("binary data (NUL bytes), not CSV: %w", ErrInvalidInput)
 	}
+	comma, _ := csvDelimiter(c.m.Delimiter)
+	text = capCSVFields(text, byte(comma), maxCSVFields+1)
 	r := csv.NewReader(bytes.NewReader(text))
-	r.Comma, _ = csvDelimiter(c.m.Delimiter)
+	r.Comma = comma
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = false
 	r.ReuseRecord = true
 	var cols columns
-	haveCols := false
+	haveCols := !c.m.Header
+	if haveCols {
+		var err error
+		if cols, err = c.csvColumns(nil); err != nil {
+			return err
+		}
+	}
 	row, parsed, errs := 0, 0, 0
+	var lastErr error
 	for {
 		if row%256 == 0 {
 			if err := c.ctx.Err(); err != nil {
@@ -64,7 +73,7 @@ func (c *converter) readCSV(data []byte) error {
 		}
 		rec, err := r.Read()
 		row++
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -79,13 +88,17 @@ func (c *converter) readCSV(data []byte) error {
 				c.warn("stopped reading: too many records do not parse")
 				break
 			}
+			lastErr = pe.Err
 			c.rep.Skipped++
 			c.warn(fmt.Sprintf("row %d skipped: not CSV: %v (line %d)", row, pe.Err, pe.Line))
 			continue
 		}
 		parsed++
 		if len(rec) > maxCSVFields {
-			c.skip(fmt.Sprintf("row %d", row), fmt.Sprintf("%d fields, more than %d", len(rec), maxCSVFields))
+			if !haveCols {
+				return fmt.Errorf("the header row has more than %d fields: %w", maxCSVFields, ErrInvalidInput)
+			}
+			c.skip(fmt.Sprintf("row %d", row), fmt.Sprintf("more than %d fields", maxCSVFields))
 			continue
 		}
 		if !haveCols {
@@ -94,9 +107,7 @@ func (c *converter) readCSV(data []byte) error {
 			if cols, err = c.csvColumns(rec); err != nil {
 				return err
 			}
-			if c.m.Header {
-				continue
-			}
+			continue
 		}
 		if blankRecord(rec) {
 			continue
@@ -114,10 +125,82 @@ func (c *converter) readCSV(data []byte) error {
 			break
 		}
 	}
-	if !haveCols {
+	if parsed == 0 {
+		if lastErr != nil {
+			return fmt.Errorf("no record parses as CSV (%v): %w", lastErr, ErrInvalidInput)
+		}
 		return fmt.Errorf("no CSV records: %w", ErrInvalidInput)
 	}
 	return nil
+}
+
+// capCSVFields returns text with the delimiters of each record after
+// its first limit-1 made spaces, so that csv.Reader, which has no bound
+// of its own, never builds a record of more than limit fields (a record
+// of a million empty fields costs it hundreds of megabytes). It follows
+// encoding/csv's reading of quotes (LazyQuotes off), and copies text
+// only when a record is over the limit.
+func capCSVFields(text []byte, comma byte, limit int) []byte {
+	const (
+		fieldStart = iota
+		unquoted
+		quoted
+		quoteInQuoted
+	)
+	state, fields, copied := fieldStart, 1, false
+	endRecord := func() { state, fields = fieldStart, 1 }
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		sep := false
+		switch state {
+		case fieldStart, unquoted:
+			switch {
+			case c == comma:
+				sep = true
+			case c == '\n':
+				endRecord()
+			case c == '"' && state == fieldStart:
+				state = quoted
+			case c == '"':
+				// A bare quote: csv.Reader drops the rest of the line.
+				i = lineEnd(text, i)
+				endRecord()
+			default:
+				state = unquoted
+			}
+		case quoted:
+			if c == '"' {
+				state = quoteInQuoted
+			}
+		case quoteInQuoted:
+			switch {
+			case c == '"':
+				state = quoted
+			case c == comma:
+				sep = true
+			case c == '\n' || c == '\r' && i+1 < len(text) && text[i+1] == '\n':
+				endRecord()
+			default:
+				// A quote inside a quoted field: csv.Reader drops
+				// the rest of the line.
+				i = lineEnd(text, i)
+				endRecord()
+			}
+		}
+		if !sep {
+			continue
+		}
+		state = fieldStart
+		if fields < limit {
+			fields++
+			continue
+		}
+		if !copied {
+			text, copied = bytes.Clone(text), true
+		}
+		text[i] = ' '
+	}
+	return text
 }
 
 // csvColumns finds the mapped columns: by header name, or by number.
@@ -187,6 +270,11 @@ func (c *converter) emitRecord(where string, get func(int) string, cols columns,
 	m := c.m
 	e := event{localWhat: "start date", endInclusive: true}
 	e.title = oneLine(field(cols.title, m.Title))
+	if list != nil {
+		// JSON APIs of content systems write HTML entities and markup
+		// in their text (The Events Calendar's REST API does).
+		e.title = htmlText(e.title, false)
+	}
 	if e.title == "" {
 		c.skip(where, "no title")
 		return
@@ -195,6 +283,10 @@ func (c *converter) emitRecord(where string, get func(int) string, cols columns,
 	e.location = oneLine(field(cols.location, m.Location))
 	e.url = resolveURL(c.base, oneLine(field(cols.url, m.URL)))
 	e.description = strings.TrimSpace(strings.ToValidUTF8(field(cols.description, m.Description), "\uFFFD"))
+	if list != nil {
+		e.location = htmlText(e.location, false)
+		e.description = htmlText(e.description, true)
+	}
 	if list != nil && m.Categories != "" {
 		for _, v := range list(m.Categories) {
 			e.categories = append(e.categories, splitCategories(v)...)
@@ -286,6 +378,15 @@ func (c *converter) recordWhen(dateText, timeText string, start when) (when, err
 		}
 	}
 	return w, nil
+}
+
+// lineEnd returns the index of the line break at or after i, or
+// len(text).
+func lineEnd(text []byte, i int) int {
+	if j := bytes.IndexByte(text[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(text)
 }
 
 // truthy reads an all-day flag.

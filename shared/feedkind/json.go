@@ -95,7 +95,7 @@ func jsonDescend(dec *json.Decoder, key string) error {
 		}
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			return fmt.Errorf("not JSON: %v: %w", err, ErrInvalidInput)

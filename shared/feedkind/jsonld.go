@@ -114,7 +114,7 @@ func (c *converter) readJSONLD(data []byte) error {
 			break
 		}
 		b := &ldBlock{n: i + 1}
-		c.ldBlock(b, raw)
+		c.readLDBlock(b, raw)
 		found += b.events
 	}
 	if found == 0 {
@@ -171,8 +171,8 @@ func (c *converter) ldScripts(data []byte) (blocks [][]byte, title string, err e
 	}
 }
 
-// ldBlock reads one JSON-LD block.
-func (c *converter) ldBlock(b *ldBlock, raw []byte) {
+// readLDBlock reads one JSON-LD block.
+func (c *converter) readLDBlock(b *ldBlock, raw []byte) {
 	raw = unwrapScript(raw)
 	if len(raw) == 0 {
 		return
@@ -187,17 +187,18 @@ func (c *converter) ldBlock(b *ldBlock, raw []byte) {
 		// fault of hand-made JSON-LD; read them as spaces.
 		raw = blankControls(raw)
 	}
-	if err := json.Unmarshal(raw, new(json.RawMessage)); err != nil {
+	if !json.Valid(raw) {
+		err := json.Unmarshal(raw, new(json.RawMessage))
 		c.warn(fmt.Sprintf("block %d: invalid JSON-LD: %v", b.n, err))
 		return
 	}
-	c.ldWalk(b, raw, 0, false)
+	c.ldWalk(b, raw, 0)
 }
 
 // ldWalk looks for Events in the JSON value raw: directly, in arrays, in
 // @graph, in an ItemList's items, a page's mainEntity, an event's
 // subEvents, and a place's or organisation's event list.
-func (c *converter) ldWalk(b *ldBlock, raw json.RawMessage, depth int, inEvent bool) {
+func (c *converter) ldWalk(b *ldBlock, raw json.RawMessage, depth int) {
 	if depth > c.opt.MaxDepth || c.full {
 		return
 	}
@@ -207,17 +208,20 @@ func (c *converter) ldWalk(b *ldBlock, raw json.RawMessage, depth int, inEvent b
 	}
 	switch raw[0] {
 	case '[':
-		var list []json.RawMessage
-		if json.Unmarshal(raw, &list) != nil {
+		jsonElements(raw, func(v []byte) bool {
+			c.ldWalk(b, v, depth+1)
+			return !c.full
+		})
+	case '{':
+		if c.nodes++; c.nodes%256 == 0 && c.ctx.Err() != nil {
+			c.full = true
 			return
 		}
-		for _, v := range list {
-			if c.full {
-				return
-			}
-			c.ldWalk(b, v, depth+1, inEvent)
+		if c.nodes > 4*c.opt.MaxItems {
+			c.warn(fmt.Sprintf("stopped after %d JSON-LD nodes (the limit)", 4*c.opt.MaxItems))
+			c.full = true
+			return
 		}
-	case '{':
 		var n ldNode
 		if json.Unmarshal(raw, &n) != nil {
 			return
@@ -238,7 +242,7 @@ func (c *converter) ldWalk(b *ldBlock, raw json.RawMessage, depth int, inEvent b
 		}
 		for _, sub := range []json.RawMessage{n.Graph, n.ItemListElement, n.Item, n.MainEntity, n.SubEvent, n.Event, n.Events} {
 			if len(sub) > 0 {
-				c.ldWalk(b, sub, depth+1, inEvent || isEvent)
+				c.ldWalk(b, sub, depth+1)
 			}
 		}
 	}
@@ -668,13 +672,55 @@ func ldEach(raw json.RawMessage, fn func(json.RawMessage)) {
 		fn(raw)
 		return
 	}
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) != nil {
+	jsonElements(raw, func(v []byte) bool {
+		if string(v) != "null" {
+			fn(v)
+		}
+		return true
+	})
+}
+
+// jsonElements calls fn with each element of the JSON array raw (which
+// has been validated), without copying, until fn returns false.
+func jsonElements(raw []byte, fn func([]byte) bool) {
+	if len(raw) == 0 || raw[0] != '[' {
 		return
 	}
-	for _, v := range list {
-		if v = bytes.TrimSpace(v); len(v) > 0 && string(v) != "null" {
-			fn(v)
+	depth, start := 0, 1
+	inStr, esc := false, false
+	for i := 1; i < len(raw); i++ {
+		c := raw[i]
+		if inStr {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				if e := bytes.TrimSpace(raw[start:i]); len(e) > 0 {
+					fn(e)
+				}
+				return
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				if !fn(bytes.TrimSpace(raw[start:i])) {
+					return
+				}
+				start = i + 1
+			}
 		}
 	}
 }
@@ -700,15 +746,12 @@ func ldStringDepth(raw json.RawMessage, depth int) string {
 	case c == '-' || c >= '0' && c <= '9':
 		return string(raw)
 	case c == '[':
-		var list []json.RawMessage
-		if json.Unmarshal(raw, &list) != nil {
-			return ""
-		}
-		for _, v := range list {
-			if s := ldStringDepth(v, depth+1); s != "" {
-				return s
-			}
-		}
+		var out string
+		jsonElements(raw, func(v []byte) bool {
+			out = ldStringDepth(v, depth+1)
+			return out == ""
+		})
+		return out
 	case c == '{':
 		var s ldScalar
 		if json.Unmarshal(raw, &s) != nil {
