@@ -809,7 +809,9 @@ func compareLogs(ctx context.Context, tl *tablelog.Log, procs []*faultProc, cuto
 		r := w.logRecord
 		f.stdout++
 		k := key{w.part, r.Time.UnixNano()}
-		i := slices.IndexFunc(have[k], func(e tablelog.Entry) bool { return sameMessage(e.Message, r.Msg) })
+		i := slices.IndexFunc(have[k], func(e tablelog.Entry) bool {
+			return sameMessage(e.Message, r.Msg) || e.Attrs[tablelog.KeyMsg] == r.Msg
+		})
 		if i >= 0 {
 			f.found++
 			have[k] = slices.Delete(have[k], i, i+1)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/scripthost"
+	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/workerrole/internal/aggregate"
 	"github.com/elmcity/elmcity/workerrole/internal/cli"
@@ -66,8 +68,9 @@ func curatorTool(name string, args []string) int {
 }
 
 // run wires the worker by hand, in dependency order, and works until ctx is
-// cancelled; then it stops its probe server, flushes the table log and
-// returns.
+// cancelled or the probe server, the job runner or the scheduler fails;
+// then it stops and waits for all three (see serve), flushes the table log
+// and returns.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, _, err := loadConfig(getenv)
 	if err != nil {
@@ -78,7 +81,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	defer r.Close(ctx)
-	acct, log, console := r.Acct, r.Log, r.Console
+	acct, console := r.Acct, r.Console
+	// Curators read the worker's records in their hub's table log as
+	// sentences; stdout keeps the constant messages.
+	log := slog.New(tablelog.WithSentences(r.Log.Handler(), aggregate.Sentences(), worker.Sentences(), scheduler.Sentences()))
 
 	jobs, err := queue.Open(ctx, acct, queue.Config{
 		Name:              cfg.JobQueue,
@@ -141,41 +147,70 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.MetricsAddr, err)
 	}
-	// The runner and the scheduler stop when ctx ends or the probe server
-	// fails; run returns only once both have.
+	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "queue", jobs.Name())
+	return serve(ctx, log, cfg.ShutdownTimeout, probe, ln, map[string]func(context.Context) error{
+		"job runner": runner.Run,
+		"scheduler":  sched.Run,
+	})
+}
+
+// errStoppedEarly is the failure of a task that returned before it was
+// asked to stop.
+var errStoppedEarly = errors.New("stopped before shutdown")
+
+// serve serves probes on ln and runs each task until ctx ends or any of
+// them, or the probe server, stops. On every way out it cancels the tasks,
+// waits for all of them (each finishes its own in-flight work), then shuts
+// the probe server down within shutdownTimeout, so that nothing it started
+// outlives it. It returns every failure, or nil after a stop that ctx asked
+// for.
+func serve(ctx context.Context, log *slog.Logger, shutdownTimeout time.Duration, probe *http.Server, ln net.Listener,
+	tasks map[string]func(context.Context) error) error {
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
+	type result struct {
+		name string
+		err  error
+	}
+	done := make(chan result, len(tasks))
+	for name, task := range tasks {
+		go func() { done <- result{name, task(workCtx)} }()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- probe.Serve(ln) }()
-	runDone := make(chan error, 1)
-	go func() { runDone <- runner.Run(workCtx) }()
-	schedDone := make(chan error, 1)
-	go func() { schedDone <- sched.Run(workCtx) }()
-	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "queue", jobs.Name())
 
-	var failed error
+	var errs []error
+	running, serving := len(tasks), true
 	select {
 	case err := <-serveErr:
-		failed = fmt.Errorf("serve probes: %w", err)
-		serveErr <- nil // read again below
+		serving = false
+		errs = append(errs, fmt.Errorf("serve probes: %w", err))
+	case r := <-done:
+		running--
+		if r.err != nil || ctx.Err() == nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.name, cmp.Or(r.err, errStoppedEarly)))
+		}
 	case <-ctx.Done():
 	}
 	stopWork()
-	log.Info("shutting down: finishing in-flight jobs", "timeout", cfg.ShutdownTimeout.String())
-	if err := <-runDone; err != nil {
-		log.Error("job runner stopped with an error", "error", err.Error())
+	log.Info("shutting down: finishing in-flight jobs", "timeout", shutdownTimeout.String())
+	for ; running > 0; running-- {
+		if r := <-done; r.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.name, r.err))
+		}
 	}
-	<-schedDone
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := probe.Shutdown(sctx); err != nil {
 		_ = probe.Close()
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve probes: %w", err)
+	if serving {
+		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve probes: %w", err))
+		}
 	}
-	if failed != nil {
-		return failed
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	log.Info("stopped")
 	return nil

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/roletest"
+	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
@@ -97,6 +101,31 @@ func TestRunAggregatesQueuedHub(t *testing.T) {
 	}
 	if err := role.Stop(t); err != nil {
 		t.Errorf("run() after cancel = %v", err)
+	}
+	// Curators read the publish in the hub's table log as a sentence; the
+	// entry keeps the stdout message under tablelog.KeyMsg.
+	tl, err := tablelog.Open(ctx, storagetest.Account(t), tablelog.Config{Table: env["ELMCITY_LOG_TABLE"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tl.Close(context.Background()) })
+	page, err := tl.Read(ctx, tablelog.Query{Hub: "keene", Include: []string{"published"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range page.Entries {
+		if !strings.HasPrefix(e.Message, "published") && e.Attrs[tablelog.KeyMsg] != "calendar published" {
+			continue // a skipped second run's entry
+		}
+		found = true
+		if e.Message != "published 5 events from 1 of 1 feeds" || e.Attrs[tablelog.KeyMsg] != "calendar published" {
+			t.Errorf("table entry %q (msg %q), want %q (msg %q)", e.Message, e.Attrs[tablelog.KeyMsg],
+				"published 5 events from 1 of 1 feeds", "calendar published")
+		}
+	}
+	if !found {
+		t.Errorf("the hub's table log has no entry of the publish: %+v", page.Entries)
 	}
 }
 
@@ -252,12 +281,119 @@ func TestRunLeavesNothingRunningWhenProbesCannotBind(t *testing.T) {
 	defer func() { _ = taken.Close() }()
 	env := testEnv(t)
 	env["ELMCITY_WORKER_METRICS_ADDR"] = taken.Addr().String()
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+	defer goleak.VerifyNone(t, leakOptions()...)
 	err = run(context.Background(), func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), taken.Addr().String()) {
 		t.Fatalf("run() = %v, want the bind failure", err)
+	}
+}
+
+// leakOptions are goleak's options for a test that checks that what it
+// ran stopped everything it started: the goroutines running already are
+// not its own, nor are idle keep-alive connections of the storage SDK's
+// shared HTTP transport. Such a test cannot be parallel: it runs with the
+// package's sequential tests, before any parallel one starts.
+func leakOptions() []goleak.Option {
+	return []goleak.Option{goleak.IgnoreCurrent(),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+	}
+}
+
+// TestServeStopsEverything checks that serve, however it ends (asked to
+// stop, the probe server failing, a task failing or returning early),
+// cancels every task, waits for each and shuts the probe server down
+// before it returns. Not parallel: see leakOptions.
+func TestServeStopsEverything(t *testing.T) {
+	tests := []struct {
+		name string
+		// closeListener makes the probe server fail at once.
+		closeListener bool
+		// fail is the task that returns at once, with failErr.
+		fail    string
+		failErr error
+		cancel  bool
+		want    []string // substrings of serve's error; none: nil
+	}{
+		{name: "Cancelled", cancel: true},
+		{name: "ProbeServerFails", closeListener: true, want: []string{"serve probes"}},
+		{name: "TaskFails", fail: "job runner", failErr: errors.New("queue gone"), want: []string{"job runner: queue gone"}},
+		{name: "TaskReturnsEarly", fail: "scheduler", want: []string{"scheduler: " + errStoppedEarly.Error()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, leakOptions()...)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			if tt.closeListener {
+				_ = ln.Close()
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			started := make(chan string, 2)
+			var stopped atomic.Int32
+			task := func(name string) func(context.Context) error {
+				return func(ctx context.Context) error {
+					defer stopped.Add(1)
+					started <- name
+					if name == tt.fail {
+						return tt.failErr
+					}
+					<-ctx.Done()
+					return nil
+				}
+			}
+			tasks := map[string]func(context.Context) error{"job runner": task("job runner"), "scheduler": task("scheduler")}
+			probe := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: time.Second}
+			served := make(chan error, 1)
+			go func() { served <- serve(ctx, slog.New(slog.DiscardHandler), 5*time.Second, probe, ln, tasks) }()
+			waitOrTimeout(t, started)
+			waitOrTimeout(t, started)
+			if tt.cancel {
+				if resp, err := http.Get("http://" + addr + "/healthz"); err == nil { // the probes answer meanwhile
+					_ = resp.Body.Close()
+				} else {
+					t.Errorf("GET /healthz while serving: %v", err)
+				}
+				cancel()
+			}
+			err = waitOrTimeout(t, served)
+			if n := stopped.Load(); n != 2 {
+				t.Errorf("serve() returned with %d of 2 tasks stopped", n)
+			}
+			switch {
+			case len(tt.want) == 0 && err != nil:
+				t.Errorf("serve() = %v, want nil", err)
+			case len(tt.want) > 0 && err == nil:
+				t.Errorf("serve() = nil, want an error with %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if err != nil && !strings.Contains(err.Error(), w) {
+					t.Errorf("serve() = %v, want it to say %q", err, w)
+				}
+			}
+			if !tt.closeListener {
+				if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+					_ = c.Close()
+					t.Errorf("the probe address %s still accepts after serve returned", addr)
+				}
+			}
+		})
+	}
+}
+
+// waitOrTimeout waits for ch to deliver.
+func waitOrTimeout[T any](t testing.TB, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatal("timed out after 30s")
+		var zero T
+		return zero
 	}
 }

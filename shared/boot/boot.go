@@ -38,7 +38,7 @@ type Role struct {
 func Start(ctx context.Context, name string, c envconfig.Common, cfg any, stdout io.Writer) (*Role, error) {
 	console := slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: c.LogLevel})
 	boot := slog.New(console).With("role", name, "instance", c.Instance)
-	boot.InfoContext(ctx, name+" starting", "config", fmt.Sprintf("%+v", cfg))
+	boot.InfoContext(ctx, "role starting", "role", name, "config", fmt.Sprintf("%+v", cfg))
 
 	acct, err := azstorage.Open(c.Storage.Reveal(), azstorage.Options{TryTimeout: c.StorageTryTimeout})
 	if err != nil {

@@ -20,3 +20,14 @@ func ExampleValidID() {
 	// "x' or PartitionKey ne 'y" false
 	// ""                         false
 }
+
+// A Sentence writes what curators read in the table log from a record's
+// attributes; the stdout log keeps the constant message.
+func ExampleTemplate() {
+	s := tablelog.Template("member hub {member}: {error}")
+	fmt.Println(s(map[string]string{"member": "keene", "error": "never published"}))
+	fmt.Println(s(map[string]string{"member": "keene"}))
+	// Output:
+	// member hub keene: never published
+	// member hub keene: {error}
+}

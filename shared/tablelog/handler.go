@@ -37,7 +37,8 @@ type HandlerOptions struct {
 // Handler returns a slog.Handler that turns records into entries and
 // enqueues them with Add, so logging never blocks on the table. The level
 // gives the type: Error and above "exception", Warn "warning", Info "info",
-// below "debug". Message is the record's message; other attributes go to
+// below "debug". Message is the record's message, or the sentence
+// WithSentences gives it (see Sentence); other attributes go to
 // Attrs as strings, groups flattened as "group.key", with secret-looking
 // keys redacted. Handle never returns an error: a record the buffer cannot
 // take is counted by Dropped. The handler must not be used for
@@ -66,6 +67,7 @@ type handler struct {
 type fields struct {
 	hub, typ, detail, stack string
 	attrs                   []attr
+	sentence                Sentence // from WithSentences' mark
 }
 
 type attr struct{ key, value string }
@@ -114,11 +116,15 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 		}
 		e.Detail += f.stack
 	}
-	if len(f.attrs) > 0 {
-		e.Attrs = make(map[string]string, len(f.attrs))
+	if len(f.attrs) > 0 || f.sentence != nil {
+		e.Attrs = make(map[string]string, len(f.attrs)+1)
 		for _, a := range f.attrs {
 			e.Attrs[a.key] = a.value
 		}
+	}
+	if f.sentence != nil {
+		e.Message = render(f.sentence, r.Message, f.attrs)
+		e.Attrs[KeyMsg] = r.Message
 	}
 	h.log.Add(e)
 	return nil
@@ -164,6 +170,10 @@ func (h *handler) WithGroup(name string) slog.Handler {
 // collect records one attribute. nested is true inside a slog.Group value,
 // where the special keys have no meaning.
 func (f *fields) collect(prefix string, a slog.Attr, nested bool) {
+	if s, ok := markOf(a.Value); ok {
+		f.sentence = s
+		return
+	}
 	a.Value = a.Value.Resolve()
 	if a.Equal(slog.Attr{}) {
 		return

@@ -20,7 +20,10 @@
 // the entries landed; [Log.Add] enqueues onto a bounded buffer drained by one
 // background goroutine and never blocks; [Log.Handler] is a [slog.Handler]
 // over Add, so code logs with log/slog and the hub attribute picks the
-// partition. [Log.Read] queries a partition newest first with filters and
+// partition. Records keep constant messages, stable keys for the stdout
+// log; [WithSentences] has the handler write, for curators, the sentence a
+// [Sentence] renders from a record's attributes, as the entry's Message.
+// [Log.Read] queries a partition newest first with filters and
 // page tokens; [Log.Purge] deletes old entries for retention.
 //
 // No OData filter is ever built from unchecked input: hub ids and types are
@@ -58,10 +61,10 @@ const (
 const (
 	// writeTimeout bounds one background write, retries included.
 	writeTimeout = 30 * time.Second
-	// retryMin and retryMax bound the wait before writing again after a
+	// retryFirst and retryLast bound the wait before writing again after a
 	// write failed for a transient reason; it doubles each time.
-	retryMin = time.Second
-	retryMax = 30 * time.Second
+	retryFirst = time.Second
+	retryLast  = 30 * time.Second
 )
 
 // System is the partition for entries that belong to no hub. It cannot be a
@@ -471,7 +474,7 @@ func (w *writer) attempt(ctx context.Context, entries []Entry, why string) outco
 				slog.String("table", l.table), slog.Int("held", w.p.total), slog.Int64("held_bytes", w.p.bytes),
 				slog.String("error", o.err.Error()))
 		}
-		w.backoff = min(max(2*w.backoff, retryMin), retryMax)
+		w.backoff = min(max(2*w.backoff, retryFirst), retryLast)
 		w.retryAt = time.Now().Add(w.backoff)
 	case w.backoff != 0:
 		w.backoff = 0

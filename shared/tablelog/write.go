@@ -113,16 +113,16 @@ func clip(s string) string {
 }
 
 // truncate returns s, made valid UTF-8, cut at a rune boundary so that with
-// its marker it is at most max bytes.
-func truncate(s string, max int) string {
+// its marker it is at most limit bytes.
+func truncate(s string, limit int) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	if len(s) <= max {
+	if len(s) <= limit {
 		return s
 	}
 	marker := "…[truncated, " + strconv.Itoa(len(s)) + " bytes total]"
-	cut := max - len(marker)
+	cut := limit - len(marker)
 	if cut < 0 {
 		return marker[:0]
 	}

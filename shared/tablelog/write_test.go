@@ -79,7 +79,7 @@ func TestWriteRoundTrip(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
 	b := setup(t, tablelog.Config{Role: "webrole", Instance: "web3", Now: func() time.Time { return now }})
-	at := func(min int) time.Time { return now.Add(time.Duration(min) * time.Minute) }
+	at := func(minutes int) time.Time { return now.Add(time.Duration(minutes) * time.Minute) }
 	write(t, b.log,
 		tablelog.Entry{Hub: "rt", Message: "second", Time: at(-2), Type: tablelog.TypeWarning, Detail: "GET /x"},
 		tablelog.Entry{Hub: "rt", Message: "stamped now"},

@@ -163,12 +163,12 @@ func LeaseName(hubID string) string { return "hub-" + hubID }
 // aggregation only if the hub is still stale when the job runs.
 const ScheduledBy = "scheduler"
 
-// Header and FeedStats are the run summary a payload's first line holds
-// (package hubrun, which the web role reads too).
-type (
-	Header    = hubrun.Header
-	FeedStats = hubrun.FeedStats
-)
+// Header is the run summary a payload's first line holds (package
+// hubrun, which the web role reads too).
+type Header = hubrun.Header
+
+// FeedStats is one feed's (or member hub's) line of the run summary.
+type FeedStats = hubrun.FeedStats
 
 // Handle runs one aggregation job. An unknown hub is permanent; a hub
 // being aggregated by another worker is retried later; a job that an
@@ -250,8 +250,7 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 	}
 	if cut := cal.Truncate(j.cfg.MaxHubEvents); cut > 0 {
 		head.Cut, head.Events, head.Cancelled = cut, cal.Len(), cal.Cancelled()
-		log.WarnContext(ctx, fmt.Sprintf("calendar capped at %d events; the %d latest were left out", j.cfg.MaxHubEvents, cut),
-			"max_events", j.cfg.MaxHubEvents, "cut", cut)
+		log.WarnContext(ctx, msgCalendarCapped, "max_events", j.cfg.MaxHubEvents, "cut", cut)
 	}
 	// In parts: the merged calendar's body lines go to the publisher as
 	// they are, never copied into one payload.
@@ -283,18 +282,10 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 		j.cfg.Observe.Published(head.Events)
 	}
 	prog.published(ctx, head)
-	log.InfoContext(ctx, fmt.Sprintf("published %d events%s from %d of %d feeds", head.Events, cancelledNote(head.Cancelled), head.FeedsOK, head.FeedsOK+head.FeedsBad),
+	log.InfoContext(ctx, msgCalendarPublished,
 		"generation", g.ID, "events", head.Events, "cancelled", head.Cancelled, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
-		"payload_bytes", size, "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
+		"feeds_total", head.FeedsOK+head.FeedsBad, "payload_bytes", size, "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
 	return nil
-}
-
-// cancelledNote is " (N cancelled)" after a count of events, or "".
-func cancelledNote(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (%d cancelled)", n)
 }
 
 // holder names one run of job on this worker, as the hub lease's holder.

@@ -51,12 +51,14 @@ func TestNewFeedFailureSaysWhatHappened(t *testing.T) {
 	}
 	var found bool
 	for _, r := range rec.Records() {
-		if r.Level != slog.LevelWarn || !strings.HasPrefix(r.Msg, "feed Museum failed") {
+		if r.Level != slog.LevelWarn || r.Msg != "feed failed" || r.Attrs["source"] != "Museum" {
 			continue
 		}
 		found = true
-		if r.Msg != "feed Museum failed (http_4xx); it has no earlier events to serve" || !strings.Contains(r.Attrs["detail"], "403") {
-			t.Errorf("warning = %q with detail %q, want no claim of last good events and the error in the detail", r.Msg, r.Attrs["detail"])
+		// What curators read in the hub's table log.
+		said := aggregate.Sentences()["feed failed"](r.Attrs)
+		if said != "feed Museum failed (http_4xx); it has no earlier events to serve" || !strings.Contains(r.Attrs["detail"], "403") {
+			t.Errorf("warning says %q with detail %q, want no claim of last good events and the error in the detail", said, r.Attrs["detail"])
 		}
 	}
 	if !found {
@@ -99,8 +101,56 @@ func TestCancelledRunBlamesNoFeed(t *testing.T) {
 		t.Error("Handle() of a cancelled run = nil, want its error")
 	}
 	for _, r := range rec.Records() {
-		if strings.HasPrefix(r.Msg, "feed ") {
+		if strings.HasPrefix(r.Msg, "feed ") || r.Attrs["source"] != "" {
 			t.Errorf("a cancelled run logged %q", r.Msg)
 		}
+	}
+}
+
+// TestSentences checks what curators read in the hub's table log for each
+// of the job's records, from the attributes the job logs.
+func TestSentences(t *testing.T) {
+	t.Parallel()
+	s := aggregate.Sentences()
+	tests := []struct {
+		name  string
+		msg   string
+		attrs map[string]string
+		want  string
+	}{
+		{name: "FeedFailedCarried", msg: "feed failed", attrs: map[string]string{"source": "Library", "error_class": "http_4xx", "carried": "12"},
+			want: "feed Library failed (http_4xx); serving its last 12 good events"},
+		{name: "FeedFailedNothingToServe", msg: "feed failed", attrs: map[string]string{"source": "Museum", "error_class": "dns", "carried": "0"},
+			want: "feed Museum failed (dns); it has no earlier events to serve"},
+		{name: "FeedUnusable", msg: "feed failed", attrs: map[string]string{"source": "Library", "error_class": "parse", "carried": "3"},
+			want: "feed Library is not a usable calendar; serving its last 3 good events"},
+		{name: "FeedParseTimeout", msg: "feed failed", attrs: map[string]string{"source": "Library", "error_class": aggregate.ClassParseTimeout, "carried": "0"},
+			want: "feed Library took too long to parse; it has no earlier events to serve"},
+		{name: "FeedDropped", msg: "feed dropped", attrs: map[string]string{"source": "Library", "flag": "dropped to zero", "listed_before": "9", "listed": "0"},
+			want: "feed Library dropped to zero (9 to 0 occurrences)"},
+		{name: "MembersLeftOut", msg: "region members left out", attrs: map[string]string{"left_out": "3", "max_members": "50"},
+			want: "region lists 3 more member hubs than the 50 merged; the rest are left out"},
+		{name: "MemberFailed", msg: "member hub failed", attrs: map[string]string{"member": "keene", "error": "never published"},
+			want: "member hub keene: never published"},
+		{name: "MemberDropped", msg: "member hub dropped", attrs: map[string]string{"member": "x", "flag": "dropped by more than half", "listed_before": "120", "listed": "40"},
+			want: "member hub x dropped by more than half (120 to 40 events)"},
+		{name: "Capped", msg: "calendar capped", attrs: map[string]string{"max_events": "100000", "cut": "7"},
+			want: "calendar capped at 100000 events; the 7 latest were left out"},
+		{name: "Published", msg: "calendar published", attrs: map[string]string{"events": "40", "cancelled": "0", "feeds_ok": "3", "feeds_total": "4"},
+			want: "published 40 events from 3 of 4 feeds"},
+		{name: "PublishedWithCancelled", msg: "calendar published", attrs: map[string]string{"events": "40", "cancelled": "2", "feeds_ok": "4", "feeds_total": "4"},
+			want: "published 40 events (2 cancelled) from 4 of 4 feeds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, ok := s[tt.msg]
+			if !ok {
+				t.Fatalf("Sentences() has no sentence for %q", tt.msg)
+			}
+			if got := f(tt.attrs); got != tt.want {
+				t.Errorf("sentence of %q = %q, want %q", tt.msg, got, tt.want)
+			}
+		})
 	}
 }

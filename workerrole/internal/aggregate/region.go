@@ -30,8 +30,7 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 	head := Header{V: PayloadVersion, Hub: h.ID, Started: started, From: from, To: to}
 	members, dropped := RegionMembers(h, j.cfg.MaxRegionMembers)
 	if dropped > 0 {
-		log.WarnContext(ctx, fmt.Sprintf("region lists %d more member hubs than the %d merged; the rest are left out", dropped, j.cfg.MaxRegionMembers),
-			"max_members", j.cfg.MaxRegionMembers, "left_out", dropped)
+		log.WarnContext(ctx, msgMembersLeftOut, "max_members", j.cfg.MaxRegionMembers, "left_out", dropped)
 	}
 	// Members are read one at a time, and each keeps only its earliest
 	// MaxHubEvents events in the window (no more can be published), so a
@@ -52,11 +51,11 @@ func (j *Job) runRegion(ctx context.Context, h hub.Hub, prev *decoded, log *slog
 			flagDrop(&st)
 		} else {
 			head.FeedsBad++
-			log.WarnContext(ctx, fmt.Sprintf("member hub %s: %s", m, st.Error), "member", m, "error_class", st.ErrorClass)
+			log.WarnContext(ctx, msgMemberFailed, "member", m, "error_class", st.ErrorClass, "error", st.Error)
 		}
 		if st.Flag != "" {
 			before, now := listed(st)
-			log.WarnContext(ctx, fmt.Sprintf("member hub %s %s (%d to %d events)", m, st.Flag, before, now), "member", m)
+			log.WarnContext(ctx, msgMemberDropped, "member", m, "flag", st.Flag, "listed_before", before, "listed", now)
 		}
 		head.Feeds = append(head.Feeds, st)
 		if in != nil {

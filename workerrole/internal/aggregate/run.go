@@ -174,8 +174,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Opt
 		st.Validators = prevValidators
 		carry()
 		bad = true
-		log.WarnContext(ctx, failedMessage(f.Source, st), "feed_url", fetch.LogURL(f.FeedURL),
-			"error_class", st.ErrorClass, "error", st.Error, "detail", st.Error, "carried", st.Occurrences)
+		logFeedFailed(ctx, log, f, st)
 	case res.NotModified || res.Unchanged:
 		st.Status = "not_modified"
 		if res.Unchanged {
@@ -203,8 +202,7 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Opt
 			st.Validators = fetch.Validators{} // refetch in full next time
 			carry()
 			bad = true
-			log.WarnContext(ctx, failedMessage(f.Source, st), "feed_url", fetch.LogURL(f.FeedURL),
-				"error_class", st.ErrorClass, "error", st.Error, "detail", st.Error, "carried", st.Occurrences)
+			logFeedFailed(ctx, log, f, st)
 			break
 		}
 		meta.Occurrences = occs
@@ -219,8 +217,8 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Opt
 	markFailing(&st, before, started)
 	if st.Flag != "" {
 		was, now := listed(st)
-		log.WarnContext(ctx, fmt.Sprintf("feed %s %s (%d to %d occurrences)", f.Source, st.Flag, was, now),
-			"feed_url", fetch.LogURL(f.FeedURL))
+		log.WarnContext(ctx, msgFeedDropped, "source", f.Source, "feed_url", fetch.LogURL(f.FeedURL),
+			"flag", st.Flag, "listed_before", was, "listed", now)
 	}
 	return feedResult{st: st, c: c, bad: bad}
 }
@@ -237,20 +235,12 @@ func markFailing(st *FeedStats, before FeedStats, started time.Time) {
 	}
 }
 
-// failedMessage is the log line of a failed feed, for curators: what
-// failed, in words, and what the hub serves instead.
-func failedMessage(source string, st FeedStats) string {
-	what := fmt.Sprintf("feed %s failed (%s)", source, st.ErrorClass)
-	switch st.ErrorClass {
-	case "parse":
-		what = fmt.Sprintf("feed %s is not a usable calendar", source)
-	case ClassParseTimeout:
-		what = fmt.Sprintf("feed %s took too long to parse", source)
-	}
-	if st.Occurrences == 0 {
-		return what + "; it has no earlier events to serve"
-	}
-	return fmt.Sprintf("%s; serving its last %d good events", what, st.Occurrences)
+// logFeedFailed warns of a failed feed. Curators read it as a sentence
+// (feedFailedSentence): what failed, in words, and what the hub serves
+// instead; the error is in its detail.
+func logFeedFailed(ctx context.Context, log *slog.Logger, f hub.Feed, st FeedStats) {
+	log.WarnContext(ctx, msgFeedFailed, "source", f.Source, "feed_url", fetch.LogURL(f.FeedURL),
+		"error_class", st.ErrorClass, "error", st.Error, "detail", st.Error, "carried", st.Occurrences)
 }
 
 // parseFeed parses and expands one feed body, filling st, and returns its

@@ -34,7 +34,7 @@ func check(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return err
 	}
 	w := bufio.NewWriter(stdout)
-	defer w.Flush()
+	defer func() { _ = w.Flush() }() // the report to stdout: a failed write has no one to tell
 	cal, err := parse(ctx, o, stdin)
 	if err != nil {
 		msg := err.Error()

@@ -97,6 +97,25 @@ func New(s store, p pointers, q enqueuer, r runner, cfg Config) *Scheduler {
 	return &Scheduler{store: s, pub: p, jobs: q, scripts: r, cfg: cfg, pending: map[string]time.Time{}}
 }
 
+// Messages of the scheduler's records whose table entries curators read
+// as sentences (see Sentences).
+const (
+	msgScheduled    = "aggregation scheduled"
+	msgScriptFailed = "maintenance script failed"
+	msgScriptRan    = "maintenance script ran"
+)
+
+// Sentences renders the scheduler's records in the table log, as curators
+// read them: "aggregation scheduled: never aggregated", "maintenance script
+// purge failed: ...".
+func Sentences() tablelog.Sentences {
+	return tablelog.Sentences{
+		msgScheduled:    tablelog.Template("aggregation scheduled: {reason}"),
+		msgScriptFailed: tablelog.Template("maintenance script {task} failed: {error}"),
+		msgScriptRan:    tablelog.Template("maintenance script {task}: {output}"),
+	}
+}
+
 // LeaseName is the leader lease's name.
 const LeaseName = "scheduler"
 
@@ -203,7 +222,7 @@ func (s *Scheduler) enqueueStale(ctx context.Context) error {
 		s.mu.Lock()
 		s.pending[h.ID] = now
 		s.mu.Unlock()
-		s.cfg.Logger.InfoContext(ctx, "aggregation scheduled: "+reason, "hub", h.ID, "job_id", job.ID)
+		s.cfg.Logger.InfoContext(ctx, msgScheduled, "hub", h.ID, "job_id", job.ID, "reason", reason)
 	}
 	return errors.Join(errs...)
 }
@@ -234,12 +253,12 @@ func (s *Scheduler) runDue(ctx context.Context) error {
 			if errors.As(err, &se) {
 				detail = se.Stack
 			}
-			s.cfg.Logger.ErrorContext(ctx, fmt.Sprintf("maintenance script %s failed: %v", t.Name, err),
-				"hub", tablelog.System, "script", t.Script, "detail", detail, "duration_ms", time.Since(start).Milliseconds())
+			s.cfg.Logger.ErrorContext(ctx, msgScriptFailed, "hub", tablelog.System, "task", t.Name, "script", t.Script,
+				"error", err.Error(), "detail", detail, "duration_ms", time.Since(start).Milliseconds())
 			continue
 		}
-		s.cfg.Logger.InfoContext(ctx, fmt.Sprintf("maintenance script %s: %s", t.Name, out),
-			"hub", tablelog.System, "script", t.Script, "duration_ms", time.Since(start).Milliseconds())
+		s.cfg.Logger.InfoContext(ctx, msgScriptRan, "hub", tablelog.System, "task", t.Name, "script", t.Script,
+			"output", out, "duration_ms", time.Since(start).Milliseconds())
 	}
 	return errors.Join(errs...)
 }

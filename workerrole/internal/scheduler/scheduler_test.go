@@ -243,12 +243,17 @@ func TestRunsDueScriptsAndLogsOutcomes(t *testing.T) {
 	if _, err := s.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.logs.Find("maintenance script ok: hubs: 1 args: 30"); len(got) != 1 || got[0].Attrs["hub"] != tablelog.System {
+	if got := findSaid(b.logs, "maintenance script ok: hubs: 1 args: 30"); len(got) != 1 || got[0].Attrs["hub"] != tablelog.System {
 		t.Errorf("ok.js outcome = %+v, want one info entry in the system log", got)
 	}
-	boom := b.logs.Find("maintenance script boom failed")
+	boom := findSaid(b.logs, "maintenance script boom failed")
 	if len(boom) != 1 || !strings.Contains(boom[0].Msg, "maintenance/boom.js:2") || !strings.Contains(boom[0].Attrs["detail"], "boom.js") {
 		t.Errorf("boom.js outcome = %+v, want an exception with the script's stack", boom)
+	}
+	for _, r := range b.logs.Find("maintenance script") {
+		if r.Msg != "maintenance script ran" && r.Msg != "maintenance script failed" || r.Attrs["task"] == "" {
+			t.Errorf("record %q with task %q, want a constant message and the task as an attribute", r.Msg, r.Attrs["task"])
+		}
 	}
 	// Not due again within the hour, and a failed script is not retried on
 	// every tick.
@@ -256,14 +261,14 @@ func TestRunsDueScriptsAndLogsOutcomes(t *testing.T) {
 	if _, err := s.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(b.logs.Find("maintenance script")); n != 2 {
+	if n := len(findSaid(b.logs, "maintenance script")); n != 2 {
 		t.Errorf("%d script outcomes after a second tick, want still 2", n)
 	}
 	b.clk.Add(55 * time.Minute)
 	if _, err := s.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(b.logs.Find("maintenance script")); n != 4 {
+	if n := len(findSaid(b.logs, "maintenance script")); n != 4 {
 		t.Errorf("%d script outcomes after an hour, want 4", n)
 	}
 }

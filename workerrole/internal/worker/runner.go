@@ -37,7 +37,7 @@ func (f HandlerFunc) Handle(ctx context.Context, job queue.Job) error { return f
 
 // receiver is what the Runner needs of the queue (*queue.Client).
 type receiver interface {
-	Receive(ctx context.Context, max int) ([]*queue.Delivery, error)
+	Receive(ctx context.Context, count int) ([]*queue.Delivery, error)
 }
 
 var _ receiver = (*queue.Client)(nil)
@@ -232,20 +232,20 @@ func (r *Runner) process(ctx context.Context, d *queue.Delivery) {
 		// delivery does not count against its attempts.
 		outcome = "snoozed"
 		delay, _ := queue.SnoozeDelay(err)
-		log.InfoContext(sctx, "job put back: "+err.Error(), "retry_in", delay.String(), "duration_ms", dur.Milliseconds())
+		log.InfoContext(sctx, msgJobPutBack, "error", err.Error(), "retry_in", delay.String(), "duration_ms", dur.Milliseconds())
 		if qerr := d.Requeue(sctx, delay); qerr != nil && !errors.Is(qerr, queue.ErrLost) {
 			log.WarnContext(sctx, "requeue failed; the message reappears after its visibility timeout", "error", qerr.Error())
 		}
 	case queue.IsPermanent(err):
 		outcome = "parked"
-		log.ErrorContext(sctx, "job failed permanently: "+err.Error(), "detail", detail(err), "duration_ms", dur.Milliseconds())
+		log.ErrorContext(sctx, msgJobParked, "error", err.Error(), "detail", detail(err), "duration_ms", dur.Milliseconds())
 		if perr := d.Park(sctx, err.Error()); perr != nil && !errors.Is(perr, queue.ErrLost) {
 			log.WarnContext(sctx, "park failed", "error", perr.Error())
 		}
 	default:
 		outcome = "retry"
 		delay := queue.Backoff(int(d.DequeueCount), r.cfg.RetryBase, r.cfg.RetryMax, r.cfg.Rand)
-		log.ErrorContext(sctx, "job failed: "+err.Error(), "detail", detail(err), "duration_ms", dur.Milliseconds(),
+		log.ErrorContext(sctx, msgJobFailed, "error", err.Error(), "detail", detail(err), "duration_ms", dur.Milliseconds(),
 			"retry_in", delay.String(), "dequeue_count", d.DequeueCount)
 		if rerr := d.Release(sctx, delay, err); rerr != nil && !errors.Is(rerr, queue.ErrLost) {
 			log.WarnContext(sctx, "release failed; the message reappears after its visibility timeout", "error", rerr.Error())
@@ -253,6 +253,24 @@ func (r *Runner) process(ctx context.Context, d *queue.Delivery) {
 	}
 	if r.cfg.Observe != nil {
 		r.cfg.Observe(job.Kind, outcome, dur)
+	}
+}
+
+// Messages of the runner's records whose table entries curators read as
+// sentences (see Sentences).
+const (
+	msgJobPutBack = "job put back"
+	msgJobParked  = "job failed permanently"
+	msgJobFailed  = "job failed"
+)
+
+// Sentences renders the runner's records in the hub's table log, as
+// curators read them: "job failed: publish keene: ...".
+func Sentences() tablelog.Sentences {
+	return tablelog.Sentences{
+		msgJobPutBack: tablelog.Template("job put back: {error}"),
+		msgJobParked:  tablelog.Template("job failed permanently: {error}"),
+		msgJobFailed:  tablelog.Template("job failed: {error}"),
 	}
 }
 

@@ -27,11 +27,17 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// messages returns "level msg hub" of every record.
+// messages returns "level message hub" of every record, the message as
+// curators read it in the table log (worker.Sentences).
 func messages(r *logtest.Recorder) []string {
+	sentences := worker.Sentences()
 	var out []string
 	for _, rec := range r.Records() {
-		out = append(out, rec.Level.String()+" "+rec.Msg+" "+rec.Attrs["hub"])
+		msg := rec.Msg
+		if f, ok := sentences[msg]; ok {
+			msg = f(rec.Attrs)
+		}
+		out = append(out, rec.Level.String()+" "+msg+" "+rec.Attrs["hub"])
 	}
 	return out
 }
@@ -172,6 +178,12 @@ func TestFailingJobRetriesThenIsParked(t *testing.T) {
 	}
 	if !has(b.log, "ERROR job failed: feed server down keene") {
 		t.Errorf("log = %v, want exception entries for the hub", messages(b.log))
+	}
+	// The stdout message is a constant key; the error is an attribute.
+	for _, rec := range b.log.Records() {
+		if strings.HasPrefix(rec.Msg, "job failed") && (rec.Msg != "job failed" || rec.Attrs["error"] != "feed server down") {
+			t.Errorf("exception record %q with error %q, want %q with the error as an attribute", rec.Msg, rec.Attrs["error"], "job failed")
+		}
 	}
 }
 
