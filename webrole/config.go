@@ -10,6 +10,7 @@ import (
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 	"github.com/elmcity/elmcity/webrole/internal/console"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // Config is the web role's whole configuration, read from the environment
@@ -25,7 +26,7 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	MaxBodyBytes      int
-	Outputs           api.OutputConfig
+	Outputs           outputs.Config
 	// Limits bound what curators may store and how often they may queue
 	// work; run passes them to tablestore.Config.
 	Limits tablestore.Limits
@@ -54,11 +55,11 @@ func loadConfig(getenv func(string) string) (Config, []envconfig.Var, error) {
 		WriteTimeout:      r.Duration("ELMCITY_HTTP_WRITE_TIMEOUT", 30*time.Second, time.Second, 10*time.Minute, "time to write a response"),
 		IdleTimeout:       r.Duration("ELMCITY_HTTP_IDLE_TIMEOUT", 120*time.Second, time.Second, time.Hour, "keep-alive idle time"),
 		MaxBodyBytes:      r.Int("ELMCITY_HTTP_MAX_BODY_BYTES", 1<<20, 1<<10, 64<<20, "largest request body accepted"),
-		Outputs: api.OutputConfig{
+		Outputs: outputs.Config{
 			PublicURL:  r.String("ELMCITY_PUBLIC_URL", "", "absolute root URL of the public site (https://calendar.example.org) for absolute links in the outputs (ICS, RSS, JSON, subscribe links); set it in production. Empty: those links are relative or left out; the request's Host is never used"),
-			CheckEvery: r.Duration("ELMCITY_OUTPUT_CHECK_INTERVAL", api.DefaultCheckEvery, 100*time.Millisecond, time.Hour, "how often an instance checks a hub for a new published calendar; the longest a new one takes to reach readers"),
-			MaxAge:     r.Duration("ELMCITY_OUTPUT_MAX_AGE", api.DefaultMaxAge, time.Second, 24*time.Hour, "Cache-Control max-age of the public outputs"),
-			CacheBytes: int64(r.Int("ELMCITY_OUTPUT_CACHE_BYTES", api.DefaultCacheBytes, 1<<20, 1<<34, "memory for rendered views, all hubs together")),
+			CheckEvery: r.Duration("ELMCITY_OUTPUT_CHECK_INTERVAL", outputs.DefaultCheckEvery, 100*time.Millisecond, time.Hour, "how often an instance checks a hub for a new published calendar; the longest a new one takes to reach readers"),
+			MaxAge:     r.Duration("ELMCITY_OUTPUT_MAX_AGE", outputs.DefaultMaxAge, time.Second, 24*time.Hour, "Cache-Control max-age of the public outputs"),
+			CacheBytes: int64(r.Int("ELMCITY_OUTPUT_CACHE_BYTES", outputs.DefaultCacheBytes, 1<<20, 1<<34, "memory for the decoded calendars and the rendered views they are served from, all hubs together")),
 		},
 		Limits: tablestore.Limits{
 			MaxFeedsPerHub: r.Int("ELMCITY_MAX_FEEDS_PER_HUB", tablestore.DefaultMaxFeedsPerHub, 1, 10_000,

@@ -101,6 +101,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Console:      con,
 		Checks:       checks,
 	})
+	// Deferred here, it runs after both servers have stopped.
+	defer srv.Close()
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -128,6 +130,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		_ = ln.Close()
 		return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsAddr, err)
 	}
+	// From here two goroutines serve. Whatever ends the serving (ctx, or
+	// either server failing), both servers are stopped and both
+	// goroutines waited for before run returns.
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	metricsErr := make(chan error, 1)
@@ -135,33 +140,44 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String())
 	log.InfoContext(ctx, "serving metrics", "addr", mln.Addr().String())
 
+	var failed error
+	publicDone, metricsDone := false, false
 	select {
 	case err := <-serveErr:
-		_ = metricsSrv.Close()
-		return fmt.Errorf("serve: %w", err)
+		publicDone, failed = true, fmt.Errorf("serve: %w", err)
 	case err := <-metricsErr:
-		_ = httpSrv.Close()
-		return fmt.Errorf("serve metrics: %w", err)
+		metricsDone, failed = true, fmt.Errorf("serve metrics: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	log.InfoContext(ctx, "shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := httpSrv.Shutdown(sctx); err != nil {
-		_ = httpSrv.Close()
-		_ = metricsSrv.Close()
-		return fmt.Errorf("shutdown: %w", err)
+	errs := []error{failed}
+	if !publicDone {
+		errs = append(errs, stop(sctx, httpSrv, serveErr, "serve"))
 	}
 	// Metrics stop last, so a scrape during the drain still answers.
-	if err := metricsSrv.Shutdown(sctx); err != nil {
-		_ = metricsSrv.Close()
+	if !metricsDone {
+		errs = append(errs, stop(sctx, metricsSrv, metricsErr, "serve metrics"))
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	if err := <-metricsErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve metrics: %w", err)
-	}
-	log.Info("stopped")
+	log.InfoContext(ctx, "stopped")
 	return nil
+}
+
+// stop shuts srv down within ctx (closing it when that runs out) and
+// waits for its Serve, whose result served delivers; op names the serving
+// in the error. http.ErrServerClosed is not an error.
+func stop(ctx context.Context, srv *http.Server, served <-chan error, op string) error {
+	var errs []error
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+		errs = append(errs, fmt.Errorf("shutdown (%s): %w", op, err))
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("%s: %w", op, err))
+	}
+	return errors.Join(errs...)
 }

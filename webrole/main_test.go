@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.uber.org/goleak"
 
 	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
 	"github.com/elmcity/elmcity/shared/roletest"
@@ -107,4 +109,41 @@ func metricsAddr(t *testing.T, role *roletest.Role) string {
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
 	os.Exit(m.Run())
+}
+
+// TestRunStopsEverythingWhenAListenerFails makes one of run's listeners
+// fail to bind (its port is taken) and checks that run returns the error
+// and leaves no goroutine of its own behind. It is not parallel:
+// goleak looks at the whole process.
+func TestRunStopsEverythingWhenAListenerFails(t *testing.T) {
+	tests := []struct {
+		name, addrVar, want string
+	}{
+		{name: "MetricsAddrTaken", addrVar: "ELMCITY_METRICS_ADDR", want: "listen for metrics on"},
+		{name: "HTTPAddrTaken", addrVar: "ELMCITY_HTTP_ADDR", want: "listen on"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			taken, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatalf("listen: %v", err)
+			}
+			t.Cleanup(func() { _ = taken.Close() })
+			env := testEnv(t)
+			env[tt.addrVar] = taken.Addr().String()
+			before := goleak.IgnoreCurrent()
+
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err = run(ctx, func(k string) string { return env[k] }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("run() = %v, want an error with %q", err, tt.want)
+			}
+			// Idle keep-alive connections of the storage clients' shared
+			// transport are not run's: they close on their own.
+			goleak.VerifyNone(t, before,
+				goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+				goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
+		})
+	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // axePath is axe-core's browser build, pinned in package.json and
@@ -50,7 +50,7 @@ func TestAccessibilityInChromium(t *testing.T) {
 	}
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	h := newInstance(t, w.testBundle, clock, api.OutputConfig{PublicURL: "https://calendar.example.org"})
+	h := newInstance(t, w.testBundle, clock, outputs.Config{PublicURL: "https://calendar.example.org"})
 	publishUpcoming(t, w.cals, clock.Now())
 	if code, body, _ := call(t, w.h, "PATCH", "/api/hubs/keene", adminToken, `{"title":"Keene, NH","render":{"accent":"#7a1f5c","header":"What is on in and around Keene"}}`); code != 200 {
 		t.Fatalf("PATCH keene = %d %v", code, body)

@@ -12,6 +12,8 @@ import (
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
+	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
 // Error is an error with an HTTP meaning. Handlers return it (or any error,
@@ -72,9 +74,24 @@ func classify(err error) *Error {
 	var apiErr *Error
 	var ve *hub.ValidationError
 	var limit *tablestore.LimitError
+	var fe *render.FilterError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr
+	case errors.Is(err, outputs.ErrNoSuchHub):
+		return errNoSuchHub
+	case errors.Is(err, outputs.ErrNotPublished):
+		return errNotPublished
+	case errors.Is(err, outputs.ErrNoSuchFormat):
+		return errNoSuchOutput()
+	case errors.Is(err, outputs.ErrNoSuchEvent):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no event with this uid in the calendar (or in this view of it)"}
+	case errors.Is(err, outputs.ErrBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", Message: "too many views are being made; try again shortly"}
+	case errors.Is(err, outputs.ErrClosed):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the server is shutting down; try again shortly"}
+	case errors.As(err, &fe):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: fe.Error(), Fields: map[string]string{fe.Param: fe.Reason}}
 	case errors.As(err, &ve):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: "the request has invalid fields", Fields: ve.Fields}
 	case errors.Is(err, tablestore.ErrNotFound):

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -29,7 +30,7 @@ func securityHeaders() gin.HandlerFunc {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		csp := page
-		if q := c.Request.URL.Query(); routeFormat(c) == "html" && (eventsOnly(q) || frame(q)) {
+		if q := c.Request.URL.Query(); routeFormat(c) == "html" && outputs.Fragment(q) {
 			csp = fragment
 		}
 		h.Set("Content-Security-Policy", csp)

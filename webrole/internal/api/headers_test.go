@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/elmcity/elmcity/shared/hub"
-	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 	"github.com/elmcity/elmcity/webrole/internal/render"
 )
 
@@ -132,7 +132,7 @@ func TestOutputsIgnoreTheRequestHost(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
 			clock := &testClock{now: time.Now()}
-			h := newInstance(t, w.testBundle, clock, api.OutputConfig{PublicURL: tt.publicURL})
+			h := newInstance(t, w.testBundle, clock, outputs.Config{PublicURL: tt.publicURL})
 			publishUpcoming(t, w.cals, clock.Now())
 			for _, p := range paths {
 				honest := doHost(t, h, p, "cal.example.org", nil)

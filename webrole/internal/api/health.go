@@ -22,7 +22,7 @@ func (s *Server) getReadyz(c *gin.Context) {
 	// says: it asks storage only briefly, to report it, so that a probe
 	// with a 1 s timeout still hears 200 during an outage.
 	wait := 2 * time.Second
-	serving := s.outputs.ready()
+	serving := s.outputs.Ready()
 	if serving {
 		wait = 300 * time.Millisecond
 	}

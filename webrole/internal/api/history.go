@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -56,17 +57,28 @@ func (s *Server) getHistory(c *gin.Context) {
 // fail the request: a history entry lost to a storage failure is logged
 // as an exception in the hub's log.
 func (s *Server) recordHistory(c *gin.Context, e tablestore.HistoryEntry, before, after any) {
-	p := who(c)
+	s.history.record(c.Request.Context(), who(c), e, before, after)
+}
+
+// historian records the changes of hubs and feeds (recordHistory).
+type historian struct {
+	store  store
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// record records a change p made; see recordHistory.
+func (h historian) record(ctx context.Context, p principal, e tablestore.HistoryEntry, before, after any) {
 	e.By, e.ByName = p.name(), "administrator"
 	if !p.admin {
 		e.ByName = p.curator.Name
 	}
-	e.Time = s.deps.Now()
+	e.Time = h.now()
 	e.Changes = changes(before, after)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.deps.Store.AddHistory(ctx, e); err != nil {
-		s.deps.Logger.ErrorContext(ctx, "history entry lost: "+e.Action, "hub", e.Hub, "feed_url", fetch.LogURL(e.FeedURL),
+	if err := h.store.AddHistory(ctx, e); err != nil {
+		h.logger.ErrorContext(ctx, "history entry lost", "action", e.Action, "hub", e.Hub, "feed_url", fetch.LogURL(e.FeedURL),
 			"by", e.By, "error", err.Error())
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // measuredHub is the payload of a hub of n events from tomorrow on: n/10
@@ -64,7 +65,7 @@ func BenchmarkCachedHubHeap(b *testing.B) {
 			cals := &memoryCalendars{g: publish.Generation{Hub: "keene", ID: "g1", PublishedAt: clock.Now(), Payload: measuredHub(b, clock.Now(), n)}}
 			var held uint64
 			for range b.N {
-				srv := api.New(apiDeps(b, w.testBundle, clock, api.OutputConfig{CacheBytes: 1 << 30}, cals))
+				srv := api.New(apiDeps(b, w.testBundle, clock, outputs.Config{CacheBytes: 1 << 30}, cals))
 				h := srv.Handler()
 				base := liveHeap()
 				if rec := do(b, h, http.MethodGet, "/keene", nil); rec.Code != 200 {
@@ -125,7 +126,7 @@ func BenchmarkColdTTFB(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			var total time.Duration
 			for range b.N {
-				srv := httptest.NewServer(api.New(apiDeps(b, w.testBundle, clock, api.OutputConfig{}, w.cals)).Handler())
+				srv := httptest.NewServer(api.New(apiDeps(b, w.testBundle, clock, outputs.Config{}, w.cals)).Handler())
 				total += ttfb(b, srv.URL+v.path, v.token)
 				srv.Close()
 			}

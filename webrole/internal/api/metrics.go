@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // metrics are the web role's Prometheus series, in a registry of their own
@@ -71,6 +73,11 @@ func newMetrics(logDropped func() uint64) *metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.scriptRuns, m.views, m.loads, m.cacheBytes, m.storageUp, m.renders,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// outputs are the series the public outputs keep.
+func (m *metrics) outputs() outputs.Metrics {
+	return outputs.Metrics{Views: m.views, Loads: m.loads, Renders: m.renders, CacheBytes: m.cacheBytes, StorageUp: m.storageUp}
 }
 
 // observe counts every request by its route pattern (never the raw path,

@@ -10,7 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/elmcity/elmcity/shared/hubcal"
-	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // BenchmarkOutputs serves the json and ics outputs of a hub with 5,000
@@ -25,7 +25,7 @@ import (
 func BenchmarkOutputs(b *testing.B) {
 	w := newWorld(b)
 	clock := &testClock{now: time.Now()}
-	h := newInstance(b, w.testBundle, clock, api.OutputConfig{CheckEvery: time.Hour, PublicURL: "https://cal.example.org"})
+	h := newInstance(b, w.testBundle, clock, outputs.Config{CheckEvery: time.Hour, PublicURL: "https://cal.example.org"})
 	publishEvents(b, w.cals, "keene", benchEvents(clock.Now(), 5000))
 	for _, format := range []string{"json", "ics"} {
 		path := "/services/keene/" + format

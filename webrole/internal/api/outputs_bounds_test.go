@@ -19,6 +19,7 @@ import (
 	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/scripthost"
 	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // outageCalendars is the calendar store with an outage switch: while down,
@@ -59,7 +60,7 @@ type calendarStore interface {
 
 // apiDeps are an instance's dependencies over the bundle's storage, with
 // cals in place of its calendar store and storage always ready.
-func apiDeps(t testing.TB, b testBundle, clock *testClock, cfg api.OutputConfig, cals calendarStore) api.Deps {
+func apiDeps(t testing.TB, b testBundle, clock *testClock, cfg outputs.Config, cals calendarStore) api.Deps {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	eng, err := script.New(script.Config{Source: scriptsDir, Timeout: 2 * time.Second, Logger: logger})
@@ -77,7 +78,7 @@ func apiDeps(t testing.TB, b testBundle, clock *testClock, cfg api.OutputConfig,
 
 // outputsServer is an instance whose calendars and readiness the test
 // controls.
-func outputsServer(t testing.TB, b testBundle, clock *testClock, cfg api.OutputConfig, cals *outageCalendars) *api.Server {
+func outputsServer(t testing.TB, b testBundle, clock *testClock, cfg outputs.Config, cals *outageCalendars) *api.Server {
 	t.Helper()
 	deps := apiDeps(t, b, clock, cfg, cals)
 	deps.Ready = func(ctx context.Context) error {
@@ -125,7 +126,7 @@ func TestOutputsViewSizes(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	h := newInstance(t, w.testBundle, clock, outputs.Config{})
 	publishEvents(t, w.cals, "keene", hourly(clock.Now(), 1500))
 	var doc struct {
 		Count int `json:"count"`
@@ -163,7 +164,7 @@ func TestOutputsRenderEachViewOnce(t *testing.T) {
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
 	cals := &outageCalendars{Store: w.cals}
-	srv := outputsServer(t, w.testBundle, clock, api.OutputConfig{}, cals)
+	srv := outputsServer(t, w.testBundle, clock, outputs.Config{}, cals)
 	publishEvents(t, w.cals, "keene", hourly(clock.Now(), 3000))
 	h := srv.Handler()
 	var wg sync.WaitGroup
@@ -195,13 +196,13 @@ func TestOutputsCacheCountsCalendars(t *testing.T) {
 	publishEvents(t, w.cals, "other", hourly(clock.Now(), 2000))
 	// Room for one calendar of 2,000 events and its view, as an instance
 	// with room to spare holds them, and not for two.
-	probe := outputsServer(t, w.testBundle, clock, api.OutputConfig{}, cals)
+	probe := outputsServer(t, w.testBundle, clock, outputs.Config{}, cals)
 	if rec := do(t, probe.Handler(), http.MethodGet, "/services/keene/text", nil); rec.Code != 200 {
 		t.Fatalf("GET = %d", rec.Code)
 	}
 	one := metricValue(t, probe, "elmcity_output_cache_bytes")
 	budget := one * 1.5
-	srv := outputsServer(t, w.testBundle, clock, api.OutputConfig{CacheBytes: int64(budget)}, cals)
+	srv := outputsServer(t, w.testBundle, clock, outputs.Config{CacheBytes: int64(budget)}, cals)
 	h := srv.Handler()
 	for _, path := range []string{"/services/keene/text", "/services/other/text", "/services/keene/text"} {
 		if rec := do(t, h, http.MethodGet, path, nil); rec.Code != 200 {
@@ -225,7 +226,7 @@ func TestOutputsServeCacheThroughOutage(t *testing.T) {
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
 	cals := &outageCalendars{Store: w.cals}
-	srv := outputsServer(t, w.testBundle, clock, api.OutputConfig{CheckEvery: time.Second}, cals)
+	srv := outputsServer(t, w.testBundle, clock, outputs.Config{CheckEvery: time.Second}, cals)
 	h := srv.Handler()
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
 	if rec := do(t, h, http.MethodGet, "/services/keene/ics", nil); rec.Code != 200 {

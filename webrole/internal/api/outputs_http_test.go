@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // TestHeadAnswersLikeGet sends HEAD and GET for the same URLs to a real
@@ -222,7 +222,7 @@ func TestOutputSoon(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newInstance(t, w.testBundle, clock, api.OutputConfig{PublicURL: tt.publicURL})
+			h := newInstance(t, w.testBundle, clock, outputs.Config{PublicURL: tt.publicURL})
 			rec := do(t, h, http.MethodGet, tt.path, nil)
 			if rec.Code != tt.code {
 				t.Fatalf("GET %s = %d %s, want %d", tt.path, rec.Code, rec.Body, tt.code)

@@ -16,6 +16,7 @@ import (
 	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // memoryCalendars serves one generation from memory: the memory test
@@ -80,7 +81,7 @@ func TestOutputsMemoryUnderLoad(t *testing.T) {
 	clock := &testClock{now: time.Now()}
 	payload := bigHub(t, clock.Now())
 	cals := &memoryCalendars{g: publish.Generation{Hub: "keene", ID: "g1", PublishedAt: clock.Now(), Payload: payload}}
-	srv := api.New(apiDeps(t, w.testBundle, clock, api.OutputConfig{CacheBytes: budget, RenderWait: 5 * time.Minute}, cals))
+	srv := api.New(apiDeps(t, w.testBundle, clock, outputs.Config{CacheBytes: budget, RenderWait: 5 * time.Minute}, cals))
 	h := srv.Handler()
 	views := []string{
 		"/keene", "/keene?days=3", "/keene?view=t9", "/services/keene/html?eventsonly=yes",

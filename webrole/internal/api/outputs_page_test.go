@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/hubcal"
-	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // busyHub is a real hub's worth of events: n events over the 90 days
@@ -79,7 +79,7 @@ func TestHubPageOfABusyHubIsSmall(t *testing.T) {
 	const most = 150 << 10
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	h := newInstance(t, w.testBundle, clock, api.OutputConfig{PublicURL: "https://calendar.example.org"})
+	h := newInstance(t, w.testBundle, clock, outputs.Config{PublicURL: "https://calendar.example.org"})
 	publishEvents(t, w.cals, "keene", busyHub(clock.Now(), 5000))
 	rec := do(t, h, http.MethodGet, "/keene", nil)
 	gz := do(t, h, http.MethodGet, "/keene", map[string]string{"Accept-Encoding": "gzip"})

@@ -11,7 +11,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // openAPISchemas compiles the named schemas of the served OpenAPI
@@ -85,7 +85,7 @@ func TestJSONOutputsMatchTheirSchemas(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
 			clock := &testClock{now: time.Now()}
-			h := newInstance(t, w.testBundle, clock, api.OutputConfig{PublicURL: tt.publicURL})
+			h := newInstance(t, w.testBundle, clock, outputs.Config{PublicURL: tt.publicURL})
 			publishUpcoming(t, w.cals, clock.Now())
 			schemas := openAPISchemas(t, h, true, "Calendar", "TagCounts", "Error")
 			cases := []struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/scripthost"
 	"github.com/elmcity/elmcity/webrole/internal/api"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // testClock is a settable clock for the outputs' check interval.
@@ -31,13 +32,13 @@ func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 
 // newInstance is one more web role instance over the bundle's storage,
 // with its own clock and output cache, as a second replica would be.
-func newInstance(t testing.TB, b testBundle, clock *testClock, cfg api.OutputConfig) http.Handler {
+func newInstance(t testing.TB, b testBundle, clock *testClock, cfg outputs.Config) http.Handler {
 	t.Helper()
 	return newInstanceServer(t, b, clock, cfg).Handler()
 }
 
 // newInstanceServer is newInstance's Server, for its MetricsHandler.
-func newInstanceServer(t testing.TB, b testBundle, clock *testClock, cfg api.OutputConfig) *api.Server {
+func newInstanceServer(t testing.TB, b testBundle, clock *testClock, cfg outputs.Config) *api.Server {
 	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: &strings.Builder{}}, nil))
 	eng, err := script.New(script.Config{Source: scriptsDir, Timeout: 2 * time.Second, Logger: logger})
@@ -82,7 +83,7 @@ func TestOutputsEveryFormat(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	h := newInstance(t, w.testBundle, clock, outputs.Config{})
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night", "Story Time"))
 	tests := []struct{ path, ctype, contains string }{
 		{"/services/keene/ics", "text/calendar", "SUMMARY:Jazz Night"},
@@ -119,7 +120,7 @@ func TestOutputsConditional(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	srv := newInstanceServer(t, w.testBundle, clock, api.OutputConfig{})
+	srv := newInstanceServer(t, w.testBundle, clock, outputs.Config{})
 	h := srv.Handler()
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
 	first := do(t, h, http.MethodGet, "/services/keene/ics", nil)
@@ -176,7 +177,7 @@ func TestOutputsFollowNewGenerations(t *testing.T) {
 	clock := &testClock{now: time.Now()}
 	// A due check is waited for however long it takes: a slow check is
 	// not what this test is about.
-	cfg := api.OutputConfig{CheckEvery: time.Minute, CheckWait: time.Minute}
+	cfg := outputs.Config{CheckEvery: time.Minute, CheckWait: time.Minute}
 	a, b := newInstance(t, w.testBundle, clock, cfg), newInstance(t, w.testBundle, clock, cfg)
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night"))
 	for _, h := range []http.Handler{a, b} {
@@ -200,7 +201,7 @@ func TestOutputsErrors(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	h := newInstance(t, w.testBundle, clock, outputs.Config{})
 	if rec := do(t, h, http.MethodGet, "/services/keene/ics", nil); rec.Code != 404 || !strings.Contains(rec.Body.String(), "not_published") {
 		t.Errorf("before the first run = %d %s, want 404 not_published", rec.Code, rec.Body)
 	}
@@ -257,7 +258,7 @@ func TestOutputsGzip(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
-	h := newInstance(t, w.testBundle, clock, api.OutputConfig{})
+	h := newInstance(t, w.testBundle, clock, outputs.Config{})
 	publishEvents(t, w.cals, "keene", upcoming(clock.Now(), "Jazz Night", "Story Time", "Blues Night", "Open Mic", "Choir"))
 	plain := do(t, h, http.MethodGet, "/services/keene/ics", nil)
 	gz := do(t, h, http.MethodGet, "/services/keene/ics", map[string]string{"Accept-Encoding": "br, gzip;q=0.8"})

@@ -1,5 +1,7 @@
 package api
 
+import "github.com/elmcity/elmcity/webrole/internal/outputs"
+
 // routes registers every route, grouped by audience, each group with its
 // own middleware.
 func (s *Server) routes() {
@@ -61,7 +63,7 @@ func (s *Server) routes() {
 	// next hours or days, as the original elmcity's URLs did.
 	e.GET("/", s.getHome)
 	e.GET("/:hub", outputCORS, s.getHubPage)
-	for _, f := range formatNames() {
+	for _, f := range outputs.Formats() {
 		e.GET("/services/:hub/"+f, outputCORS, s.getFormat(f))
 	}
 	e.GET("/services/:hub/embed.js", outputCORS, s.getEmbedScript)

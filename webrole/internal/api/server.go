@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +20,7 @@ import (
 	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // store is what the API needs of the hub, feed and curator records and
@@ -99,7 +101,7 @@ type Deps struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Outputs tunes the public calendar outputs and their cache.
-	Outputs OutputConfig
+	Outputs outputs.Config
 	// LogDropped, when set, counts the log entries the table log lost
 	// (tablelog.Log.Dropped), for a metric.
 	LogDropped func() uint64
@@ -120,8 +122,12 @@ type Server struct {
 	metrics  *metrics
 	adminSum []byte // SHA-256 of the admin token; nil when there is none
 	host     script.Host
-	outputs  *outputs
+	outputs  outputSource
 	checks   *checker
+	hubs     *hubService
+	history  historian
+	// publicURL is Deps.Outputs.PublicURL without a trailing slash.
+	publicURL string
 }
 
 // New builds the Server. It panics on a missing dependency: that is a
@@ -138,7 +144,10 @@ func New(deps Deps) *Server {
 	}
 	m := newMetrics(deps.LogDropped)
 	s := &Server{deps: deps, engine: gin.New(), metrics: m, host: deps.ScriptHost,
-		outputs: newOutputs(deps.Calendars, deps.Store, deps.Now, m, deps.Outputs)}
+		outputs:   outputs.New(outputs.Deps{Calendars: deps.Calendars, Store: deps.Store, Metrics: m.outputs(), Now: deps.Now, Config: deps.Outputs}),
+		publicURL: strings.TrimRight(deps.Outputs.PublicURL, "/")}
+	s.history = historian{store: deps.Store, logger: deps.Logger, now: deps.Now}
+	s.hubs = &hubService{store: deps.Store, cals: deps.Calendars, log: deps.Log, logger: deps.Logger, now: deps.Now, history: s.history}
 	s.checks = newChecker(deps.Checks, deps.Now)
 	if deps.AdminToken != "" {
 		sum := sha256.Sum256([]byte(deps.AdminToken))
@@ -150,6 +159,11 @@ func New(deps Deps) *Server {
 	s.handler = headAsGet(s.engine)
 	return s
 }
+
+// Close stops the work the Server runs in the background, beyond the
+// requests that asked for it (loads and renders of the public outputs),
+// and waits for it to end. Call it once the HTTP server has shut down.
+func (s *Server) Close() { s.outputs.Close() }
 
 // Handler returns the http.Handler to serve. HEAD is answered wherever
 // GET is.

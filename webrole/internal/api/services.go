@@ -12,6 +12,8 @@ import (
 
 	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/tablelog"
+
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 // scriptRunner runs query scripts (*script.Engine). Run returns
@@ -46,7 +48,7 @@ func (s *Server) getService(c *gin.Context) {
 	// An unknown name is a 404 for everyone, before any token is asked
 	// for: /services/keene/icss is a typo, not a private service.
 	unknown := &Error{Status: http.StatusNotFound, Code: "not_found",
-		Message: "no such output or service: the outputs are " + strings.Join(formatNames(), ", ")}
+		Message: "no such output or service: the outputs are " + strings.Join(outputs.Formats(), ", ")}
 	if !whatPattern.MatchString(what) {
 		_ = c.Error(unknown)
 		return
@@ -127,7 +129,7 @@ func (s *Server) scriptFailure(ctx context.Context, hubID, name string, err erro
 	if !inRun {
 		return fmt.Errorf("run %s: %w", name, err)
 	}
-	s.deps.Logger.ErrorContext(ctx, se.Error(), "hub", hubID, "script", name, "detail", se.Stack,
+	s.deps.Logger.ErrorContext(ctx, "query script failed", "hub", hubID, "script", name, "error", se.Error(), "detail", se.Stack,
 		"line", se.Line, "col", se.Col, "hash", se.Hash)
 	return &Error{Status: http.StatusInternalServerError, Code: code, Message: se.Error()}
 }

@@ -12,9 +12,6 @@ import (
 	"github.com/elmcity/elmcity/shared/hub"
 )
 
-// adminPerPage is the page size of the administrator's lists.
-const adminPerPage = 50
-
 // adminRoutes registers the administrator's pages: all hubs (create,
 // delete) and curators (create, rotate, revoke).
 func (h *handler) adminRoutes(in, forms *gin.RouterGroup) {

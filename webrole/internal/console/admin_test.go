@@ -34,7 +34,7 @@ func TestAdministratorPages(t *testing.T) {
 	}
 
 	// A curator, with the token shown once; it signs in.
-	page, tok = admin.page("/console/admin/curators")
+	_, tok = admin.page("/console/admin/curators")
 	rec := admin.post("/console/admin/curators", url.Values{"csrf": {tok}, "name": {"Bo"}, "hubs": {"swanzey, keene"}}, nil)
 	m := tokenShown.FindStringSubmatch(rec.Body.String())
 	if rec.Code != 200 || m == nil || rec.Header().Get("Cache-Control") != "no-store" {

@@ -56,7 +56,7 @@ type store interface {
 	CreateSession(ctx context.Context, s tablestore.Session) error
 	GetSession(ctx context.Context, id string) (tablestore.Session, error)
 	DeleteSession(ctx context.Context, id string) error
-	PurgeSessions(ctx context.Context, max int) (int, error)
+	PurgeSessions(ctx context.Context, limit int) (int, error)
 }
 
 var _ store = (*tablestore.Store)(nil)

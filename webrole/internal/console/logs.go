@@ -15,12 +15,6 @@ import (
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
-// Page sizes of the logs and history pages.
-const (
-	logsPerPage    = 50
-	historyPerPage = 25
-)
-
 // logTypes are the log's entry types the filter offers.
 var logTypes = []string{"info", "warning", "exception", "summary"}
 

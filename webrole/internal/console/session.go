@@ -51,6 +51,7 @@ func (c *Console) cookieName(r *http.Request) string {
 // setCookie sets an HttpOnly, SameSite=Strict cookie for the whole site,
 // Secure when r is; maxAge < 0 deletes it.
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	// #nosec G124 -- Secure whenever the request came over https (c.secure).
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode})
 }

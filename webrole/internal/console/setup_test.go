@@ -3,7 +3,6 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +25,7 @@ import (
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 	"github.com/elmcity/elmcity/webrole/internal/console"
+	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
 
 const adminToken = "admin-token-0123456789abcdef"
@@ -116,7 +116,7 @@ func setup(t testing.TB) testBundle {
 		ScriptHost: scripthost.New(tl, st, cals, nil, "test"), Store: st, Jobs: jobs, Log: tl, AdminToken: adminToken,
 		Checks: api.CheckConfig{Fetcher: fetcher},
 		// A new calendar reaches the public pages at once.
-		Outputs: api.OutputConfig{CheckEvery: 50 * time.Millisecond},
+		Outputs: outputs.Config{CheckEvery: 50 * time.Millisecond},
 	}
 	b := testBundle{store: st, tlog: tl, jobs: jobs, cals: cals, clk: clk, logs: logs, deps: deps, names: names}
 	b.newUI = func(admin string) http.Handler {
@@ -241,16 +241,6 @@ func (b *browser) page(path string) (string, string) {
 		tok = m[1]
 	}
 	return body, tok
-}
-
-// text reads a response body.
-func text(t testing.TB, r io.Reader) string {
-	t.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // apiNew is the web role's handler over d.

@@ -173,7 +173,7 @@ func ParseFilter(q url.Values, loc *time.Location, now time.Time) (Filter, error
 // when the query gives no count, and the largest count it may ask for.
 // The hub page pages through the rest (View.Next); subscribers of the ICS
 // get a whole hub of up to Default events.
-func ViewLimit(format string) (def, max int) {
+func ViewLimit(format string) (def, most int) {
 	switch format {
 	case "ics":
 		return 10000, MaxCount

@@ -3,6 +3,7 @@ package render_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/url"
 	"slices"
@@ -273,7 +274,7 @@ func checkHTML(t *testing.T, out []byte, fragment bool) *html.Node {
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
-			if z.Err() != io.EOF {
+			if !errors.Is(z.Err(), io.EOF) {
 				t.Fatalf("tokenize: %v", z.Err())
 			}
 			break
