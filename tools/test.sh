@@ -2,7 +2,7 @@
 # The whole test suite, as `make test` and CI run it: installs what it
 # needs (Go modules, Azurite via npm ci, Debian's chromium and xmllint for
 # the browser and XML schema tests), starts a private Azurite on
-# 127.0.0.1, runs vet and the tests of all three modules, prints the
+# 127.0.0.1, runs vet, golangci-lint and the tests of all three modules, prints the
 # conformance figures over ../shared/corpus, stops Azurite, and exits
 # non-zero on any failure.
 set -euo pipefail
@@ -51,6 +51,9 @@ unformatted=$(gofmt -l shared webrole workerrole)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
+echo "== golangci-lint (.golangci.yaml; the version is pinned in tools/lint/go.mod)"
+GOWORK=off go -C tools/lint build -o "$root/bin/golangci-lint" github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+bin/golangci-lint run $modules
 echo "== go test"
 go test -race -count=1 -timeout 20m ${ELMCITY_TEST_FLAGS:-} $modules
 # The conformance figures (TestCorpus above fails below 99% of comparable

@@ -100,7 +100,7 @@ func TestCorpus(t *testing.T) {
 	for _, f := range files {
 		results = append(results, runCorpusFile(t, parser, dir, f))
 	}
-	comparable, exact := 0, 0
+	nComparable, exact := 0, 0
 	var explained, report strings.Builder
 	nExplained, nDiffer := 0, 0
 	for _, r := range results {
@@ -110,7 +110,7 @@ func TestCorpus(t *testing.T) {
 		if r.skipped {
 			continue
 		}
-		comparable++
+		nComparable++
 		switch {
 		case r.ok() && len(r.policies) == 0:
 			exact++
@@ -122,9 +122,9 @@ func TestCorpus(t *testing.T) {
 			writeDifference(&report, r)
 		}
 	}
-	share := float64(exact+nExplained) / float64(max(comparable, 1))
+	share := float64(exact+nExplained) / float64(max(nComparable, 1))
 	t.Logf("corpus: %d files, %d comparable: %d match (%.1f%%): %d exactly (%.1f%%) and %d only through hub policies; %d differ",
-		len(results), comparable, exact+nExplained, 100*share, exact, 100*float64(exact)/float64(max(comparable, 1)), nExplained, nDiffer)
+		len(results), nComparable, exact+nExplained, 100*share, exact, 100*float64(exact)/float64(max(nComparable, 1)), nExplained, nDiffer)
 	if nExplained > 0 {
 		t.Logf("differences explained by hub policies (occurrences that carry a policy):%s", explained.String())
 	}

@@ -117,7 +117,7 @@ func readHostileRules(t testing.TB) []hostileRule {
 	if err != nil {
 		t.Fatalf("Open(rules.txt) = %v", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	var rules []hostileRule
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

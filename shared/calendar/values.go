@@ -257,23 +257,6 @@ func unescapeText(s string) string {
 	return sb.String()
 }
 
-// splitText splits a multi-valued TEXT on unescaped commas and unescapes
-// each value.
-func splitText(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case ',':
-			out = append(out, unescapeText(s[start:i]))
-			start = i + 1
-		}
-	}
-	return append(out, unescapeText(s[start:]))
-}
-
 // listValues yields the values of a comma-separated list of non-text
 // values, trimmed, skipping empty ones, without building the list.
 func listValues(s string) iter.Seq[string] {
@@ -304,16 +287,4 @@ func textValues(s string) iter.Seq[string] {
 		}
 		yield(unescapeText(s[start:]))
 	}
-}
-
-// splitValues splits a comma-separated list of non-text values.
-func splitValues(s string) []string {
-	parts := strings.Split(s, ",")
-	out := parts[:0]
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

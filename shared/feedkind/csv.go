@@ -49,7 +49,7 @@ func (c *converter) readCSV(data []byte) error {
 		return fmt.Errorf("binary data (NUL bytes), not CSV: %w", ErrInvalidInput)
 	}
 	comma, _ := csvDelimiter(c.m.Delimiter)
-	text = capCSVFields(text, byte(comma), maxCSVFields+1)
+	text = capCSVFields(text, byte(comma), maxCSVFields+1) // #nosec G115 -- csvDelimiter allows only ASCII delimiters
 	r := csv.NewReader(bytes.NewReader(text))
 	r.Comma = comma
 	r.FieldsPerRecord = -1

@@ -306,7 +306,7 @@ func TestFetchGzip(t *testing.T) {
 
 func TestFetchTooLarge(t *testing.T) {
 	t.Parallel()
-	const max = 64 << 10
+	const limit = 64 << 10
 	chunk := bytes.Repeat([]byte("x"), 4<<10)
 	bomb := gzipped(t, make([]byte, 4<<20))
 	tests := []struct {
@@ -315,14 +315,14 @@ func TestFetchTooLarge(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "ExactlyMax", handler: func(w http.ResponseWriter, _ *http.Request) {
-			_, _ = w.Write(bytes.Repeat([]byte("x"), max))
+			_, _ = w.Write(bytes.Repeat([]byte("x"), limit))
 		}},
 		{name: "ContentLength", handler: func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Length", strconv.Itoa(max+1))
-			_, _ = w.Write(bytes.Repeat([]byte("x"), max+1))
+			w.Header().Set("Content-Length", strconv.Itoa(limit+1))
+			_, _ = w.Write(bytes.Repeat([]byte("x"), limit+1))
 		}, wantErr: true},
 		{name: "Chunked", handler: func(w http.ResponseWriter, _ *http.Request) {
-			for range 2 * max / len(chunk) {
+			for range 2 * limit / len(chunk) {
 				_, _ = w.Write(chunk)
 				w.(http.Flusher).Flush()
 			}
@@ -343,15 +343,15 @@ func TestFetchTooLarge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, tt.handler, fetch.Config{MaxBytes: max})
+			b := setup(t, tt.handler, fetch.Config{MaxBytes: limit})
 			res, err := b.f.Fetch(t.Context(), b.srv.URL, fetch.Validators{})
 			if !tt.wantErr {
-				if err != nil || len(res.Body) != max {
-					t.Fatalf("Fetch() = %d bytes, %v; want %d bytes", len(res.Body), err, max)
+				if err != nil || len(res.Body) != limit {
+					t.Fatalf("Fetch() = %d bytes, %v; want %d bytes", len(res.Body), err, limit)
 				}
 				return
 			}
-			fe := wantError(t, err, fetch.ClassTooLarge, fetch.ErrTooLarge)
+			fe := wantFetchError(t, err, fetch.ClassTooLarge, fetch.ErrTooLarge)
 			if fe.Status != http.StatusOK {
 				t.Errorf("Error.Status = %d, want 200", fe.Status)
 			}
@@ -482,7 +482,7 @@ func TestFetchStatus(t *testing.T) {
 				w.WriteHeader(tt.status)
 			}, fetch.Config{})
 			_, err := b.f.Fetch(t.Context(), b.srv.URL, fetch.Validators{})
-			fe := wantError(t, err, tt.class, fetch.ErrStatus)
+			fe := wantFetchError(t, err, tt.class, fetch.ErrStatus)
 			if fe.Status != tt.status {
 				t.Errorf("Error.Status = %d, want %d", fe.Status, tt.status)
 			}

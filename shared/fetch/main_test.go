@@ -101,7 +101,13 @@ func waitOrTimeout[T any](t testing.TB, ch <-chan T) {
 
 // wantError checks that err is an *fetch.Error of class, matching target
 // with errors.Is when target is not nil.
-func wantError(t testing.TB, err error, class fetch.Class, target error) *fetch.Error {
+func wantError(t testing.TB, err error, class fetch.Class, target error) {
+	t.Helper()
+	_ = wantFetchError(t, err, class, target)
+}
+
+// wantFetchError is wantError returning the *fetch.Error.
+func wantFetchError(t testing.TB, err error, class fetch.Class, target error) *fetch.Error {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("Fetch() error = nil, want class %s", class)

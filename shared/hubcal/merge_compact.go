@@ -686,8 +686,6 @@ type merger struct {
 	// scratch
 	members []int32
 	inv     []int32
-	uids    []string
-	gone    []bool
 }
 
 // foldKey is what folding reads of every body, kept apart from the
@@ -894,36 +892,36 @@ func (m *merger) groupID(comps []int32, hows []string) int32 {
 }
 
 // title returns the rank of a row's title.
-func (h *Calendar) title(r *row) int32 {
+func (c *Calendar) title(r *row) int32 {
 	if r.ref >= 0 {
-		return h.bodies[r.ref].rank
+		return c.bodies[r.ref].rank
 	}
-	return h.bodies[h.groups[^r.ref].comps[0]].rank
+	return c.bodies[c.groups[^r.ref].comps[0]].rank
 }
 
 // tieBreak orders rows of the same start and title by UID.
-func (h *Calendar) tieBreak() {
+func (c *Calendar) tieBreak() {
 	var buf []byte
 	type tied struct {
 		r   row
 		uid string
 	}
 	var run []tied
-	for i := 0; i < len(h.rows); {
+	for i := 0; i < len(c.rows); {
 		j := i + 1
-		ti := h.title(&h.rows[i])
-		for j < len(h.rows) && h.rows[j].start == h.rows[i].start && h.title(&h.rows[j]) == ti {
+		ti := c.title(&c.rows[i])
+		for j < len(c.rows) && c.rows[j].start == c.rows[i].start && c.title(&c.rows[j]) == ti {
 			j++
 		}
 		if j-i > 1 {
 			run = run[:0]
 			for k := i; k < j; k++ {
-				r := &h.rows[k]
-				run = append(run, tied{*r, h.uidOf(&buf, r)})
+				r := &c.rows[k]
+				run = append(run, tied{*r, c.uidOf(&buf, r)})
 			}
 			slices.SortStableFunc(run, func(a, b tied) int { return strings.Compare(a.uid, b.uid) })
 			for k := range run {
-				h.rows[i+k] = run[k].r
+				c.rows[i+k] = run[k].r
 			}
 		}
 		i = j
@@ -931,10 +929,10 @@ func (h *Calendar) tieBreak() {
 }
 
 // uidOf returns the hub UID of a row's event.
-func (h *Calendar) uidOf(buf *[]byte, r *row) string {
+func (c *Calendar) uidOf(buf *[]byte, r *row) string {
 	ref := r.ref
 	if ref < 0 {
-		ref = h.groups[^ref].comps[0]
+		ref = c.groups[^ref].comps[0]
 	}
-	return h.bodies[ref].uid(buf, r.start, h.rid(r, 0))
+	return c.bodies[ref].uid(buf, r.start, c.rid(r, 0))
 }

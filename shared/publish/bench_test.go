@@ -95,7 +95,7 @@ func BenchmarkPublish(b *testing.B) {
 			b.ReportAllocs()
 			bb.txns.Store(0)
 			for b.Loop() {
-				writeRows(b, ctx, client, batches, publish.DefaultParallel)
+				writeRows(ctx, b, client, batches, publish.DefaultParallel)
 			}
 			reportOcc(b, occ)
 			b.ReportMetric(float64(occ), "entities/op")
@@ -138,11 +138,11 @@ func BenchmarkLoad(b *testing.B) {
 			bb := setupBench(b, publish.Config{})
 			client := bb.acct.Tables().NewClient(bb.table)
 			ctx := context.Background()
-			writeRows(b, ctx, client, rowBatches(b, payload), publish.DefaultParallel)
+			writeRows(ctx, b, client, rowBatches(b, payload), publish.DefaultParallel)
 			b.SetBytes(int64(len(payload)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if got := readRows(b, ctx, client); got != len(payload) {
+				if got := readRows(ctx, b, client); got != len(payload) {
 					b.Fatalf("read %d bytes, want %d", got, len(payload))
 				}
 			}
@@ -177,7 +177,7 @@ func rowBatches(b *testing.B, payload []byte) [][]aztables.TransactionAction {
 }
 
 // writeRows submits the batches with parallel goroutines.
-func writeRows(b *testing.B, ctx context.Context, client *aztables.Client, batches [][]aztables.TransactionAction, parallel int) {
+func writeRows(ctx context.Context, b *testing.B, client *aztables.Client, batches [][]aztables.TransactionAction, parallel int) {
 	b.Helper()
 	jobs := make(chan []aztables.TransactionAction)
 	var wg sync.WaitGroup
@@ -202,7 +202,7 @@ func writeRows(b *testing.B, ctx context.Context, client *aztables.Client, batch
 }
 
 // readRows queries the rows partition and returns the bytes of Data read.
-func readRows(b *testing.B, ctx context.Context, client *aztables.Client) int {
+func readRows(ctx context.Context, b *testing.B, client *aztables.Client) int {
 	b.Helper()
 	filter := "PartitionKey eq 'rows'"
 	pager := client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})

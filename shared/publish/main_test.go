@@ -222,7 +222,7 @@ func (f *faultTransport) Do(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if err := f.after(req); err != nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return nil, err
 	}
 	return resp, nil

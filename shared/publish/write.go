@@ -158,7 +158,7 @@ func (s *Store) compress(ctx context.Context, payload [][]byte, c *chunker, m *p
 	if err := c.flushEntity(); err != nil {
 		return err
 	}
-	m.Chunks, m.Stored, m.SHA256 = int32(c.entities), c.stored, hex.EncodeToString(h.Sum(nil))
+	m.Chunks, m.Stored, m.SHA256 = int32(c.entities), c.stored, hex.EncodeToString(h.Sum(nil)) // #nosec G115 -- a generation is capped far below 2^31 entities
 	if err := c.add(m.marshal()); err != nil {
 		return err
 	}

@@ -6,19 +6,19 @@ import (
 )
 
 // Backoff returns the delay before retry number attempt+1: base doubled
-// attempt times, capped at max, with "equal jitter": the result is uniform
+// attempt times, capped at ceiling, with "equal jitter": the result is uniform
 // in [d/2, d] for the capped exponential d, so it grows with attempt yet
 // spreads retries out. rnd returns values in [0, 1) (math/rand/v2.Float64,
-// or a fixed function in tests); nil means no jitter, always d. A max of 0
+// or a fixed function in tests); nil means no jitter, always d. A ceiling of 0
 // or less means no cap; a negative attempt counts as 0.
-func Backoff(attempt int, base, max time.Duration, rnd func() float64) time.Duration {
+func Backoff(attempt int, base, ceiling time.Duration, rnd func() float64) time.Duration {
 	if base <= 0 {
 		return 0
 	}
 	if attempt < 0 {
 		attempt = 0
 	}
-	limit := max
+	limit := ceiling
 	if limit <= 0 {
 		limit = time.Duration(1<<63 - 1)
 	}

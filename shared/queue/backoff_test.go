@@ -45,21 +45,21 @@ func TestBackoff(t *testing.T) {
 
 func TestBackoffGrowsAndIsBounded(t *testing.T) {
 	t.Parallel()
-	const base, max = 500 * time.Millisecond, 10 * time.Minute
+	const base, ceiling = 500 * time.Millisecond, 10 * time.Minute
 	for _, f := range []float64{0, 0.25, 0.999999} {
 		prev := time.Duration(0)
 		for attempt := range 64 {
-			got := queue.Backoff(attempt, base, max, func() float64 { return f })
+			got := queue.Backoff(attempt, base, ceiling, func() float64 { return f })
 			if got < prev {
 				t.Errorf("Backoff(%d) = %v with rnd %v, less than the previous %v", attempt, got, f, prev)
 			}
-			if got < base/2 || got > max {
-				t.Errorf("Backoff(%d) = %v with rnd %v, outside [%v, %v]", attempt, got, f, base/2, max)
+			if got < base/2 || got > ceiling {
+				t.Errorf("Backoff(%d) = %v with rnd %v, outside [%v, %v]", attempt, got, f, base/2, ceiling)
 			}
 			prev = got
 		}
-		if prev < max/2 {
-			t.Errorf("Backoff(63) = %v with rnd %v, want it near the cap %v", prev, f, max)
+		if prev < ceiling/2 {
+			t.Errorf("Backoff(63) = %v with rnd %v, want it near the cap %v", prev, f, ceiling)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -258,18 +259,18 @@ func (c *Client) checkJob(j Job) error {
 	return nil
 }
 
-// Receive takes up to max (1 to 32) visible messages, hiding them for
+// Receive takes up to count (1 to 32) visible messages, hiding them for
 // Config.VisibilityTimeout. Before returning, it parks in the poison queue
 // every message that is malformed, has an unknown kind or an invalid hub,
 // or was dequeued more than Config.MaxDequeueCount times; it returns only
 // the good deliveries, possibly none. A park that fails is logged at Error
 // and the message reappears after its visibility timeout, to be parked at
 // a later receive.
-func (c *Client) Receive(ctx context.Context, max int) ([]*Delivery, error) {
-	if max < 1 || max > maxBatch {
-		return nil, fmt.Errorf("receive from %s: %w: max %d must be 1 to %d", c.name, ErrInvalid, max, maxBatch)
+func (c *Client) Receive(ctx context.Context, count int) ([]*Delivery, error) {
+	if count < 1 || count > maxBatch {
+		return nil, fmt.Errorf("receive from %s: %w: count %d must be 1 to %d", c.name, ErrInvalid, count, maxBatch)
 	}
-	n, vis := int32(max), seconds(c.visibility)
+	n, vis := int32(count), seconds(c.visibility)
 	resp, err := c.main.DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{NumberOfMessages: &n, VisibilityTimeout: &vis})
 	if err != nil {
 		return nil, fmt.Errorf("receive from %s: %w", c.name, azstorage.Wrap(err))
@@ -369,15 +370,15 @@ func length(ctx context.Context, qc *azqueue.QueueClient, name string) (int, err
 	return int(*resp.ApproximateMessagesCount), nil
 }
 
-// PeekPoison returns up to max (1 to 32) parked messages, oldest first,
+// PeekPoison returns up to count (1 to 32) parked messages, oldest first,
 // without hiding them, for operators. A poison message that is not a
 // Parked wrapper (put there by hand) comes back with its text in Message
 // and a Reason saying so.
-func (c *Client) PeekPoison(ctx context.Context, max int) ([]Parked, error) {
-	if max < 1 || max > maxBatch {
-		return nil, fmt.Errorf("peek %s: %w: max %d must be 1 to %d", c.PoisonName(), ErrInvalid, max, maxBatch)
+func (c *Client) PeekPoison(ctx context.Context, count int) ([]Parked, error) {
+	if count < 1 || count > maxBatch {
+		return nil, fmt.Errorf("peek %s: %w: count %d must be 1 to %d", c.PoisonName(), ErrInvalid, count, maxBatch)
 	}
-	n := int32(max)
+	n := int32(count)
 	resp, err := c.poison.PeekMessages(ctx, &azqueue.PeekMessagesOptions{NumberOfMessages: &n})
 	if err != nil {
 		return nil, fmt.Errorf("peek %s: %w", c.PoisonName(), azstorage.Wrap(err))
@@ -402,5 +403,5 @@ func seconds(d time.Duration) int32 {
 	if d <= 0 {
 		return 0
 	}
-	return int32((d + time.Second - 1) / time.Second)
+	return int32(min((d+time.Second-1)/time.Second, math.MaxInt32)) // #nosec G115 -- clamped to int32
 }

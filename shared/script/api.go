@@ -19,7 +19,8 @@ import (
 // run cheap (setting five globals would cost more than the run). A
 // script may still shadow them with its own globals.
 func (r *run) install() {
-	r.vm.GlobalObject().SetPrototype(r.vm.NewDynamicObject(&globals{r: r}))
+	// A fresh object makes no prototype loop: SetPrototype cannot fail.
+	_ = r.vm.GlobalObject().SetPrototype(r.vm.NewDynamicObject(&globals{r: r}))
 }
 
 // globalNames lists the globals a run provides, sorted.

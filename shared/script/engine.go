@@ -244,7 +244,7 @@ func New(cfg Config) (*Engine, error) {
 		inflight: make(map[string]chan struct{}),
 	}
 	var errs []error
-	bad := func(field string, err error) { errs = append(errs, fmt.Errorf("Config.%s: %w", field, err)) }
+	bad := func(field string, err error) { errs = append(errs, fmt.Errorf("Config.%s: %w", field, err)) } //nolint:staticcheck // names the Go field, capitalized as it is
 
 	if strings.Contains(cfg.Source, "://") {
 		u, err := parseModuleURL(cfg.Source)

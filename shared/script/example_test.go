@@ -16,7 +16,7 @@ func ExampleEngine_Run() {
 	if err != nil {
 		panic(err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	files := map[string]string{
 		"hello.js": `var greet = require("./lib/greet");
 result = greet(argv[0], elmcity.hub, params.punct);`,
@@ -32,7 +32,7 @@ result = greet(argv[0], elmcity.hub, params.punct);`,
 	if err != nil {
 		panic(err)
 	}
-	defer e.Close()
+	defer func() { _ = e.Close() }()
 
 	out, err := e.Run(context.Background(), script.Request{
 		Name: "hello", Argv: []string{"world"}, Params: map[string]string{"punct": "!"}, Hub: "elmcity",

@@ -106,15 +106,15 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// PurgeSessions deletes up to max sessions that expired before now and
+// PurgeSessions deletes up to limit sessions that expired before now and
 // returns how many it deleted; sign-in calls it, so expired sessions do
 // not pile up.
-func (s *Store) PurgeSessions(ctx context.Context, max int) (int, error) {
+func (s *Store) PurgeSessions(ctx context.Context, limit int) (int, error) {
 	filter := fmt.Sprintf("PartitionKey eq '%s' and Expires lt datetime'%s'", sessionPartition, s.now().UTC().Format(time.RFC3339))
-	top, sel := int32(max), "RowKey"
+	top, sel := int32(limit), "RowKey"
 	pager := s.hubs.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top, Select: &sel})
 	n := 0
-	for pager.More() && n < max {
+	for pager.More() && n < limit {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return n, mapErr("list expired sessions", err)
@@ -127,7 +127,7 @@ func (s *Store) PurgeSessions(ctx context.Context, max int) (int, error) {
 			if err := s.DeleteSession(ctx, e.RowKey); err != nil {
 				return n, err
 			}
-			if n++; n == max {
+			if n++; n == limit {
 				break
 			}
 		}
