@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/elmcity/elmcity/shared/feedkind"
 )
 
 // Types of hub.
@@ -307,7 +309,19 @@ type Feed struct {
 	CatMap     map[string]string `json:"catmap"`
 	Approved   bool              `json:"approved"`
 	Comments   string            `json:"comments"`
-	ETag       string            `json:"-"`
+	// Kind says what FeedURL serves (feedkind.Kind): "" or "ics" for
+	// iCalendar, else jsonld, csv, json, rss or script.
+	Kind string `json:"kind,omitempty"`
+	// Mapping maps the columns or fields of a csv, json or rss feed to
+	// event fields (feedkind.Mapping).
+	Mapping *feedkind.Mapping `json:"mapping,omitempty"`
+	// Adapter names the adapter script (adapters/{Adapter}.js) of a
+	// script feed, which starts from FeedURL.
+	Adapter string `json:"adapter,omitempty"`
+	// Hosts are the hosts besides FeedURL's that a script feed's
+	// adapter may fetch from.
+	Hosts []string `json:"hosts,omitempty"`
+	ETag  string   `json:"-"`
 }
 
 // Normalize trims fields, rewrites webcal:// to https://, lowercases tags
@@ -318,6 +332,14 @@ func (f *Feed) Normalize() {
 	f.Source = strings.TrimSpace(f.Source)
 	f.Comments = strings.TrimSpace(f.Comments)
 	f.Categories = normalizeTags(f.Categories)
+	f.Kind = strings.ToLower(strings.TrimSpace(f.Kind))
+	if f.Kind == string(feedkind.KindICS) {
+		f.Kind = ""
+	}
+	f.Adapter = strings.TrimSpace(f.Adapter)
+	for i, h := range f.Hosts {
+		f.Hosts[i] = strings.ToLower(strings.TrimSpace(h))
+	}
 	if len(f.CatMap) > 0 {
 		m := make(map[string]string, len(f.CatMap))
 		for k, v := range f.CatMap {
@@ -365,7 +387,63 @@ func (f *Feed) Validate() error {
 	if len(f.Comments) > 4000 {
 		fe.add("comments", "at most 4000 characters")
 	}
+	f.validateKind(fe)
 	return fe.err()
+}
+
+// MaxAdapterHosts bounds Feed.Hosts.
+const MaxAdapterHosts = 10
+
+// adapterName is what an adapter script's name may be: it names
+// adapters/{name}.js.
+var adapterName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// validateKind checks the feed's kind and what it needs: a mapping for
+// csv and json (optional for jsonld and rss: a zone, elements), an
+// adapter name for script.
+func (f *Feed) validateKind(fe fieldErrors) {
+	k, err := feedkind.ParseKind(f.Kind)
+	if err != nil {
+		fe.add("kind", "one of "+kindList())
+		return
+	}
+	if f.Mapping != nil {
+		if k == feedkind.KindICS || k == feedkind.KindScript {
+			fe.add("mapping", "an ics or script feed takes no mapping")
+		} else if err := f.Mapping.Validate(k); err != nil {
+			fe.add("mapping", err.Error())
+		}
+	} else if k == feedkind.KindCSV || k == feedkind.KindJSON {
+		fe.add("mapping", "required for a "+string(k)+" feed: which columns hold the title and the start")
+	}
+	switch {
+	case k == feedkind.KindScript && !adapterName.MatchString(f.Adapter):
+		fe.add("adapter", "required for a script feed: the name of adapters/{name}.js (lowercase letters, digits, - and _)")
+	case k != feedkind.KindScript && f.Adapter != "":
+		fe.add("adapter", "only a script feed has an adapter")
+	}
+	if len(f.Hosts) > 0 && k != feedkind.KindScript {
+		fe.add("hosts", "only a script feed's adapter fetches from other hosts")
+	}
+	if len(f.Hosts) > MaxAdapterHosts {
+		fe.add("hosts", fmt.Sprintf("at most %d", MaxAdapterHosts))
+	}
+	for _, h := range f.Hosts {
+		if h == "" || len(h) > 253 || strings.ContainsAny(h, "/:@ ") {
+			fe.add("hosts", "each a host name, such as events.example.org")
+			break
+		}
+	}
+}
+
+// kindList lists the feed kinds for messages.
+func kindList() string {
+	ks := feedkind.Kinds()
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }
 
 func checkURL(s string, feed bool) string {

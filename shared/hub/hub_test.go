@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/hub"
 )
 
@@ -170,4 +171,46 @@ func TestFeedTagsNormalized(t *testing.T) {
 func ExampleNormalizeFeedURL() {
 	fmt.Println(hub.NormalizeFeedURL("webcal://Calendar.Example.org/events.ics"))
 	// Output: https://calendar.example.org/events.ics
+}
+
+// TestFeedKinds checks what each feed kind needs: a mapping for csv and
+// json, an adapter for script, and nothing of the sort for ics.
+func TestFeedKinds(t *testing.T) {
+	t.Parallel()
+	csvMap := &feedkind.Mapping{Title: "Title", StartDate: "Date", Header: true}
+	tests := []struct {
+		name  string
+		feed  hub.Feed
+		field string // "" = valid
+	}{
+		{"ics by default", hub.Feed{}, ""},
+		{"ics named", hub.Feed{Kind: " ICS "}, ""},
+		{"unknown kind", hub.Feed{Kind: "xls"}, "kind"},
+		{"csv with a mapping", hub.Feed{Kind: "csv", Mapping: csvMap}, ""},
+		{"csv without a mapping", hub.Feed{Kind: "csv"}, "mapping"},
+		{"json without a mapping", hub.Feed{Kind: "json"}, "mapping"},
+		{"jsonld alone", hub.Feed{Kind: "jsonld"}, ""},
+		{"rss alone", hub.Feed{Kind: "rss"}, ""},
+		{"ics with a mapping", hub.Feed{Mapping: csvMap}, "mapping"},
+		{"csv with a bad mapping", hub.Feed{Kind: "csv", Mapping: &feedkind.Mapping{Title: "Title"}}, "mapping"},
+		{"script with an adapter", hub.Feed{Kind: "script", Adapter: "venue", Hosts: []string{"api.example.org"}}, ""},
+		{"script without an adapter", hub.Feed{Kind: "script"}, "adapter"},
+		{"script with a path as adapter", hub.Feed{Kind: "script", Adapter: "../secrets"}, "adapter"},
+		{"adapter on an ics feed", hub.Feed{Adapter: "venue"}, "adapter"},
+		{"hosts on a csv feed", hub.Feed{Kind: "csv", Mapping: csvMap, Hosts: []string{"a.example.org"}}, "hosts"},
+		{"a URL as a host", hub.Feed{Kind: "script", Adapter: "venue", Hosts: []string{"https://a.example.org/"}}, "hosts"},
+	}
+	for _, tt := range tests {
+		f := tt.feed
+		f.FeedURL, f.Source = "https://example.org/events", "Example"
+		f.Normalize()
+		err := f.Validate()
+		var ve *hub.ValidationError
+		switch {
+		case tt.field == "" && err != nil:
+			t.Errorf("%s: Validate() = %v, want nil", tt.name, err)
+		case tt.field != "" && (!errors.As(err, &ve) || ve.Fields[tt.field] == ""):
+			t.Errorf("%s: Validate() = %v, want an error on %s", tt.name, err, tt.field)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/elmcity/elmcity/shared/azstorage"
+	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/hub"
 )
 
@@ -468,6 +469,10 @@ type feedEntity struct {
 	CatMap     string // JSON object
 	Approved   bool
 	Comments   string
+	Kind       string `json:",omitempty"`
+	Mapping    string `json:",omitempty"` // JSON object
+	Adapter    string `json:",omitempty"`
+	Hosts      string `json:",omitempty"` // JSON array
 }
 
 func toFeedEntity(hubID string, f hub.Feed) ([]byte, error) {
@@ -475,9 +480,15 @@ func toFeedEntity(hubID string, f hub.Feed) ([]byte, error) {
 		Entity:  aztables.Entity{PartitionKey: hubID, RowKey: f.ID},
 		FeedURL: f.FeedURL, URL: f.URL, Source: f.Source,
 		Categories: jsonString(f.Categories), CatMap: jsonString(f.CatMap),
-		Approved: f.Approved, Comments: f.Comments,
+		Approved: f.Approved, Comments: f.Comments, Kind: f.Kind, Adapter: f.Adapter,
 	}
-	if err := checkProperties(map[string]string{"categories": e.Categories, "catmap": e.CatMap}); err != nil {
+	if f.Mapping != nil && !f.Mapping.IsZero() {
+		e.Mapping = jsonString(f.Mapping)
+	}
+	if len(f.Hosts) > 0 {
+		e.Hosts = jsonString(f.Hosts)
+	}
+	if err := checkProperties(map[string]string{"categories": e.Categories, "catmap": e.CatMap, "mapping": e.Mapping, "hosts": e.Hosts}); err != nil {
 		return nil, err
 	}
 	return json.Marshal(e)
@@ -488,9 +499,15 @@ func fromFeedEntity(b []byte) (hub.Feed, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return hub.Feed{}, fmt.Errorf("decode feed entity: %w", err)
 	}
-	f := hub.Feed{ID: e.RowKey, FeedURL: e.FeedURL, URL: e.URL, Source: e.Source, Approved: e.Approved, Comments: e.Comments}
+	f := hub.Feed{ID: e.RowKey, FeedURL: e.FeedURL, URL: e.URL, Source: e.Source, Approved: e.Approved, Comments: e.Comments,
+		Kind: e.Kind, Adapter: e.Adapter}
 	unjson(e.Categories, &f.Categories)
 	unjson(e.CatMap, &f.CatMap)
+	if e.Mapping != "" {
+		f.Mapping = new(feedkind.Mapping)
+		unjson(e.Mapping, f.Mapping)
+	}
+	unjson(e.Hosts, &f.Hosts)
 	f.ETag = etagOf(b)
 	return f, nil
 }
