@@ -62,23 +62,6 @@ func ExpandConnectionString(s string) string {
 		";TableEndpoint=" + proxy + ":10002/" + DevAccountName + ";"
 }
 
-// Redact returns the connection string with its secrets (AccountKey,
-// SharedAccessSignature) replaced, for logs and error messages.
-func Redact(s string) string {
-	parts := strings.Split(ExpandConnectionString(s), ";")
-	for i, p := range parts {
-		k, _, ok := strings.Cut(p, "=")
-		if !ok {
-			continue
-		}
-		switch strings.ToLower(k) {
-		case "accountkey", "sharedaccesssignature":
-			parts[i] = k + "=REDACTED"
-		}
-	}
-	return strings.Join(parts, ";")
-}
-
 func parseConnectionString(s string) (map[string]string, error) {
 	kv := make(map[string]string)
 	for _, part := range strings.Split(strings.TrimRight(strings.TrimSpace(s), ";"), ";") {

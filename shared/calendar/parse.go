@@ -290,26 +290,6 @@ func decode(ctx context.Context, lines []contentLine, log *repairLog) (*feedTree
 	return &feedTree{root: root}, true
 }
 
-// tree builds the component tree of lines, one VCALENDAR, as go-ical's
-// decoder does from render(lines): property and parameter names as they
-// are (the repair pass upper-cases them), parameter values without
-// double quotes, component names upper-cased; a property without
-// parameters has nil Params, and properties with the same single
-// parameter (TZID=Europe/Paris on every DTSTART) share one Params map:
-// the tree is read-only. It reports false when the lines are not one
-// VCALENDAR whose BEGIN and END lines pair.
-func tree(lines []contentLine) (*ical.Component, bool) {
-	tb := &treeBuilder{ctx: context.Background(), lines: lines}
-	root, spans, ok := tb.outline()
-	if !ok {
-		return nil, false
-	}
-	for _, sp := range spans {
-		root.Children = append(root.Children, tb.component(sp.begin, sp.end))
-	}
-	return root, true
-}
-
 // treeBuilder builds go-ical components from repaired lines. When ctx
 // is done it stops, and what it returns is to be thrown away.
 type treeBuilder struct {

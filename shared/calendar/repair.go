@@ -118,14 +118,6 @@ type repairLimits struct {
 // looks at the context: a millisecond or so.
 const linePoll = 4096
 
-// repairFeed normalises raw feed bytes into text go-ical decodes without
-// error: one VCALENDAR, CRLF line ends, folded lines joined, clean
-// parameters, balanced BEGIN/END. It reports whether anything resembling
-// iCalendar was found.
-func repairFeed(data []byte, log *repairLog) (lines []contentLine, ok bool) {
-	return repairFeedLimited(data, log, repairLimits{ctx: context.Background()})
-}
-
 // repairFeedLimited is repairFeed within limits. The lines pass through
 // it one at a time, split, unfolded, decoded, tokenized and structured,
 // so that only the structured lines are ever held for the whole feed.
