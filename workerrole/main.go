@@ -41,7 +41,7 @@ func main() {
 		Summary: "elmcity's worker: aggregates hubs from the job queue and runs the scheduler and maintenance scripts",
 		AddrVar: "ELMCITY_WORKER_METRICS_ADDR", AddrDefault: "127.0.0.1:9090",
 		Commands: []boot.Command{
-			{Usage: "check [--from T] [--to T] [--tz ZONE] FILE|URL", What: "report a feed's problems, as a curator checks one before adding it"},
+			{Usage: "check [--from T] [--to T] [--tz ZONE] [--kind K] [--mapping JSON|--mapping-file F] FILE|URL", What: "report a feed's problems, as a curator checks one before adding it"},
 			{Usage: "expand [--from T] [--to T] [--cap N] [--tz ZONE] FILE|URL", What: "print a feed's occurrences as JSON"},
 		},
 		Vars: func() []envconfig.Var { _, vars, _ := loadConfig(func(string) string { return "" }); return vars },
@@ -111,21 +111,21 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("feed fetcher: %w", err)
 	}
 	defer fetcher.CloseIdleConnections()
+	scripts, err := boot.Scripts(cfg.Scripts, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = scripts.Close() }()
 	m := newMetrics(jobs.Length, jobs.PoisonLength, r.TableLog.Dropped)
 	runner := worker.New(jobs, map[string]worker.Handler{
 		queue.KindAggregate: aggregate.New(st, fetcher, pub, aggregate.Config{
 			Instance: cfg.Instance, FeedConcurrency: cfg.FeedConcurrency, LeaseTTL: cfg.HubLeaseTTL, Logger: log, Observe: m, Jobs: st,
 			ParseTimeout: cfg.ParseTimeout, MaxHubEvents: cfg.MaxHubEvents, MaxRegionMembers: cfg.MaxRegionMembers,
 			Bounds: cfg.Bounds, MaxAttempts: cfg.MaxDequeueCount,
+			Adapters: scripts, AdapterFetcher: scripthost.NewFetcher(fetcher), MaxSourceBytes: cfg.FetchMaxBytes,
 		}),
 	}, worker.Config{Concurrency: cfg.Concurrency, SoftStop: cfg.ShutdownTimeout, JobTimeout: cfg.JobTimeout, Logger: log,
 		Observe: m.observeJob, Started: m.jobStarted})
-
-	scripts, err := boot.Scripts(cfg.Scripts, log)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = scripts.Close() }()
 	schedule, err := scheduler.LoadSchedule(ctx, scripts)
 	if err != nil {
 		return err

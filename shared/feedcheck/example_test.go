@@ -8,6 +8,7 @@ import (
 
 	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/feedcheck"
+	"github.com/elmcity/elmcity/shared/feedkind"
 )
 
 func ExampleBuild() {
@@ -48,4 +49,35 @@ func ExampleBuild() {
 	//     hub-zone: 3 occurrence(s)
 	//
 	// Verdict: usable, 1 warning(s) above
+}
+
+func ExampleConversionOf() {
+	csv := "Event,Date,Time\r\nChess night,12/1/2026,7:00 PM\r\nNo date,,\r\n"
+	ny, _ := time.LoadLocation("America/New_York")
+	ctx := context.Background()
+	m := feedkind.Mapping{Title: "Event", StartDate: "Date", StartTime: "Time", Header: true, DateFormat: "M/D/YYYY"}
+	ics, rep, err := feedkind.Convert(ctx, feedkind.KindCSV, []byte(csv), "", m, feedkind.Options{Zone: ny})
+	if err != nil {
+		panic(err)
+	}
+	cal, err := calendar.NewParser(calendar.Config{FloatingZone: ny}).Parse(ctx, ics)
+	if err != nil {
+		panic(err)
+	}
+	from, to := time.Date(2026, 12, 1, 0, 0, 0, 0, ny), time.Date(2027, 1, 1, 0, 0, 0, 0, ny)
+	x, err := cal.Expand(ctx, calendar.ExpandOptions{From: from, To: to, IncludeCancelled: true})
+	if err != nil {
+		panic(err)
+	}
+	r := feedcheck.Build(cal, x, feedcheck.Options{Source: "club.csv", From: from, To: to, Zone: ny, Next: -1,
+		Conversion: feedcheck.ConversionOf(rep, len(csv))})
+	fmt.Println(r.Verdict, r.Warnings)
+	r.Conversion.WriteText(os.Stdout, r.Source)
+	// Output:
+	// usable [1 of 2 csv item(s) skipped in the conversion to iCalendar: see the conversion's warnings]
+	// Conversion of club.csv from csv (59 bytes)
+	//   2 item(s) found, 1 event(s) written, 1 skipped
+	//   Warnings (2):
+	//   - row 3 skipped: no start date
+	//   - 1× start date without an offset read in the hub's zone America/New_York (policy csv-local-time)
 }

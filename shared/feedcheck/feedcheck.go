@@ -4,6 +4,11 @@
 // what an expansion of a window gives, the next occurrences, the warnings
 // and a verdict. `workerrole check` prints it as text (WriteText); the web
 // role's POST /api/hubs/{hub}/check returns it as JSON.
+//
+// A feed that is not iCalendar (a JSON-LD page, CSV, JSON or RSS: see
+// shared/feedkind) is converted first, and the report carries what the
+// conversion found (Conversion: items, events, items skipped and why)
+// above the report on the iCalendar it made.
 package feedcheck
 
 import (
@@ -14,6 +19,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/feedkind"
 )
 
 // Verdicts.
@@ -42,6 +48,41 @@ type Options struct {
 	// Cap is the per-series cap the expansion used, for the report's
 	// words; default calendar.DefaultMaxPerSeries.
 	Cap int
+	// Conversion is what converting the feed to iCalendar found, for a
+	// feed that is not iCalendar; nil for an iCalendar feed. Items it
+	// skipped are a warning.
+	Conversion *Conversion
+}
+
+// Conversion is what feedkind.Convert found in a feed that is not
+// iCalendar: the kind-specific part of the report, shown before the
+// rest.
+type Conversion struct {
+	// Kind is the feed's kind (jsonld, csv, json, rss).
+	Kind string `json:"kind"`
+	// Bytes is the size of the source as fetched, before conversion.
+	Bytes int `json:"bytes"`
+	// Items counts the items examined (CSV rows, JSON objects, schema.org
+	// Events, RSS items); Events the events written; Skipped the items
+	// left out, whose reasons are among Warnings.
+	Items   int `json:"items"`
+	Events  int `json:"events"`
+	Skipped int `json:"skipped"`
+	// Warnings says why items were skipped and which policies were
+	// applied ("row 7 skipped: no start date").
+	Warnings []string `json:"warnings"`
+	// MoreWarnings counts the warnings past those listed.
+	MoreWarnings int `json:"more_warnings,omitempty"`
+	// Failure says why the source could not be converted at all; ""
+	// otherwise.
+	Failure string `json:"failure,omitempty"`
+}
+
+// ConversionOf is the Conversion of a feedkind.Report for a source of
+// n bytes.
+func ConversionOf(r feedkind.Report, n int) *Conversion {
+	return &Conversion{Kind: string(r.Kind), Bytes: n, Items: r.Items, Events: r.Events, Skipped: r.Skipped,
+		Warnings: nonNil(r.Warnings), MoreWarnings: r.MoreWarnings}
 }
 
 // Report is what a check found. Its JSON is the body of POST
@@ -93,6 +134,9 @@ type Report struct {
 	Failure      string `json:"failure,omitempty"`
 	FailureClass string `json:"failure_class,omitempty"`
 	HTTPStatus   int    `json:"http_status,omitempty"`
+	// Conversion is what converting a feed that is not iCalendar found
+	// (absent for an iCalendar feed).
+	Conversion *Conversion `json:"conversion,omitempty"`
 }
 
 // Events counts the feed's VEVENTs.
@@ -168,6 +212,12 @@ func Build(cal *calendar.Calendar, x *calendar.Expansion, o Options) Report {
 		r.Zone = o.Zone.String()
 	}
 	warn := func(s string) { r.Warnings = append(r.Warnings, s) }
+	if c := o.Conversion; c != nil {
+		r.Conversion = c
+		if c.Skipped > 0 {
+			warn(fmt.Sprintf("%d of %d %s item(s) skipped in the conversion to iCalendar: see the conversion's warnings", c.Skipped, c.Items, c.Kind))
+		}
+	}
 	if st.Floating > 0 && cal.Timezone == "" && o.Zone == nil {
 		warn("floating times with no X-WR-TIMEZONE: the hub places them in its own zone")
 	}
@@ -315,8 +365,12 @@ func nonNil(ss []string) []string {
 	return ss
 }
 
-// WriteText writes the report as `workerrole check` prints it.
+// WriteText writes the report as `workerrole check` prints it: the
+// conversion's report first, for a feed that is not iCalendar.
 func (r *Report) WriteText(w io.Writer) {
+	if c := r.Conversion; c != nil {
+		c.WriteText(w, r.Source)
+	}
 	if r.Failure != "" {
 		fmt.Fprintf(w, "Feed %s\n  UNUSABLE: %s\n", r.Source, r.Failure)
 		return
@@ -376,4 +430,24 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  warning: %d event(s) have an RRULE that was ignored (invalid, or too costly to expand: see Repairs); only their DTSTART is listed\n", r.RulesIgnored)
 	}
 	fmt.Fprintf(w, "\nVerdict: %s\n", r.VerdictText)
+}
+
+// WriteText writes the conversion's report, for the source named.
+func (c *Conversion) WriteText(w io.Writer, source string) {
+	fmt.Fprintf(w, "Conversion of %s from %s (%d bytes)\n", source, c.Kind, c.Bytes)
+	if c.Failure != "" {
+		fmt.Fprintf(w, "  FAILED: %s\n", c.Failure)
+	} else {
+		fmt.Fprintf(w, "  %d item(s) found, %d event(s) written, %d skipped\n", c.Items, c.Events, c.Skipped)
+	}
+	if len(c.Warnings) > 0 {
+		fmt.Fprintf(w, "  Warnings (%d):\n", len(c.Warnings)+c.MoreWarnings)
+		for _, s := range c.Warnings {
+			fmt.Fprintf(w, "  - %s\n", s)
+		}
+		if c.MoreWarnings > 0 {
+			fmt.Fprintf(w, "  - ... and %d more\n", c.MoreWarnings)
+		}
+	}
+	fmt.Fprintln(w)
 }

@@ -411,7 +411,7 @@ func (f *Feed) validateKind(fe fieldErrors) {
 		if k == feedkind.KindICS || k == feedkind.KindScript {
 			fe.add("mapping", "an ics or script feed takes no mapping")
 		} else if err := f.Mapping.Validate(k); err != nil {
-			fe.add("mapping", err.Error())
+			fe.add("mapping", mappingProblems(err))
 		}
 	} else if k == feedkind.KindCSV || k == feedkind.KindJSON {
 		fe.add("mapping", "required for a "+string(k)+" feed: which columns hold the title and the start")
@@ -434,6 +434,16 @@ func (f *Feed) validateKind(fe fieldErrors) {
 			break
 		}
 	}
+}
+
+// mappingProblems says what Mapping.Validate found, one problem after
+// another, without the sentinel each wraps.
+func mappingProblems(err error) string {
+	var out []string
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		out = append(out, strings.TrimSuffix(line, ": "+feedkind.ErrInvalidMapping.Error()))
+	}
+	return strings.Join(out, "; ")
 }
 
 // kindList lists the feed kinds for messages.

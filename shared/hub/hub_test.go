@@ -214,3 +214,19 @@ func TestFeedKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedMappingMessage checks that a bad mapping's problems read as one
+// line, each naming its field.
+func TestFeedMappingMessage(t *testing.T) {
+	t.Parallel()
+	f := hub.Feed{FeedURL: "https://example.org/e.csv", Source: "Example", Kind: "csv", Mapping: &feedkind.Mapping{TZ: "Mars/Olympus"}}
+	f.Normalize()
+	var ve *hub.ValidationError
+	if err := f.Validate(); !errors.As(err, &ve) {
+		t.Fatalf("Validate() = %v", err)
+	}
+	msg := ve.Fields["mapping"]
+	if strings.Contains(msg, "\n") || strings.Contains(msg, "feedkind:") || !strings.Contains(msg, "tz") || !strings.Contains(msg, "title") {
+		t.Errorf("mapping message = %q, want one line naming tz and title", msg)
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/feedcheck"
+	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
 )
@@ -126,23 +128,44 @@ func (k *checker) acquire(who string) (func(), error) {
 	}, nil
 }
 
-// checkInput is the body of POST /api/hubs/{hub}/check.
+// checkInput is the body of POST /api/hubs/{hub}/check: the feed's
+// address and, for a feed that is not iCalendar, its kind and mapping as
+// a feed record holds them.
 type checkInput struct {
-	FeedURL string `json:"feedurl"`
+	FeedURL string            `json:"feedurl"`
+	Kind    string            `json:"kind"`
+	Mapping *feedkind.Mapping `json:"mapping"`
 }
+
+// errAdapterNotChecked answers a check of a script feed: its adapter runs
+// only in the worker (with the adapter capability and its hosts), never
+// in the web role, so there is nothing the check could read.
+var errAdapterNotChecked = &Error{Status: http.StatusBadRequest, Code: "not_checkable",
+	Message: "adapter feeds are previewed by the worker: add the feed without approving it, refresh the hub, and read the feed's stats",
+	Fields:  map[string]string{"kind": "script feeds are not checked here: the adapter runs only in the worker"}}
 
 // postCheck reads a feed the way the worker would for this hub (its zone
 // places floating times; its window is expanded) and answers the check
 // report as JSON: 200 whatever the verdict, a feed that cannot be read
-// included. Nothing is stored.
+// included. A feed of another kind than ics is converted first
+// (shared/feedkind, with the hub's zone) and the report carries the
+// conversion's. A script feed is a 400 (errAdapterNotChecked). Nothing
+// is stored.
 func (s *Server) postCheck(c *gin.Context) {
 	var in checkInput
 	if err := bindJSON(c, &in); err != nil {
 		_ = c.Error(err)
 		return
 	}
-	f := hub.Feed{FeedURL: in.FeedURL, Source: "check"}
+	f := hub.Feed{FeedURL: in.FeedURL, Source: "check", Kind: in.Kind, Mapping: in.Mapping}
+	if f.Mapping != nil && f.Mapping.IsZero() {
+		f.Mapping = nil
+	}
 	f.Normalize()
+	if k, err := feedkind.ParseKind(f.Kind); err == nil && k == feedkind.KindScript {
+		_ = c.Error(errAdapterNotChecked)
+		return
+	}
 	if err := f.Validate(); err != nil {
 		_ = c.Error(err)
 		return
@@ -168,7 +191,7 @@ func (s *Server) postCheck(c *gin.Context) {
 	defer release()
 	cctx, cancel := context.WithTimeout(ctx, s.checks.cfg.Timeout)
 	defer cancel()
-	rep, err := s.checks.check(cctx, h, f.FeedURL, s.deps.Now())
+	rep, err := s.checks.check(cctx, h, f, s.deps.Now())
 	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
 		rep, err = feedcheck.Unreadable(fetch.LogURL(f.FeedURL), fmt.Sprintf("the check took longer than %v", s.checks.cfg.Timeout), "timeout", 0), nil
 	}
@@ -176,12 +199,15 @@ func (s *Server) postCheck(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	s.deps.Logger.InfoContext(ctx, "feed checked", "hub", h.ID, "feed_url", fetch.LogURL(f.FeedURL), "verdict", rep.Verdict, "by", who(c).name())
+	s.deps.Logger.InfoContext(ctx, "feed checked", "hub", h.ID, "feed_url", fetch.LogURL(f.FeedURL), "kind", cmp.Or(f.Kind, string(feedkind.KindICS)),
+		"verdict", rep.Verdict, "by", who(c).name())
 	c.JSON(http.StatusOK, rep)
 }
 
-// check fetches, parses and expands one feed for hub h.
-func (k *checker) check(ctx context.Context, h hub.Hub, feedURL string, now time.Time) (feedcheck.Report, error) {
+// check fetches, converts (when f is not iCalendar), parses and expands
+// one feed for hub h.
+func (k *checker) check(ctx context.Context, h hub.Hub, f hub.Feed, now time.Time) (feedcheck.Report, error) {
+	feedURL := f.FeedURL
 	res, err := k.cfg.Fetcher.Fetch(ctx, feedURL, fetch.Validators{})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -201,19 +227,54 @@ func (k *checker) check(ctx context.Context, h hub.Hub, feedURL string, now time
 	bounds.FloatingZone = loc
 	pctx, cancel := context.WithTimeout(ctx, k.cfg.ParseTimeout)
 	defer cancel()
-	cal, err := calendar.NewParser(bounds).Parse(pctx, res.Body)
-	if err == nil {
-		var x *calendar.Expansion
-		if x, err = cal.Expand(pctx, calendar.ExpandOptions{From: from, To: to, IncludeCancelled: true}); err == nil {
-			return feedcheck.Build(cal, x, feedcheck.Options{Source: fetch.LogURL(feedURL), From: from, To: to, Zone: loc, Next: checkNext,
-				Cap: bounds.MaxPerSeries}), nil
+	body := res.Body
+	var conv *feedcheck.Conversion
+	kind, err := feedkind.ParseKind(f.Kind)
+	if err == nil && kind != feedkind.KindICS {
+		var m feedkind.Mapping
+		if f.Mapping != nil {
+			m = *f.Mapping
+		}
+		var rep feedkind.Report
+		body, rep, err = feedkind.Convert(pctx, kind, res.Body, feedURL, m, feedkind.Options{Zone: loc, MaxBytes: max(len(res.Body), feedkind.DefaultMaxBytes)})
+		conv = feedcheck.ConversionOf(rep, len(res.Body))
+		if err != nil {
+			conv.Failure = convertFailure(kind, err)
 		}
 	}
+	if err == nil {
+		var cal *calendar.Calendar
+		if cal, err = calendar.NewParser(bounds).Parse(pctx, body); err == nil {
+			var x *calendar.Expansion
+			if x, err = cal.Expand(pctx, calendar.ExpandOptions{From: from, To: to, IncludeCancelled: true}); err == nil {
+				return feedcheck.Build(cal, x, feedcheck.Options{Source: fetch.LogURL(feedURL), From: from, To: to, Zone: loc, Next: checkNext,
+					Cap: bounds.MaxPerSeries, Conversion: conv}), nil
+			}
+		}
+	}
+	var r feedcheck.Report
 	switch {
 	case ctx.Err() != nil:
 		return feedcheck.Report{}, ctx.Err()
 	case pctx.Err() != nil:
-		return feedcheck.Unreadable(fetch.LogURL(feedURL), fmt.Sprintf("reading its events took longer than %v", k.cfg.ParseTimeout), "parse_timeout", res.Status), nil
+		r = feedcheck.Unreadable(fetch.LogURL(feedURL), fmt.Sprintf("reading its events took longer than %v", k.cfg.ParseTimeout), "parse_timeout", res.Status)
+	case conv != nil && conv.Failure != "":
+		r = feedcheck.Unreadable(fetch.LogURL(feedURL), conv.Failure, "convert", res.Status)
+	default:
+		r = feedcheck.Unreadable(fetch.LogURL(feedURL), "it is not a usable calendar: "+err.Error(), "parse", res.Status)
 	}
-	return feedcheck.Unreadable(fetch.LogURL(feedURL), "it is not a usable calendar: "+err.Error(), "parse", res.Status), nil
+	r.Conversion = conv
+	return r, nil
+}
+
+// convertFailure says in words why a source of kind could not be
+// converted.
+func convertFailure(kind feedkind.Kind, err error) string {
+	switch {
+	case errors.Is(err, feedkind.ErrTooLarge):
+		return fmt.Sprintf("it is too large to convert from %s: %v", kind, err)
+	case errors.Is(err, feedkind.ErrInvalidMapping):
+		return fmt.Sprintf("its mapping does not fit kind %s: %v", kind, err)
+	}
+	return fmt.Sprintf("it is not a usable %s source: %v", kind, err)
 }

@@ -7,13 +7,16 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
 // feedInput is the body of POST and PUT on feeds; the feed id is derived
-// from feedurl, never sent.
+// from feedurl, never sent. kind, mapping, adapter and hosts say what
+// the feed URL serves when it is not iCalendar (hub.Feed); a merge patch
+// merges mapping member by member, and "mapping": null removes it.
 type feedInput struct {
 	FeedURL    string            `json:"feedurl"`
 	URL        string            `json:"url"`
@@ -22,11 +25,26 @@ type feedInput struct {
 	CatMap     map[string]string `json:"catmap"`
 	Approved   bool              `json:"approved"`
 	Comments   string            `json:"comments"`
+	Kind       string            `json:"kind,omitempty"`
+	Mapping    *feedkind.Mapping `json:"mapping,omitempty"`
+	Adapter    string            `json:"adapter,omitempty"`
+	Hosts      []string          `json:"hosts,omitempty"`
+}
+
+// feedInputOf is f's writable fields.
+func feedInputOf(f hub.Feed) feedInput {
+	return feedInput{FeedURL: f.FeedURL, URL: f.URL, Source: f.Source, Categories: f.Categories, CatMap: f.CatMap,
+		Approved: f.Approved, Comments: f.Comments, Kind: f.Kind, Mapping: f.Mapping, Adapter: f.Adapter, Hosts: f.Hosts}
 }
 
 func (in feedInput) feed() hub.Feed {
-	return hub.Feed{FeedURL: in.FeedURL, URL: in.URL, Source: in.Source, Categories: in.Categories,
-		CatMap: in.CatMap, Approved: in.Approved, Comments: in.Comments}
+	f := hub.Feed{FeedURL: in.FeedURL, URL: in.URL, Source: in.Source, Categories: in.Categories,
+		CatMap: in.CatMap, Approved: in.Approved, Comments: in.Comments, Kind: in.Kind, Mapping: in.Mapping,
+		Adapter: in.Adapter, Hosts: in.Hosts}
+	if f.Mapping != nil && f.Mapping.IsZero() {
+		f.Mapping = nil // "mapping": {} is no mapping, as the store keeps it
+	}
+	return f
 }
 
 // getFeeds lists a hub's feeds, a page at a time.
@@ -134,8 +152,7 @@ func (s *Server) patchFeed(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	in, err := bindMergePatch(c, etag, old.ETag, feedInput{FeedURL: old.FeedURL, URL: old.URL, Source: old.Source,
-		Categories: old.Categories, CatMap: old.CatMap, Approved: old.Approved, Comments: old.Comments})
+	in, err := bindMergePatch(c, etag, old.ETag, feedInputOf(old))
 	if err != nil {
 		_ = c.Error(err)
 		return

@@ -92,7 +92,7 @@ func hubRecord(h hub.Hub) hubInput {
 
 // feedRecord is what a feed's history compares.
 func feedRecord(f hub.Feed) feedInput {
-	return feedInput{FeedURL: f.FeedURL, URL: f.URL, Source: f.Source, Categories: f.Categories, CatMap: f.CatMap, Approved: f.Approved, Comments: f.Comments}
+	return feedInputOf(f)
 }
 
 // changes lists the fields that differ between two records (structs

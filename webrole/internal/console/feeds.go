@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/hub"
 )
 
@@ -28,12 +30,22 @@ type feedForm struct {
 	Comments   string
 	Approved   bool
 	ETag       string
+	// Kind is the feed's kind (ics when the feed names none); Mapping,
+	// Adapter and Hosts (comma separated) what it needs.
+	Kind    string
+	Mapping feedkind.Mapping
+	Adapter string
+	Hosts   string
 }
 
 // formOf fills the form from a feed, with empty catmap rows to add to.
 func formOf(f hub.Feed) feedForm {
 	ff := feedForm{ID: f.ID, FeedURL: f.FeedURL, URL: f.URL, Source: f.Source, Categories: strings.Join(f.Categories, ", "),
-		Comments: f.Comments, Approved: f.Approved, ETag: f.ETag}
+		Comments: f.Comments, Approved: f.Approved, ETag: f.ETag, Kind: cmp.Or(f.Kind, string(feedkind.KindICS)),
+		Adapter: f.Adapter, Hosts: strings.Join(f.Hosts, ", ")}
+	if f.Mapping != nil {
+		ff.Mapping = *f.Mapping
+	}
 	keys := make([]string, 0, len(f.CatMap))
 	for k := range f.CatMap {
 		keys = append(keys, k)
@@ -49,11 +61,16 @@ func formOf(f hub.Feed) feedForm {
 }
 
 // readFeedForm reads the edit form as posted; the catmap rows come as
-// from_N and to_N pairs.
+// from_N and to_N pairs, the mapping's fields as m_NAME.
 func readFeedForm(c *gin.Context) feedForm {
 	ff := feedForm{URL: strings.TrimSpace(c.PostForm("url")), Source: strings.TrimSpace(c.PostForm("source")),
 		Categories: c.PostForm("categories"), Comments: c.PostForm("comments"), Approved: c.PostForm("approved") == "yes",
-		ETag: c.PostForm("etag"), FeedURL: strings.TrimSpace(c.PostForm("feedurl"))}
+		ETag: c.PostForm("etag"), FeedURL: strings.TrimSpace(c.PostForm("feedurl")),
+		Kind: strings.ToLower(strings.TrimSpace(c.PostForm("kind"))), Mapping: readMapping(c.PostForm),
+		Adapter: strings.TrimSpace(c.PostForm("adapter")), Hosts: c.PostForm("hosts")}
+	if ff.Kind == "" {
+		ff.Kind = string(feedkind.KindICS)
+	}
 	for i := range hub.MaxCatMap + catmapRows {
 		from, okF := c.GetPostForm("from_" + strconv.Itoa(i))
 		to, okT := c.GetPostForm("to_" + strconv.Itoa(i))
@@ -65,8 +82,8 @@ func readFeedForm(c *gin.Context) feedForm {
 	return ff
 }
 
-// patch is the merge patch of the form's fields; an incomplete catmap
-// row is a field problem.
+// patch is the merge patch of the form's fields, kind and mapping
+// included; an incomplete catmap row is a field problem.
 func (ff feedForm) patch() (map[string]any, map[string]string) {
 	cm := map[string]string{}
 	for _, r := range ff.CatMap {
@@ -82,8 +99,10 @@ func (ff feedForm) patch() (map[string]any, map[string]string) {
 	if len(cm) == 0 {
 		catmap = nil // removes every mapping
 	}
-	return map[string]any{"source": ff.Source, "url": ff.URL, "categories": splitList(ff.Categories),
-		"catmap": catmap, "comments": ff.Comments, "approved": ff.Approved}, nil
+	p := map[string]any{"source": ff.Source, "url": ff.URL, "categories": splitList(ff.Categories),
+		"catmap": catmap, "comments": ff.Comments, "approved": ff.Approved}
+	ff.kindPatch(p)
+	return p, nil
 }
 
 // splitList splits a comma list, dropping empties.
@@ -215,14 +234,14 @@ func (h *handler) postFeed(c *gin.Context) {
 	ff.Approved = c.PostForm("approve") == "yes"
 	p, fields := ff.patch()
 	if fields != nil {
-		h.addPage(c, http.StatusBadRequest, ff, nil, "The feed was not added.", fields)
+		h.addPage(c, http.StatusBadRequest, ff, addResult{}, "The feed was not added.", fields)
 		return
 	}
 	p["feedurl"] = ff.FeedURL
 	var f hub.Feed
 	_, err := h.call(c, http.MethodPost, "/api/hubs/"+url.PathEscape(c.Param("hub"))+"/feeds", p, "", &f)
 	if ae, ok := errors.AsType[*apiError](err); ok && ae.Status < 500 && ae.Status != http.StatusForbidden {
-		h.addPage(c, ae.Status, ff, nil, "The feed was not added: "+ae.Message+".", ae.Fields)
+		h.addPage(c, ae.Status, ff, addResult{}, "The feed was not added: "+ae.Message+".", ae.Fields)
 		return
 	}
 	if err != nil {

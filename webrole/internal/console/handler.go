@@ -207,8 +207,9 @@ var funcs = template.FuncMap{
 		}
 		return q.Encode()
 	},
-	"join": strings.Join,
-	"add":  func(a, b int) int { return a + b },
+	"join":      strings.Join,
+	"kindLabel": kindLabel,
+	"add":       func(a, b int) int { return a + b },
 	"plural": func(n int, one, many string) string {
 		if n == 1 {
 			return fmt.Sprintf("%d %s", n, one)

@@ -2,19 +2,25 @@
 // debugging the aggregation engine:
 //
 //	workerrole expand [--from RFC3339] [--to RFC3339] [--cap N] [--tz ZONE] FILE|URL
-//	workerrole check [--from RFC3339] [--to RFC3339] [--tz ZONE] FILE|URL
+//	workerrole check [--from RFC3339] [--to RFC3339] [--tz ZONE] [--kind KIND] [--mapping JSON | --mapping-file FILE] FILE|URL
 //
 // expand prints the occurrences of one feed as JSON in the format of the
 // elmcity test corpus (shared/corpus/README.md), so its output can be
 // compared with an expected file directly; check prints a human report of
 // a feed's problems, what a curator runs before adding a feed to a hub.
+// check reads feeds that are not iCalendar too (--kind jsonld, csv, json
+// or rss, with the feed record's mapping as JSON), converting them first
+// as the worker does (shared/feedkind) and printing what the conversion
+// found before the report.
 //
 // FILE may be "-" for standard input; a URL is fetched with a timeout and
 // a size limit.
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +30,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/fetch"
 )
 
@@ -44,17 +51,31 @@ var ErrUsage = errors.New("cli: usage")
 // already: the caller need not print it again.
 var ErrReported = errors.New("cli: reported")
 
-// options are the flags both subcommands share.
+// options are the flags both subcommands share, and check's kind and
+// mapping.
 type options struct {
 	from, to time.Time
 	cap      int
 	zone     *time.Location
 	source   string
+	kind     feedkind.Kind
+	mapping  feedkind.Mapping
 }
+
+// flagSet says which flags a subcommand has besides the window and zone.
+type flagSet struct {
+	cap  bool // --cap
+	kind bool // --kind, --mapping, --mapping-file
+}
+
+// maxMappingBytes bounds --mapping-file: a mapping is a few hundred
+// bytes.
+const maxMappingBytes = 64 << 10
 
 // parseArgs parses the flags of a subcommand. defFrom and defTo are the
 // window used when --from and --to are absent.
-func parseArgs(name string, args []string, stderr io.Writer, withCap bool, defFrom, defTo time.Time) (options, error) {
+func parseArgs(name string, args []string, stderr io.Writer, with flagSet, defFrom, defTo time.Time) (options, error) {
+	withCap := with.cap
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	from := fs.String("from", defFrom.Format(time.RFC3339), "start of the window (RFC 3339)")
@@ -63,6 +84,12 @@ func parseArgs(name string, args []string, stderr io.Writer, withCap bool, defFr
 	capN := 0
 	if withCap {
 		fs.IntVar(&capN, "cap", 5000, "occurrences per series at most")
+	}
+	var kind, mapping, mappingFile string
+	if with.kind {
+		fs.StringVar(&kind, "kind", "ics", "what the source is: ics, jsonld, csv, json or rss (script feeds run only in the worker)")
+		fs.StringVar(&mapping, "mapping", "", `the feed's mapping as JSON, as the feed record holds it: {"title":"Event","start_date":"Date","header":true}`)
+		fs.StringVar(&mappingFile, "mapping-file", "", "a file holding the mapping as JSON (instead of --mapping)")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: workerrole %s [flags] FILE|URL|-\n", name)
@@ -94,12 +121,58 @@ func parseArgs(name string, args []string, stderr io.Writer, withCap bool, defFr
 			return options{}, fmt.Errorf("%s: --tz %q is not an IANA zone: %w", name, *tz, ErrUsage)
 		}
 	}
+	if with.kind {
+		if o.kind, o.mapping, err = kindOf(name, kind, mapping, mappingFile); err != nil {
+			return options{}, err
+		}
+	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return options{}, fmt.Errorf("%s: want one FILE or URL, got %d: %w", name, fs.NArg(), ErrUsage)
 	}
 	o.source = fs.Arg(0)
 	return o, nil
+}
+
+// kindOf reads --kind and the mapping of --mapping or --mapping-file,
+// checked for the kind as the feed record's is.
+func kindOf(name, kind, mapping, mappingFile string) (feedkind.Kind, feedkind.Mapping, error) {
+	var m feedkind.Mapping
+	k, err := feedkind.ParseKind(kind)
+	if err != nil {
+		return "", m, fmt.Errorf("%s: --kind: %w: %w", name, ErrUsage, err)
+	}
+	if k == feedkind.KindScript {
+		return "", m, fmt.Errorf("%s: --kind script: an adapter script runs only in the worker, which previews it: add the feed unapproved, refresh the hub and read the feed's stats: %w", name, ErrUsage)
+	}
+	if mapping != "" && mappingFile != "" {
+		return "", m, fmt.Errorf("%s: give --mapping or --mapping-file, not both: %w", name, ErrUsage)
+	}
+	text := []byte(mapping)
+	if mappingFile != "" {
+		f, err := os.Open(mappingFile) // #nosec G304 -- the file the user named on the command line
+		if err != nil {
+			return "", m, fmt.Errorf("%s: --mapping-file: %w: %w", name, ErrUsage, err)
+		}
+		defer func() { _ = f.Close() }() // read only
+		if text, err = io.ReadAll(io.LimitReader(f, maxMappingBytes)); err != nil {
+			return "", m, fmt.Errorf("%s: --mapping-file: %w: %w", name, ErrUsage, err)
+		}
+	}
+	if len(bytes.TrimSpace(text)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&m); err != nil {
+			return "", m, fmt.Errorf("%s: the mapping is not a mapping's JSON: %w: %w", name, ErrUsage, err)
+		}
+	}
+	if k == feedkind.KindICS && !m.IsZero() {
+		return "", m, fmt.Errorf("%s: a mapping needs --kind (jsonld, csv, json or rss): %w", name, ErrUsage)
+	}
+	if err := m.Validate(k); err != nil {
+		return "", m, fmt.Errorf("%s: the mapping does not fit kind %s: %w: %w", name, k, ErrUsage, err)
+	}
+	return k, m, nil
 }
 
 // load reads a feed from a file, stdin ("-") or an http(s) or webcal URL.
@@ -155,6 +228,11 @@ func parse(ctx context.Context, o options, stdin io.Reader) (*calendar.Calendar,
 	if err != nil {
 		return nil, err
 	}
+	return parseData(ctx, o, data)
+}
+
+// parseData parses a feed's iCalendar with the options' floating zone.
+func parseData(ctx context.Context, o options, data []byte) (*calendar.Calendar, error) {
 	p := calendar.NewParser(calendar.Config{FloatingZone: o.zone, MaxPerSeries: o.cap, MaxFeedBytes: maxFeedBytes})
 	cal, err := p.Parse(ctx, data)
 	if err != nil {

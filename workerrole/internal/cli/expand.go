@@ -46,7 +46,7 @@ type expandOutput struct {
 // wrapping calendar.ErrInvalidFeed for input that is not a feed.
 func Expand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	from, to := corpusWindow()
-	o, err := parseArgs("expand", args, stderr, true, from, to)
+	o, err := parseArgs("expand", args, stderr, flagSet{cap: true}, from, to)
 	if err != nil {
 		return err
 	}

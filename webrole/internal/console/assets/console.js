@@ -1,6 +1,7 @@
 // The console's only script: every page works without it. It asks before
 // destructive buttons marked data-confirm, adds rows to the catmap editor,
-// and polls a refresh's progress instead of reloading the page.
+// shows a feed form's fields for the kind chosen only, and polls a
+// refresh's progress instead of reloading the page.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -29,6 +30,19 @@
       body.appendChild(row);
       row.querySelector("input").focus();
     });
+  }
+  var kind = document.getElementById("kind");
+  if (kind) {
+    var byKind = function () {
+      document.querySelectorAll("[data-kinds]").forEach(function (el) {
+        el.hidden = el.getAttribute("data-kinds").split(" ").indexOf(kind.value) < 0;
+      });
+      document.querySelectorAll("[data-kind-help]").forEach(function (el) {
+        el.hidden = el.getAttribute("data-kind-help") !== kind.value;
+      });
+    };
+    kind.addEventListener("change", byKind);
+    byKind();
   }
   var job = document.querySelector("[data-job-status]");
   if (job) {
