@@ -232,7 +232,7 @@ func TestPayloadCancelledField(t *testing.T) {
 		{UID: "x@elmcity", Title: "Fair", Start: at, End: at.Add(time.Hour), Cancelled: true, Sources: []hubcal.Source{{Feed: "f", ID: "x@elmcity"}}},
 		{UID: "y@elmcity", Title: "Market", Start: at, End: at.Add(time.Hour), Sources: []hubcal.Source{{Feed: "f", ID: "y@elmcity"}}},
 	}
-	b, err := hubcal.EncodePayload(map[string]int{}, lit)
+	b, err := hubcal.FromEvents(lit).Encode(map[string]int{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 // FromEvents returns a calendar of events, in the order given, each
 // keeping its UID, its sources' UIDs and its merge notes' matches: what
-// EncodePayload writes, and what a payload of the first format reads as.
+// tests publish, and what a payload of the first format reads as.
 func FromEvents(events []Event) *Calendar {
 	c := &Calendar{rows: make([]row, 0, len(events))}
 	for i := range events {

@@ -80,14 +80,6 @@ type payloadGroup struct {
 	Zone  int32    `json:"z,omitempty"`
 }
 
-// EncodePayload writes a hub's published calendar from Events, in the
-// order given, each keeping its UID and its sources' (FromEvents). The
-// worker encodes its merged Calendar with Calendar.Encode instead, which
-// holds each body once.
-func EncodePayload(header any, events []Event) ([]byte, error) {
-	return FromEvents(events).Encode(header)
-}
-
 // Encode writes c as a payload (format 2) after header, which the web role
 // and the next run read back with DecodePayload or Read.
 func (c *Calendar) Encode(header any) ([]byte, error) {
@@ -196,10 +188,10 @@ func appendBodies(out []byte, bodies []body) []byte {
 	return buf.Bytes()
 }
 
-// DecodePayload reads a payload written by EncodePayload or
-// Calendar.Encode (or of the first format), decoding its header into
-// header (a pointer, or *json.RawMessage to keep it as is), and returns
-// every event, one Event per occurrence, in the calendar's order.
+// DecodePayload reads a payload written by Calendar.Encode (or of an
+// earlier format), decoding its header into header (a pointer, or
+// *json.RawMessage to keep it as is), and returns every event, one Event
+// per occurrence, in the calendar's order.
 func DecodePayload(payload []byte, header any) ([]Event, error) {
 	c, err := Read(payload, header)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestPayloadRoundTrip(t *testing.T) {
 			Sources: []hubcal.Source{{Feed: "f", Name: "Library", UID: "c", ID: "c@elmcity"}, {Feed: "g", Name: "Town", UID: "c2", ID: "d@elmcity"}},
 			Merged:  []hubcal.MergeNote{{Feed: "g", UID: "c2", Reason: `same start 2026-12-05T19:00:00Z and similar title ("Story Time" ~ "Story Time!")`}}},
 	}
-	b, err := hubcal.EncodePayload(map[string]int{"events": 3}, events)
+	b, err := hubcal.FromEvents(events).Encode(map[string]int{"events": 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -324,7 +324,7 @@ func publishUpcoming(t *testing.T, cals *publish.Store, now time.Time) (all, mus
 	}
 	header := map[string]any{"v": 1, "hub": "keene", "events": len(events), "feeds_ok": 2, "feeds_failed": 1,
 		"feeds": []map[string]any{{"feed": "f-city", "source": "City Hall", "status": "failed", "error_class": "timeout"}}}
-	payload, err := hubcal.EncodePayload(header, events)
+	payload, err := hubcal.FromEvents(events).Encode(header)
 	if err != nil {
 		t.Fatal(err)
 	}

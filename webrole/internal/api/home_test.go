@@ -32,7 +32,7 @@ func homeWorld(t *testing.T) world {
 	}
 	events := upcoming(time.Now(), "A", "B", "C", "D")
 	events[3].Cancelled = true
-	payload, err := hubcal.EncodePayload(map[string]any{"v": 1, "hub": "keene", "events": 4, "cancelled": 1}, events)
+	payload, err := hubcal.FromEvents(events).Encode(map[string]any{"v": 1, "hub": "keene", "events": 4, "cancelled": 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func newInstanceServer(t testing.TB, b testBundle, clock *testClock, cfg outputs
 // publishEvents publishes events for hub and returns the generation.
 func publishEvents(t testing.TB, cals *publish.Store, hubID string, events []hubcal.Event) publish.Generation {
 	t.Helper()
-	payload, err := hubcal.EncodePayload(map[string]any{"v": 1, "hub": hubID, "events": len(events)}, events)
+	payload, err := hubcal.FromEvents(events).Encode(map[string]any{"v": 1, "hub": hubID, "events": len(events)})
 	if err != nil {
 		t.Fatal(err)
 	}

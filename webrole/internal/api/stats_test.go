@@ -15,10 +15,10 @@ func publishFixture(t *testing.T, cals *publish.Store) {
 	t.Helper()
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
 	run := map[string]any{"events": 2, "feeds": []map[string]any{{"feed": "f1", "status": "failed", "error_class": "http_5xx"}}}
-	payload, err := hubcal.EncodePayload(run, []hubcal.Event{
+	payload, err := hubcal.FromEvents([]hubcal.Event{
 		{UID: "a@elmcity", Title: "Jazz Night", Start: at, End: at.Add(time.Hour)},
 		{UID: "b@elmcity", Title: "Story Time", Start: at.Add(24 * time.Hour), End: at.Add(25 * time.Hour)},
-	})
+	}).Encode(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +54,10 @@ func TestScriptsSeeCancelledEvents(t *testing.T) {
 		"status": `result = JSON.stringify(elmcity.events(argv[0], 5).map(function (e) { return [e.title, e.cancelled === undefined ? "absent" : e.cancelled]; }));`,
 	})
 	at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
-	payload, err := hubcal.EncodePayload(map[string]any{"events": 2}, []hubcal.Event{
+	payload, err := hubcal.FromEvents([]hubcal.Event{
 		{UID: "a@elmcity", Title: "Jazz Night", Start: at, End: at.Add(time.Hour)},
 		{UID: "b@elmcity", Title: "Story Time", Start: at.Add(24 * time.Hour), End: at.Add(25 * time.Hour), Cancelled: true},
-	})
+	}).Encode(map[string]any{"events": 2})
 	if err != nil {
 		t.Fatal(err)
 	}

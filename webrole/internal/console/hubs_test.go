@@ -43,7 +43,7 @@ func publishRun(t testing.TB, b testBundle, feeds ...hubrun.FeedStats) {
 		}
 	}
 	head := hubrun.Header{V: 2, Hub: "keene", Started: time.Now(), Finished: time.Now(), FeedsOK: ok, FeedsBad: bad, Events: 7, Feeds: feeds}
-	payload, err := hubcal.EncodePayload(head, nil)
+	payload, err := hubcal.FromEvents(nil).Encode(head)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func (f *fakeStorage) publish(t testing.TB, id string, n int, now time.Time) {
 		events[i] = hubcal.Event{UID: fmt.Sprintf("e%d@elmcity", i), Title: fmt.Sprintf("Event %d", i), Start: at, End: at.Add(time.Hour), Sources: src}
 	}
 	head := hubrun.Header{V: 1, Hub: id, Events: n, Feeds: []hubrun.FeedStats{{Feed: "f1", Source: "Library", Status: "ok", Occurrences: n}}}
-	payload, err := hubcal.EncodePayload(head, events)
+	payload, err := hubcal.FromEvents(events).Encode(head)
 	if err != nil {
 		t.Fatal(err)
 	}
