@@ -61,9 +61,6 @@ func (e *FilterError) Error() string { return fmt.Sprintf("query parameter %s: %
 // as eventsonly).
 var filterParams = []string{"uid", "source", "view", "from", "to", "days", "count"}
 
-// IsFilterParam reports whether name is one of the filter's parameters.
-func IsFilterParam(name string) bool { return slices.Contains(filterParams, name) }
-
 // ParseFilter reads source, view, from, to, days, count and uid from q.
 // Dates and times without an offset are in loc; from and to may be a date
 // (2026-12-05), a local time (2026-12-05T18:00) or RFC 3339. A date as to
