@@ -288,8 +288,11 @@ type event struct {
 	// nil means the converter's zone.
 	zone *time.Location
 	// status is "CANCELLED", "TENTATIVE" or "".
-	status  string
-	rule    *rule
+	status string
+	rule   *rule
+	// rawRule is an RRULE value as a program gave it (WriteEvents),
+	// written as it is for the parser to check.
+	rawRule string
 	exdates []when
 	// localWhat names local times in notes ("startDate", "start date").
 	localWhat string
@@ -434,8 +437,12 @@ func (c *converter) emit(where string, e *event) {
 	} else if hasDur {
 		c.w.prop("DURATION", "", isoDuration(dur))
 	}
-	if e.rule != nil {
-		c.w.prop("RRULE", "", c.ruleText(e.rule, start, zone))
+	if e.rule != nil || e.rawRule != "" {
+		if e.rule != nil {
+			c.w.prop("RRULE", "", c.ruleText(e.rule, start, zone))
+		} else {
+			c.w.prop("RRULE", "", e.rawRule)
+		}
 		for i, x := range e.exdates {
 			if i == maxExdates {
 				c.warn(fmt.Sprintf("%s: only the first %d exception dates kept", where, maxExdates))

@@ -213,15 +213,28 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 // [ErrCharset], [ErrStatus], context.Canceled and context.DeadlineExceeded
 // (for the Fetcher's own timeouts too).
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev Validators) (Result, error) {
-	res, done, err := f.fetch(ctx, rawURL, prev, nil)
+	res, done, err := f.fetch(ctx, rawURL, prev, nil, nil, nil)
 	done()
 	return res, err
+}
+
+// Get fetches rawURL as Fetch does, unconditionally, with header's
+// fields added to the request (Accept replaces the default; Host,
+// Accept-Encoding, User-Agent, Connection and the conditional fields
+// are the Fetcher's own and are not sent). Adapter scripts fetch
+// through it, under the same address, size, time and redirect rules
+// as feeds. It returns the response's header too.
+func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (Result, http.Header, error) {
+	var h http.Header
+	res, done, err := f.fetch(ctx, rawURL, Validators{}, nil, header, &h)
+	done()
+	return res, h, err
 }
 
 // fetch is Fetch with an optional hub-wide semaphore, taken after the
 // per-host slot so that requests queued for a busy host hold no hub slot.
 // The slots stay held until the caller calls done.
-func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}) (_ Result, done func(), _ error) {
+func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}, header http.Header, respHeader *http.Header) (_ Result, done func(), _ error) {
 	var releaseHost func()
 	holdsHub := false
 	done = func() {
@@ -271,7 +284,7 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub
 	fetchCtx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	start := f.cfg.Now()
-	res, status, err := f.do(fetchCtx, u, prev)
+	res, status, err := f.do(fetchCtx, u, prev, header, respHeader)
 	if err != nil {
 		return fail(fetchCtx, status, err)
 	}
@@ -302,13 +315,24 @@ func statusClass(status int) Class {
 
 // do sends the request and reads the response. It returns the status code
 // with an error whenever a response arrived.
-func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators) (Result, int, error) {
+func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators, header http.Header, respHeader *http.Header) (Result, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return Result{}, 0, fmt.Errorf("new request: %w: %w", ErrBadURL, err)
 	}
+	for k, vs := range header {
+		switch http.CanonicalHeaderKey(k) {
+		case "Host", "Accept-Encoding", "User-Agent", "Connection", "If-None-Match", "If-Modified-Since", "Content-Length", "Transfer-Encoding", "Te", "Upgrade":
+			continue
+		}
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
 	req.Header.Set("User-Agent", f.cfg.UserAgent)
-	req.Header.Set("Accept", "text/calendar, */*;q=0.5")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "text/calendar, */*;q=0.5")
+	}
 	// Set by hand, so net/http does not decode transparently: the size cap
 	// must see the decoded bytes too.
 	req.Header.Set("Accept-Encoding", "gzip")
@@ -337,6 +361,9 @@ func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators) (Result, 
 	defer func() { _ = resp.Body.Close() }()
 
 	res := Result{URL: resp.Request.URL.String(), Status: resp.StatusCode, Forced: forced}
+	if respHeader != nil {
+		*respHeader = resp.Header
+	}
 	next := Validators{
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),

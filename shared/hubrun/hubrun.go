@@ -73,4 +73,31 @@ type FeedStats struct {
 	PreviousCancelled int              `json:"previous_cancelled,omitempty"`
 	Flag              string           `json:"flag,omitempty"` // "dropped to zero", "dropped by more than half"
 	Validators        fetch.Validators `json:"validators"`
+	// Kind is the feed's kind (shared/feedkind) when it is not
+	// iCalendar: jsonld, csv, json, rss or script.
+	Kind string `json:"kind,omitempty"`
+	// Items counts what the conversion or the adapter script read (CSV
+	// rows, JSON objects, JSON-LD events, RSS items, the adapter's
+	// events), ItemsSkipped those left out. KindWarnings say why, and
+	// name the events the parser then skipped: at most MaxKindWarnings
+	// of them, MoreKindWarnings counting the rest.
+	Items            int      `json:"items,omitempty"`
+	ItemsSkipped     int      `json:"items_skipped,omitempty"`
+	KindWarnings     []string `json:"kind_warnings,omitempty"`
+	MoreKindWarnings int      `json:"more_kind_warnings,omitempty"`
+	// Fetches counts the pages a script feed's adapter fetched.
+	Fetches int `json:"fetches,omitempty"`
+}
+
+// MaxKindWarnings bounds FeedStats.KindWarnings.
+const MaxKindWarnings = 20
+
+// AddKindWarning appends w to st.KindWarnings, or counts it in
+// MoreKindWarnings once there are MaxKindWarnings.
+func (st *FeedStats) AddKindWarning(w string) {
+	if len(st.KindWarnings) >= MaxKindWarnings {
+		st.MoreKindWarnings++
+		return
+	}
+	st.KindWarnings = append(st.KindWarnings, w)
 }

@@ -69,6 +69,20 @@
 // strings, dates ("2024-05-01") or durations meaning that long ago
 // ("24h"). Lists may be arrays or comma-separated strings.
 //
+// # Adapters
+//
+// Engine.RunAdapter runs adapters/<name>.js for a hub's script feed with
+// the adapter capability and no host: argv is [feedURL], elmcity.source
+// is the response the worker fetched at the feed's URL, and
+// elmcity.fetch(url, {headers}) -> {url, status, headers, body} gets
+// pages through AdapterRequest.Fetcher (the feed fetcher's rules) on the
+// feed's host and AdapterRequest.Hosts only, at most
+// AdapterRequest.MaxFetches times (ErrCapability, ErrLimit). In other
+// runs elmcity.source is null and elmcity.fetch throws a
+// CapabilityError. The result must be an array of event objects, which
+// feedkind.WriteEvents validates and writes as iCalendar; see
+// RunAdapter.
+//
 // # Limits
 //
 // Each run gets a fresh runtime (goja.New costs about a microsecond, and a

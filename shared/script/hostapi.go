@@ -34,7 +34,7 @@ type elmcityObject struct {
 
 // elmcityKeys lists the properties of elmcity, sorted.
 func elmcityKeys() []string {
-	return []string{"enqueue", "events", "feeds", "hub", "hubInfo", "hubs", "maintenance", "now", "purgeLog", "readLog", "writeLog"}
+	return []string{"enqueue", "events", "feeds", "fetch", "hub", "hubInfo", "hubs", "maintenance", "now", "purgeLog", "readLog", "source", "writeLog"}
 }
 
 func (o *elmcityObject) Get(key string) goja.Value {
@@ -44,6 +44,8 @@ func (o *elmcityObject) Get(key string) goja.Value {
 		return r.vm.ToValue(r.req.Hub)
 	case "maintenance":
 		return r.vm.ToValue(r.mh != nil)
+	case "source":
+		return r.source()
 	}
 	if f := o.funcs[key]; f != nil {
 		return f
@@ -68,6 +70,8 @@ func (o *elmcityObject) Get(key string) goja.Value {
 		fn = r.enqueue
 	case "hubs":
 		fn = r.hubs
+	case "fetch":
+		fn = r.fetch
 	default:
 		return nil
 	}

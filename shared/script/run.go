@@ -27,6 +27,7 @@ type run struct {
 	mods  map[string]*goja.Object
 	files map[string]*module // id -> module, for error positions
 
+	ad        *adapterRun           // the adapter capability, nil but in RunAdapter
 	hostBytes int                   // left of Config.MaxHostBytes
 	logLines  int                   // console lines written
 	strs      map[string]goja.Value // interned strings, see intern
@@ -134,12 +135,23 @@ func (r *run) prefetch(ctx context.Context, m *module) {
 	}
 }
 
-// exec runs the root script in a fresh runtime under the time limit.
+// exec runs the root script in a fresh runtime under the time limit and
+// returns its result.
 func (r *run) exec(ctx context.Context, root *module) (out string, err error) {
+	err = r.execThen(ctx, root, func() (err error) {
+		out, err = r.result()
+		return err
+	})
+	return out, err
+}
+
+// execThen runs the root script in a fresh runtime under the time limit,
+// then finish, still under it, to read what the script left.
+func (r *run) execThen(ctx context.Context, root *module, finish func() error) (err error) {
 	r.root = root
 	c := r.e.compile(root, false)
 	if c.err != nil {
-		return "", r.compileError(root, false, c.err)
+		return r.compileError(root, false, c.err)
 	}
 	r.prefetch(ctx, root)
 
@@ -155,32 +167,42 @@ func (r *run) exec(ctx context.Context, root *module) (out string, err error) {
 		// A panic here is a bug in goja or in a host adapter; turn it into
 		// an error rather than take the role down.
 		if p := recover(); p != nil {
-			out, err = "", &Error{Script: r.name, File: root.id.String(), Hash: root.hash,
+			err = &Error{Script: r.name, File: root.id.String(), Hash: root.hash,
 				Msg: fmt.Sprintf("internal error: %v", p)}
 		}
 	}()
 	r.install()
 	if _, err := vm.RunProgram(c.prog); err != nil {
-		return "", r.scriptError(err)
+		return r.scriptError(err)
 	}
-	return r.result()
+	return finish()
 }
 
-// result reads the global result variable.
-func (r *run) result() (string, error) {
+// resultValue reads the global result variable; undefined is an error.
+func (r *run) resultValue() (goja.Value, error) {
 	v := r.vm.Get("result")
 	if v == nil {
 		// Not a global object property: maybe a top-level let or const.
 		var err error
 		if v, err = r.vm.RunProgram(r.e.resultProg); err != nil {
-			return "", r.scriptError(err)
+			return nil, r.scriptError(err)
 		}
+	}
+	if v == nil || goja.IsUndefined(v) {
+		return nil, &Error{Script: r.name, File: r.root.id.String(), Hash: r.root.hash,
+			Msg: "result is undefined: the script must assign its output to the global variable result"}
+	}
+	return v, nil
+}
+
+// result reads the global result variable as a string.
+func (r *run) result() (string, error) {
+	v, err := r.resultValue()
+	if err != nil {
+		return "", err
 	}
 	var s string
 	switch {
-	case v == nil || goja.IsUndefined(v):
-		return "", &Error{Script: r.name, File: r.root.id.String(), Hash: r.root.hash,
-			Msg: "result is undefined: the script must assign its output to the global variable result"}
 	case isString(v):
 		s = v.String()
 	default:

@@ -75,7 +75,7 @@ func TestRunResult(t *testing.T) {
 		{name: "ModuleEvaluatedOnce", req: script.Request{Name: "requireonce.js"}, want: "1"},
 		{name: "MissingModuleCatchable", req: script.Request{Name: "caught.js"}, want: "ModuleError: true"},
 		{name: "HostFunctionNames", req: script.Request{Name: "names.js"}, want: "readLog,log,require"},
-		{name: "HostObjectKeys", req: script.Request{Name: "consolekeys.js"}, want: "debug,error,info,log,warn 11"},
+		{name: "HostObjectKeys", req: script.Request{Name: "consolekeys.js"}, want: "debug,error,info,log,warn 13"},
 		{name: "NestedRequire", req: script.Request{Name: "deep/er/nested.js"}, want: "DEEP!"},
 		{name: "FunctionThroughString", req: script.Request{Name: "function.js"}, want: "function named() {}"},
 		{name: "BoxedString", req: script.Request{Name: "numberstring.js"}, want: "boxed"},

@@ -22,6 +22,7 @@ import (
 	"github.com/elmcity/elmcity/shared/hubrun"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
+	"github.com/elmcity/elmcity/shared/script"
 	"github.com/elmcity/elmcity/shared/tablestore"
 )
 
@@ -89,7 +90,23 @@ type Config struct {
 	// Jobs, when set, records the progress of the jobs the API queued, for
 	// curators to follow.
 	Jobs JobRecorder
+	// Adapters runs the adapter scripts of script feeds (*script.Engine),
+	// with AdapterFetcher as their elmcity.fetch (scripthost.Fetcher over
+	// the feed fetcher). Without them a script feed fails.
+	Adapters       AdapterRunner
+	AdapterFetcher script.Fetcher
+	// MaxSourceBytes is the largest source a csv, json, jsonld or rss
+	// feed may be converted from: the fetcher's cap. Default
+	// feedkind.DefaultMaxBytes.
+	MaxSourceBytes int
 }
+
+// AdapterRunner runs a script feed's adapter (*script.Engine).
+type AdapterRunner interface {
+	RunAdapter(ctx context.Context, req script.AdapterRequest) (script.AdapterResult, error)
+}
+
+var _ AdapterRunner = (*script.Engine)(nil)
 
 // Defaults of Config.
 const (
@@ -98,9 +115,22 @@ const (
 	DefaultMaxRegionMembers = hub.DefaultMaxRegionMembers
 )
 
-// ClassParseTimeout is the error class of a feed whose parse and
-// expansion ran over Config.ParseTimeout.
-const ClassParseTimeout = "parse_timeout"
+// Error classes of feeds that were fetched but could not be used (the
+// fetch's own classes are shared/fetch's).
+const (
+	// ClassParseTimeout is the error class of a feed whose conversion,
+	// parse and expansion ran over Config.ParseTimeout.
+	ClassParseTimeout = "parse_timeout"
+	// ClassParse is the error class of a feed that is not a usable
+	// calendar.
+	ClassParse = "parse"
+	// ClassConvert is the error class of a jsonld, csv, json or rss feed
+	// that could not be read as its kind (feedkind.Convert failed).
+	ClassConvert = "convert"
+	// ClassScript is the error class of a script feed whose adapter
+	// failed: an exception, a timeout, a result that is not events.
+	ClassScript = "script"
+)
 
 // Observer receives the job's figures for metrics.
 type Observer interface {

@@ -1,18 +1,22 @@
 package aggregate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/hubcal"
+	"github.com/elmcity/elmcity/shared/script"
 )
 
 // window is the hub's expansion window: from local midnight today to
@@ -80,6 +84,7 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 	pc.FloatingZone, pc.DefaultDuration, pc.MaxPerSeries = h.Location(), j.cfg.DefaultDuration, j.cfg.MaxPerSeries
 	parser := calendar.NewParser(pc)
 	opts := hubcal.Options{Vocabulary: h.Vocabulary}
+	src := sourceOptions{hub: h.ID, zone: h.Location()}
 	// Feeds are parsed as they arrive, on as many workers as there are
 	// cores; a fetched body waits for a free worker holding its fetch
 	// slot, so at most FeedConcurrency bodies wait.
@@ -93,7 +98,7 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 	for range min(runtime.GOMAXPROCS(0), j.cfg.FeedConcurrency, max(len(feeds), 1)) {
 		wg.Go(func() {
 			for a := range next {
-				r := j.feed(ctx, parser, opts, feeds[a.i], &a.o, reqs[a.i].Prev, prev, from, expTo, started, log)
+				r := j.feed(ctx, parser, opts, src, feeds[a.i], &a.o, reqs[a.i].Prev, prev, from, expTo, started, log)
 				r.c.Prepare()
 				results[a.i] = r
 			}
@@ -128,14 +133,15 @@ func (j *Job) run(ctx context.Context, h hub.Hub, prev *decoded, log *slog.Logge
 // expanded over [from, to) when it came, else its events carried from the
 // previous run.
 // The outcome's body is released once parsed.
-func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Options, f hub.Feed, out *fetch.Outcome, prevValidators fetch.Validators,
+func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Options, src sourceOptions, f hub.Feed, out *fetch.Outcome, prevValidators fetch.Validators,
 	prev *decoded, from, to, started time.Time, log *slog.Logger) feedResult {
 	meta := hubcal.Feed{Feed: f.ID, Source: f.Source, HomeURL: f.URL, Categories: f.Categories, CatMap: f.CatMap}
 	var before FeedStats
 	if prev != nil {
 		before = prev.feeds[f.ID]
 	}
-	st := FeedStats{Feed: f.ID, URL: f.FeedURL, Source: f.Source, Previous: before.Occurrences, PreviousCancelled: before.Cancelled, LastSuccess: before.LastSuccess}
+	st := FeedStats{Feed: f.ID, URL: f.FeedURL, Source: f.Source, Previous: before.Occurrences, PreviousCancelled: before.Cancelled, LastSuccess: before.LastSuccess,
+		Kind: f.Kind}
 	res := out.Result
 	out.Result.Body = nil
 	st.DurationMS = res.Duration.Milliseconds()
@@ -157,6 +163,8 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Opt
 		st.Cancelled = c.Cancelled()
 		st.Occurrences = c.Len() - st.Cancelled
 		st.Events, st.Recurring, st.Skipped, st.ProdID = before.Events, before.Recurring, before.Skipped, before.ProdID
+		st.Items, st.ItemsSkipped, st.KindWarnings, st.MoreKindWarnings, st.Fetches =
+			before.Items, before.ItemsSkipped, before.KindWarnings, before.MoreKindWarnings, before.Fetches
 	}
 	switch {
 	case out.Err != nil && ctx.Err() != nil:
@@ -185,15 +193,22 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Opt
 		carry()
 	default:
 		st.Validators = res.Validators
+		// The validators are the source's: an unchanged page, sheet or
+		// feed is carried above without being converted again.
 		pctx, cancel := context.WithTimeoutCause(ctx, j.cfg.ParseTimeout, errParseDeadline)
-		occs, err := j.parseFeed(pctx, parser, res.Body, from, to, &st)
+		body, class, err := j.source(pctx, src, f, &res, &st)
+		res.Body = nil
+		var occs []calendar.Occurrence
+		if err == nil {
+			occs, err = j.parseFeed(pctx, parser, body, from, to, &st)
+		}
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return feedResult{st: st, c: hubcal.NewContribution(meta, opts)}
 			}
 			st.Status = "failed"
-			st.ErrorClass = "parse"
+			st.ErrorClass = cmp.Or(class, ClassParse)
 			st.Error = err.Error()
 			if errors.Is(context.Cause(pctx), errParseDeadline) {
 				st.ErrorClass = ClassParseTimeout
@@ -210,6 +225,9 @@ func (j *Job) feed(ctx context.Context, parser *calendar.Parser, opts hubcal.Opt
 		st.Status = "ok"
 		st.LastSuccess = started
 		st.ExpandedTo = to
+		if st.ItemsSkipped > 0 {
+			logItemsSkipped(ctx, log, f, st)
+		}
 	}
 	if st.Status == "ok" {
 		flagDrop(&st)
@@ -239,7 +257,7 @@ func markFailing(st *FeedStats, before FeedStats, started time.Time) {
 // (feedFailedSentence): what failed, in words, and what the hub serves
 // instead; the error is in its detail.
 func logFeedFailed(ctx context.Context, log *slog.Logger, f hub.Feed, st FeedStats) {
-	log.WarnContext(ctx, msgFeedFailed, "source", f.Source, "feed_url", fetch.LogURL(f.FeedURL),
+	log.WarnContext(ctx, msgFeedFailed, "source", f.Source, "feed_url", fetch.LogURL(f.FeedURL), "kind", cmp.Or(st.Kind, "ics"),
 		"error_class", st.ErrorClass, "error", st.Error, "detail", st.Error, "carried", st.Occurrences)
 }
 
@@ -258,6 +276,13 @@ func (j *Job) parseFeed(ctx context.Context, p *calendar.Parser, body []byte, fr
 	}
 	s := cal.Stats
 	st.Events, st.Recurring, st.Skipped, st.ProdID = s.Events, s.Recurring, len(s.Skipped), s.ProdID
+	if st.Kind != "" {
+		// A converted event the parser skipped (an adapter's RRULE it
+		// cannot use, say) is named with the conversion's warnings.
+		for _, sk := range s.Skipped {
+			st.AddKindWarning(fmt.Sprintf("event %s skipped by the parser: %s", cmp.Or(sk.UID, "without a UID"), sk.Reason))
+		}
+	}
 	st.Occurrences, st.Cancelled = len(x.Occurrences)-x.Cancelled, x.Cancelled
 	st.Truncated = len(x.Truncated)
 	zones := map[string]int{}
@@ -273,4 +298,77 @@ func (j *Job) parseFeed(ctx context.Context, p *calendar.Parser, body []byte, fr
 		st.Zones = zones
 	}
 	return x.Occurrences, nil
+}
+
+// sourceOptions is what turning a feed's source into iCalendar needs of
+// its hub.
+type sourceOptions struct {
+	hub  string
+	zone *time.Location
+}
+
+// source turns a fetched body into iCalendar by the feed's kind: ics as
+// it is, jsonld, csv, json and rss through feedkind.Convert, script
+// through its adapter script, which reads the body as elmcity.source.
+// It fills st's kind figures, and returns the error class of a failure.
+func (j *Job) source(ctx context.Context, src sourceOptions, f hub.Feed, res *fetch.Result, st *FeedStats) ([]byte, string, error) {
+	kind, err := feedkind.ParseKind(f.Kind)
+	if err != nil {
+		return nil, ClassConvert, err
+	}
+	opt := feedkind.Options{Zone: src.zone, MaxBytes: j.cfg.MaxSourceBytes}
+	var ics []byte
+	var rep feedkind.Report
+	switch kind {
+	case feedkind.KindICS:
+		return res.Body, "", nil
+	case feedkind.KindScript:
+		if j.cfg.Adapters == nil || j.cfg.AdapterFetcher == nil {
+			return nil, ClassScript, errors.New("this worker runs no adapter scripts")
+		}
+		source := &script.FetchResponse{URL: res.URL, Status: res.Status, Body: string(res.Body), Header: map[string]string{}}
+		var ar script.AdapterResult
+		ar, err = j.cfg.Adapters.RunAdapter(ctx, script.AdapterRequest{
+			Adapter: f.Adapter, Hub: src.hub, FeedURL: f.FeedURL, Hosts: f.Hosts, Fetcher: j.cfg.AdapterFetcher, Source: source, Options: opt,
+		})
+		ics, rep, st.Fetches = ar.ICS, ar.Report, ar.Fetches
+		if err != nil {
+			kindStats(st, rep)
+			return nil, ClassScript, err
+		}
+	default:
+		var m feedkind.Mapping
+		if f.Mapping != nil {
+			m = *f.Mapping
+		}
+		ics, rep, err = feedkind.Convert(ctx, kind, res.Body, cmp.Or(res.URL, f.FeedURL), m, opt)
+		if err != nil {
+			kindStats(st, rep)
+			return nil, ClassConvert, err
+		}
+	}
+	kindStats(st, rep)
+	return ics, "", nil
+}
+
+// kindStats puts a conversion's report into a feed's stats.
+func kindStats(st *FeedStats, rep feedkind.Report) {
+	st.Items, st.ItemsSkipped = rep.Items, rep.Skipped
+	st.KindWarnings, st.MoreKindWarnings = nil, 0
+	for _, w := range rep.Warnings {
+		st.AddKindWarning(w)
+	}
+	st.MoreKindWarnings += rep.MoreWarnings
+}
+
+// logItemsSkipped warns of a converted feed that left items out.
+// Curators read it as a sentence (itemsSkippedSentence); every warning
+// is in its detail.
+func logItemsSkipped(ctx context.Context, log *slog.Logger, f hub.Feed, st FeedStats) {
+	first := ""
+	if len(st.KindWarnings) > 0 {
+		first = st.KindWarnings[0]
+	}
+	log.WarnContext(ctx, msgFeedItemsSkipped, "source", f.Source, "feed_url", fetch.LogURL(f.FeedURL), "kind", st.Kind,
+		"items", st.Items, "skipped", st.ItemsSkipped, "first", first, "detail", strings.Join(st.KindWarnings, "\n"))
 }

@@ -12,6 +12,7 @@ import (
 const (
 	msgFeedFailed        = "feed failed"
 	msgFeedDropped       = "feed dropped"
+	msgFeedItemsSkipped  = "feed items skipped"
 	msgMembersLeftOut    = "region members left out"
 	msgMemberFailed      = "member hub failed"
 	msgMemberDropped     = "member hub dropped"
@@ -26,6 +27,8 @@ func Sentences() tablelog.Sentences {
 	return tablelog.Sentences{
 		msgFeedFailed:  feedFailedSentence,
 		msgFeedDropped: tablelog.Template("feed {source} {flag} ({listed_before} to {listed} occurrences)"),
+		msgFeedItemsSkipped: tablelog.Template(
+			"feed {source} ({kind}): {skipped} of its {items} items left out; the first: {first}"),
 		msgMembersLeftOut: tablelog.Template(
 			"region lists {left_out} more member hubs than the {max_members} merged; the rest are left out"),
 		msgMemberFailed:      tablelog.Template("member hub {member}: {error}"),
@@ -40,8 +43,12 @@ func Sentences() tablelog.Sentences {
 func feedFailedSentence(a map[string]string) string {
 	what := "feed " + a["source"] + " failed (" + a["error_class"] + ")"
 	switch a["error_class"] {
-	case "parse":
+	case ClassParse:
 		what = "feed " + a["source"] + " is not a usable calendar"
+	case ClassConvert:
+		what = "feed " + a["source"] + " could not be read as " + cmp.Or(a["kind"], "its kind")
+	case ClassScript:
+		what = "feed " + a["source"] + "'s adapter script failed"
 	case ClassParseTimeout:
 		what = "feed " + a["source"] + " took too long to parse"
 	}
