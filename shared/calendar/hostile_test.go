@@ -11,14 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/elmcity/elmcity/shared/calendar"
+	"github.com/elmcity/elmcity/shared/internal/usagetest"
 )
 
 // The hostile suite: inputs built to make parsing or expansion cost
@@ -510,54 +509,6 @@ func hostileInputs(t testing.TB) []hostileInput {
 	return in
 }
 
-// usage is what one input cost.
-type usage struct {
-	cpu       time.Duration
-	peakHeap  uint64 // above the live heap before
-	allocated uint64
-}
-
-// heapObjects is the runtime metric sampled for the peak heap: live and
-// not yet swept objects.
-const heapObjects = "/memory/classes/heap/objects:bytes"
-
-// measure runs f and returns its CPU time (the process's: the test runs
-// alone), its peak heap (sampled every millisecond) and the bytes it
-// allocated.
-func measure(f func()) usage {
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	sample := []metrics.Sample{{Name: heapObjects}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	stop := make(chan struct{})
-	peakc := make(chan uint64)
-	go func() {
-		s := []metrics.Sample{{Name: heapObjects}}
-		peak := base
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-stop:
-				peakc <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	cpu0 := processCPU()
-	f()
-	cpu := processCPU() - cpu0
-	close(stop)
-	peak := <-peakc
-	runtime.ReadMemStats(&after)
-	return usage{cpu: cpu, peakHeap: peak - base, allocated: after.TotalAlloc - before.TotalAlloc}
-}
-
 // TestHostileInputs parses and expands every hostile input and checks
 // that each stays within the bounds: work within the budgets, the peak
 // heap, and (without the race detector) the CPU time.
@@ -569,7 +520,7 @@ func TestHostileInputs(t *testing.T) {
 	window := hostileWindow()
 	var worstCPU, worstHeap struct {
 		name string
-		u    usage
+		u    usagetest.Usage
 	}
 	for _, in := range hostileInputs(t) {
 		t.Run(in.name, func(t *testing.T) {
@@ -588,7 +539,7 @@ func TestHostileInputs(t *testing.T) {
 			var cal *calendar.Calendar
 			var x *calendar.Expansion
 			var perr, xerr error
-			u := measure(func() {
+			u := usagetest.Measure(func() {
 				cal, perr = parser.Parse(ctx, data)
 				if perr == nil {
 					x, xerr = cal.Expand(ctx, window)
@@ -599,30 +550,30 @@ func TestHostileInputs(t *testing.T) {
 			}
 			feedSteps := int64(cmp.Or(cfg.MaxFeedSteps, calendar.DefaultMaxFeedSteps))
 			t.Logf("hostile %-34s %8.1f KiB  cpu %7.1f ms  peak heap %6.1f MiB  allocated %7.1f MiB  steps %9d  occurrences %6d  problems %d",
-				in.name, float64(len(data))/1024, float64(u.cpu.Microseconds())/1000, float64(u.peakHeap)/(1<<20),
-				float64(u.allocated)/(1<<20), x.Steps, len(x.Occurrences), len(x.Problems))
+				in.name, float64(len(data))/1024, float64(u.CPU.Microseconds())/1000, float64(u.PeakHeap)/(1<<20),
+				float64(u.Allocated)/(1<<20), x.Steps, len(x.Occurrences), len(x.Problems))
 			if x.Steps > feedSteps {
 				t.Errorf("Expand() spent %d steps, more than the feed budget %d", x.Steps, feedSteps)
 			}
 			if len(cal.Events) == 1 && x.Steps > int64(cmp.Or(cfg.MaxSteps, calendar.DefaultMaxSteps)) {
 				t.Errorf("Expand() spent %d steps on one series, more than its budget", x.Steps)
 			}
-			if u.peakHeap > hostileHeap {
-				t.Errorf("peak heap = %d MiB, want at most %d MiB", u.peakHeap>>20, hostileHeap>>20)
+			if u.PeakHeap > hostileHeap {
+				t.Errorf("peak heap = %d MiB, want at most %d MiB", u.PeakHeap>>20, hostileHeap>>20)
 			}
-			if !raceEnabled && u.cpu > hostileCPU {
-				t.Errorf("CPU time = %v, want at most %v", u.cpu, hostileCPU)
+			if !raceEnabled && u.CPU > hostileCPU {
+				t.Errorf("CPU time = %v, want at most %v", u.CPU, hostileCPU)
 			}
-			if u.cpu > worstCPU.u.cpu {
+			if u.CPU > worstCPU.u.CPU {
 				worstCPU.name, worstCPU.u = in.name, u
 			}
-			if u.peakHeap > worstHeap.u.peakHeap {
+			if u.PeakHeap > worstHeap.u.PeakHeap {
 				worstHeap.name, worstHeap.u = in.name, u
 			}
 		})
 	}
 	t.Logf("hostile worst CPU time: %v (%s); worst peak heap: %.1f MiB (%s)",
-		worstCPU.u.cpu, worstCPU.name, float64(worstHeap.u.peakHeap)/(1<<20), worstHeap.name)
+		worstCPU.u.CPU, worstCPU.name, float64(worstHeap.u.PeakHeap)/(1<<20), worstHeap.name)
 }
 
 // TestHostileCancel checks that Parse and Expand return promptly, within

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/feedkind"
+	"github.com/elmcity/elmcity/shared/internal/usagetest"
 )
 
 // The bounds of TestHostileInputs: an input of the worker's fetch cap
@@ -149,46 +148,6 @@ func hostileInputs(n int) []hostileInput {
 	}
 }
 
-// usage is what one conversion cost.
-type usage struct {
-	cpu      time.Duration
-	peakHeap uint64 // above the live heap before
-}
-
-// measure runs f and returns its CPU time (the process's: the test runs
-// alone) and its peak heap (sampled every millisecond).
-func measure(f func()) usage {
-	const heapObjects = "/memory/classes/heap/objects:bytes"
-	runtime.GC()
-	sample := []metrics.Sample{{Name: heapObjects}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	stop := make(chan struct{})
-	peakc := make(chan uint64)
-	go func() {
-		s := []metrics.Sample{{Name: heapObjects}}
-		peak := base
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-stop:
-				peakc <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	cpu0 := processCPU()
-	f()
-	cpu := processCPU() - cpu0
-	close(stop)
-	peak := <-peakc
-	return usage{cpu: cpu, peakHeap: peak - base}
-}
-
 // TestHostileInputs converts inputs of the fetch cap built to be
 // expensive and checks that each stays within the bounds (CPU time, peak
 // heap, events and output written) and that what it writes is valid
@@ -212,11 +171,11 @@ func TestHostileInputs(t *testing.T) {
 			var ics []byte
 			var rep feedkind.Report
 			var err error
-			u := measure(func() {
+			u := usagetest.Measure(func() {
 				ics, rep, err = feedkind.Convert(ctx, in.kind, data, "https://example.org/", in.m, opt)
 			})
 			t.Logf("hostile %-30s %8.1f KiB  cpu %7.1f ms  peak heap %6.1f MiB  items %6d  events %6d  skipped %6d  out %8.1f KiB  err %v",
-				in.name, float64(len(data))/1024, float64(u.cpu.Microseconds())/1000, float64(u.peakHeap)/(1<<20),
+				in.name, float64(len(data))/1024, float64(u.CPU.Microseconds())/1000, float64(u.PeakHeap)/(1<<20),
 				rep.Items, rep.Events, rep.Skipped, float64(len(ics))/1024, err)
 			if in.invalid {
 				if !errors.Is(err, feedkind.ErrInvalidInput) {
@@ -225,11 +184,11 @@ func TestHostileInputs(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("Convert() = %v", err)
 			}
-			if u.peakHeap > hostileHeap {
-				t.Errorf("peak heap = %d MiB, want at most %d MiB", u.peakHeap>>20, hostileHeap>>20)
+			if u.PeakHeap > hostileHeap {
+				t.Errorf("peak heap = %d MiB, want at most %d MiB", u.PeakHeap>>20, hostileHeap>>20)
 			}
-			if !raceEnabled && u.cpu > hostileCPU {
-				t.Errorf("CPU time = %v, want at most %v", u.cpu, hostileCPU)
+			if !raceEnabled && u.CPU > hostileCPU {
+				t.Errorf("CPU time = %v, want at most %v", u.CPU, hostileCPU)
 			}
 			if rep.Events > feedkind.DefaultMaxEvents || rep.Items > feedkind.DefaultMaxItems || len(rep.Warnings) > feedkind.DefaultMaxWarnings {
 				t.Errorf("Report = %d items, %d events, %d warnings: over the caps", rep.Items, rep.Events, len(rep.Warnings))

@@ -1,11 +1,14 @@
 //go:build unix
 
-package calendar_test
+package usagetest
 
 import (
 	"syscall"
 	"time"
 )
+
+// CPUMeasured reports whether Usage.CPU is measured here.
+const CPUMeasured = true
 
 // processCPU returns the CPU time (user and system) the process has used.
 func processCPU() time.Duration {
