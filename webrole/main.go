@@ -81,6 +81,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer checkFetcher.CloseIdleConnections()
 	checks := cfg.Check
 	checks.Fetcher = checkFetcher
+	// A script feed's check runs its adapter with the engine behind
+	// /services, from the same script source (adapters/{name}.js).
+	checks.Adapters = scripts
 	// The console's cookies are Secure when the site is served over https
 	// (its public URL says so); X-Forwarded-Proto is not trusted.
 	con := webconsole.New(webconsole.Deps{Store: st, Logger: log, AdminToken: cfg.AdminToken.Reveal(), Lifetime: cfg.SessionLifetime,

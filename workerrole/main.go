@@ -41,7 +41,7 @@ func main() {
 		Summary: "elmcity's worker: aggregates hubs from the job queue and runs the scheduler and maintenance scripts",
 		AddrVar: "ELMCITY_WORKER_METRICS_ADDR", AddrDefault: "127.0.0.1:9090",
 		Commands: []boot.Command{
-			{Usage: "check [--from T] [--to T] [--tz ZONE] [--kind K] [--mapping JSON|--mapping-file F] FILE|URL", What: "report a feed's problems, as a curator checks one before adding it"},
+			{Usage: "check [--from T] [--to T] [--tz ZONE] [--kind K] [--mapping JSON|--mapping-file F] [--adapter NAME] [--hosts a,b] [--scripts DIR] FILE|URL", What: "report a feed's problems, as a curator checks one before adding it"},
 			{Usage: "expand [--from T] [--to T] [--cap N] [--tz ZONE] FILE|URL", What: "print a feed's occurrences as JSON"},
 		},
 		Vars: func() []envconfig.Var { _, vars, _ := loadConfig(func(string) string { return "" }); return vars },

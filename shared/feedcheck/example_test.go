@@ -81,3 +81,18 @@ func ExampleConversionOf() {
 	//   - row 3 skipped: no start date
 	//   - 1× start date without an offset read in the hub's zone America/New_York (policy csv-local-time)
 }
+
+func ExampleAdapterConversion() {
+	// What an adapter run reported (script.AdapterResult's Report and
+	// Fetches), for a source of 2048 bytes.
+	rep := feedkind.Report{Kind: feedkind.KindScript, Items: 3, Events: 2, Skipped: 1,
+		Warnings: []string{`result[2] (uid "v-3") skipped: start: required`}}
+	c := feedcheck.AdapterConversion("venue", rep, 2048, 1)
+	c.WriteText(os.Stdout, "https://venue.example.org/api/events")
+	// Output:
+	// Conversion of https://venue.example.org/api/events by adapter venue (2048 bytes)
+	//   3 item(s) found, 2 event(s) written, 1 skipped
+	//   1 page(s) fetched by the adapter besides the feed's source
+	//   Warnings (1):
+	//   - result[2] (uid "v-3") skipped: start: required
+}

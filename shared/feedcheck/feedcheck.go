@@ -6,9 +6,11 @@
 // role's POST /api/hubs/{hub}/check returns it as JSON.
 //
 // A feed that is not iCalendar (a JSON-LD page, CSV, JSON or RSS: see
-// shared/feedkind) is converted first, and the report carries what the
-// conversion found (Conversion: items, events, items skipped and why)
-// above the report on the iCalendar it made.
+// shared/feedkind; or a script feed, whose adapter script turns its
+// source into events) is converted first, and the report carries what
+// the conversion found (Conversion: items, events, items skipped and
+// why, and an adapter's name and fetches) above the report on the
+// iCalendar it made.
 package feedcheck
 
 import (
@@ -54,35 +56,64 @@ type Options struct {
 	Conversion *Conversion
 }
 
-// Conversion is what feedkind.Convert found in a feed that is not
-// iCalendar: the kind-specific part of the report, shown before the
-// rest.
+// Conversion is what feedkind.Convert, or a script feed's adapter,
+// found in a feed that is not iCalendar: the kind-specific part of the
+// report, shown before the rest.
 type Conversion struct {
-	// Kind is the feed's kind (jsonld, csv, json, rss).
+	// Kind is the feed's kind (jsonld, csv, json, rss, script).
 	Kind string `json:"kind"`
+	// Adapter names a script feed's adapter script
+	// (adapters/{Adapter}.js); "" for the other kinds.
+	Adapter string `json:"adapter,omitempty"`
 	// Bytes is the size of the source as fetched, before conversion.
 	Bytes int `json:"bytes"`
 	// Items counts the items examined (CSV rows, JSON objects, schema.org
-	// Events, RSS items); Events the events written; Skipped the items
-	// left out, whose reasons are among Warnings.
+	// Events, RSS items, the events an adapter returned); Events the
+	// events written; Skipped the items left out, whose reasons are among
+	// Warnings.
 	Items   int `json:"items"`
 	Events  int `json:"events"`
 	Skipped int `json:"skipped"`
+	// Fetches counts the pages an adapter fetched itself (elmcity.fetch),
+	// besides the feed's source; absent when none.
+	Fetches int `json:"fetches,omitempty"`
 	// Warnings says why items were skipped and which policies were
 	// applied ("row 7 skipped: no start date").
 	Warnings []string `json:"warnings"`
 	// MoreWarnings counts the warnings past those listed.
 	MoreWarnings int `json:"more_warnings,omitempty"`
-	// Failure says why the source could not be converted at all; ""
-	// otherwise.
+	// Failure says why the source could not be converted at all (for a
+	// script feed, why its adapter failed: the script's error, with its
+	// file and line); "" otherwise.
 	Failure string `json:"failure,omitempty"`
 }
+
+// FailureScript is Report.FailureClass of a script feed whose adapter
+// failed: it threw (the failure names the file and line), timed out,
+// left a result that is not an array of events, or fetched from a host
+// that is not the feed's nor one of its hosts.
+const FailureScript = "script"
 
 // ConversionOf is the Conversion of a feedkind.Report for a source of
 // n bytes.
 func ConversionOf(r feedkind.Report, n int) *Conversion {
 	return &Conversion{Kind: string(r.Kind), Bytes: n, Items: r.Items, Events: r.Events, Skipped: r.Skipped,
 		Warnings: nonNil(r.Warnings), MoreWarnings: r.MoreWarnings}
+}
+
+// AdapterConversion is the Conversion of a script feed's adapter run: r
+// is its report, n the size of the feed's source, fetches the pages the
+// adapter fetched itself.
+func AdapterConversion(adapter string, r feedkind.Report, n, fetches int) *Conversion {
+	c := ConversionOf(r, n)
+	c.Kind, c.Adapter, c.Fetches = string(feedkind.KindScript), adapter, fetches
+	return c
+}
+
+// AdapterFailure says in words why adapter failed with err, for
+// Conversion.Failure and Report.Failure.
+func AdapterFailure(adapter string, err error) string {
+	return fmt.Sprintf("adapter %s failed: %v", adapter, err)
 }
 
 // Report is what a check found. Its JSON is the body of POST
@@ -434,11 +465,18 @@ func (r *Report) WriteText(w io.Writer) {
 
 // WriteText writes the conversion's report, for the source named.
 func (c *Conversion) WriteText(w io.Writer, source string) {
-	fmt.Fprintf(w, "Conversion of %s from %s (%d bytes)\n", source, c.Kind, c.Bytes)
+	if c.Adapter != "" {
+		fmt.Fprintf(w, "Conversion of %s by adapter %s (%d bytes)\n", source, c.Adapter, c.Bytes)
+	} else {
+		fmt.Fprintf(w, "Conversion of %s from %s (%d bytes)\n", source, c.Kind, c.Bytes)
+	}
 	if c.Failure != "" {
 		fmt.Fprintf(w, "  FAILED: %s\n", c.Failure)
 	} else {
 		fmt.Fprintf(w, "  %d item(s) found, %d event(s) written, %d skipped\n", c.Items, c.Events, c.Skipped)
+	}
+	if c.Adapter != "" {
+		fmt.Fprintf(w, "  %d page(s) fetched by the adapter besides the feed's source\n", c.Fetches)
 	}
 	if len(c.Warnings) > 0 {
 		fmt.Fprintf(w, "  Warnings (%d):\n", len(c.Warnings)+c.MoreWarnings)

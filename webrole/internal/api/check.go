@@ -17,15 +17,29 @@ import (
 	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/fetch"
 	"github.com/elmcity/elmcity/shared/hub"
+	"github.com/elmcity/elmcity/shared/script"
+	"github.com/elmcity/elmcity/shared/scripthost"
 )
 
-// feedFetcher fetches one feed (*fetch.Fetcher). Its errors are
-// *fetch.Error.
+// feedFetcher fetches one feed, and the pages a script feed's adapter
+// asks for (*fetch.Fetcher). Its errors are *fetch.Error.
 type feedFetcher interface {
 	Fetch(ctx context.Context, rawURL string, prev fetch.Validators) (fetch.Result, error)
+	Get(ctx context.Context, rawURL string, header http.Header) (fetch.Result, http.Header, error)
 }
 
 var _ feedFetcher = (*fetch.Fetcher)(nil)
+
+// adapterRunner runs script feeds' adapter scripts (*script.Engine).
+// RunAdapter returns script.ErrNotFound for a missing adapter and a
+// *script.Error for a failed run; Exists returns script.ErrInvalidName
+// for a bad name.
+type adapterRunner interface {
+	RunAdapter(ctx context.Context, req script.AdapterRequest) (script.AdapterResult, error)
+	Exists(name string) (bool, error)
+}
+
+var _ adapterRunner = (*script.Engine)(nil)
 
 // CheckConfig configures POST /api/hubs/{hub}/check, which reads a feed
 // the way the worker does. A zero field takes its default; without a
@@ -35,6 +49,11 @@ type CheckConfig struct {
 	// addresses only where the role's config allows them), the size cap
 	// and the timeout.
 	Fetcher feedFetcher
+	// Adapters runs a script feed's adapter script, adapters/{name}.js
+	// (the role's script engine, the one behind /services), with
+	// elmcity.fetch going through Fetcher; without it a script feed's
+	// check answers 503.
+	Adapters adapterRunner
 	// Bounds bounds parsing and expanding, as the worker's do.
 	Bounds calendar.Config
 	// ParseTimeout bounds parsing and expanding (default 20s).
@@ -129,43 +148,45 @@ func (k *checker) acquire(who string) (func(), error) {
 }
 
 // checkInput is the body of POST /api/hubs/{hub}/check: the feed's
-// address and, for a feed that is not iCalendar, its kind and mapping as
-// a feed record holds them.
+// address and, for a feed that is not iCalendar, its kind and mapping,
+// or its adapter and hosts, as a feed record holds them.
 type checkInput struct {
 	FeedURL string            `json:"feedurl"`
 	Kind    string            `json:"kind"`
 	Mapping *feedkind.Mapping `json:"mapping"`
+	Adapter string            `json:"adapter"`
+	Hosts   []string          `json:"hosts"`
 }
 
-// errAdapterNotChecked answers a check of a script feed: its adapter runs
-// only in the worker (with the adapter capability and its hosts), never
-// in the web role, so there is nothing the check could read.
-var errAdapterNotChecked = &Error{Status: http.StatusBadRequest, Code: "not_checkable",
-	Message: "adapter feeds are previewed by the worker: add the feed without approving it, refresh the hub, and read the feed's stats",
-	Fields:  map[string]string{"kind": "script feeds are not checked here: the adapter runs only in the worker"}}
+// unknownAdapter is the 400 of a check whose adapter script does not
+// exist.
+func unknownAdapter(name string) error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: "no such adapter script: adapters/" + name + ".js",
+		Fields: map[string]string{"adapter": "no adapter script adapters/" + name + ".js among the hub's scripts"}}
+}
 
 // postCheck reads a feed the way the worker would for this hub (its zone
 // places floating times; its window is expanded) and answers the check
 // report as JSON: 200 whatever the verdict, a feed that cannot be read
 // included. A feed of another kind than ics is converted first
-// (shared/feedkind, with the hub's zone) and the report carries the
-// conversion's. A script feed is a 400 (errAdapterNotChecked). Nothing
-// is stored.
+// (shared/feedkind, with the hub's zone; for a script feed, its adapter
+// script run as the worker runs it) and the report carries the
+// conversion's. An unknown adapter is a 400 naming adapter. Nothing is
+// stored.
 func (s *Server) postCheck(c *gin.Context) {
 	var in checkInput
 	if err := bindJSON(c, &in); err != nil {
 		_ = c.Error(err)
 		return
 	}
-	f := hub.Feed{FeedURL: in.FeedURL, Source: "check", Kind: in.Kind, Mapping: in.Mapping}
+	f := hub.Feed{FeedURL: in.FeedURL, Source: "check", Kind: in.Kind, Mapping: in.Mapping, Adapter: in.Adapter, Hosts: in.Hosts}
 	if f.Mapping != nil && f.Mapping.IsZero() {
 		f.Mapping = nil
 	}
-	f.Normalize()
-	if k, err := feedkind.ParseKind(f.Kind); err == nil && k == feedkind.KindScript {
-		_ = c.Error(errAdapterNotChecked)
-		return
+	if len(f.Hosts) == 0 {
+		f.Hosts = nil
 	}
+	f.Normalize()
 	if err := f.Validate(); err != nil {
 		_ = c.Error(err)
 		return
@@ -173,6 +194,17 @@ func (s *Server) postCheck(c *gin.Context) {
 	if s.checks.cfg.Fetcher == nil {
 		_ = c.Error(&Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "feed checks are not enabled on this server"})
 		return
+	}
+	if k, _ := feedkind.ParseKind(f.Kind); k == feedkind.KindScript {
+		ad := s.checks.cfg.Adapters
+		if ad == nil {
+			_ = c.Error(&Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "adapter scripts are not checked on this server"})
+			return
+		}
+		if ok, err := ad.Exists("adapters/" + f.Adapter + ".js"); err != nil || !ok {
+			_ = c.Error(unknownAdapter(f.Adapter))
+			return
+		}
 	}
 	ctx := c.Request.Context()
 	h, err := s.deps.Store.GetHub(ctx, c.Param("hub"))
@@ -204,8 +236,8 @@ func (s *Server) postCheck(c *gin.Context) {
 	c.JSON(http.StatusOK, rep)
 }
 
-// check fetches, converts (when f is not iCalendar), parses and expands
-// one feed for hub h.
+// check fetches, converts (when f is not iCalendar; a script feed
+// through its adapter), parses and expands one feed for hub h.
 func (k *checker) check(ctx context.Context, h hub.Hub, f hub.Feed, now time.Time) (feedcheck.Report, error) {
 	feedURL := f.FeedURL
 	res, err := k.cfg.Fetcher.Fetch(ctx, feedURL, fetch.Validators{})
@@ -225,12 +257,25 @@ func (k *checker) check(ctx context.Context, h hub.Hub, f hub.Feed, now time.Tim
 	to := from.AddDate(0, 0, h.HorizonDays)
 	bounds := k.cfg.Bounds
 	bounds.FloatingZone = loc
-	pctx, cancel := context.WithTimeout(ctx, k.cfg.ParseTimeout)
-	defer cancel()
 	body := res.Body
 	var conv *feedcheck.Conversion
 	kind, err := feedkind.ParseKind(f.Kind)
-	if err == nil && kind != feedkind.KindICS {
+	if err == nil && kind == feedkind.KindScript {
+		// The adapter runs under the engine's time limit, before the
+		// parse's.
+		body, conv, err = k.runAdapter(ctx, h, f, res, loc)
+		if err != nil {
+			return feedcheck.Report{}, err
+		}
+		if conv.Failure != "" {
+			r := feedcheck.Unreadable(fetch.LogURL(feedURL), conv.Failure, feedcheck.FailureScript, res.Status)
+			r.Conversion = conv
+			return r, nil
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, k.cfg.ParseTimeout)
+	defer cancel()
+	if err == nil && kind != feedkind.KindICS && kind != feedkind.KindScript {
 		var m feedkind.Mapping
 		if f.Mapping != nil {
 			m = *f.Mapping
@@ -265,6 +310,37 @@ func (k *checker) check(ctx context.Context, h hub.Hub, f hub.Feed, now time.Tim
 	}
 	r.Conversion = conv
 	return r, nil
+}
+
+// runAdapter runs a script feed's adapter over the source the check
+// fetched, as the worker does: elmcity.source is res, elmcity.fetch goes
+// through the check's fetcher (SSRF blocking, the size cap, the
+// timeout) on the feed's host and its hosts, and the hub's zone places
+// times without an offset. It returns the iCalendar the adapter made and
+// the conversion's report; a failed run is the report's Failure (the
+// script's error, with its file and line), with no error. The error is
+// a 400 naming adapter for an adapter that does not exist, or ctx's
+// when the check ran out of time.
+func (k *checker) runAdapter(ctx context.Context, h hub.Hub, f hub.Feed, res fetch.Result, loc *time.Location) ([]byte, *feedcheck.Conversion, error) {
+	source := &script.FetchResponse{URL: res.URL, Status: res.Status, Body: string(res.Body), Header: map[string]string{}}
+	ar, err := k.cfg.Adapters.RunAdapter(ctx, script.AdapterRequest{
+		Adapter: f.Adapter, Hub: h.ID, FeedURL: f.FeedURL, Hosts: f.Hosts, Fetcher: scripthost.NewFetcher(k.cfg.Fetcher), Source: source,
+		Options: feedkind.Options{Zone: loc, MaxBytes: max(len(res.Body), feedkind.DefaultMaxBytes)},
+	})
+	conv := feedcheck.AdapterConversion(f.Adapter, ar.Report, len(res.Body), ar.Fetches)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		// The adapter itself missing (a module it requires missing is
+		// the script's error, with its line).
+		if _, inScript := errors.AsType[*script.Error](err); !inScript && errors.Is(err, script.ErrNotFound) {
+			return nil, nil, unknownAdapter(f.Adapter)
+		}
+		conv.Failure = feedcheck.AdapterFailure(f.Adapter, err)
+		return nil, conv, nil
+	}
+	return ar.ICS, conv, nil
 }
 
 // convertFailure says in words why a source of kind could not be

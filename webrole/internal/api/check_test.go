@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +62,9 @@ func checkWorld(t *testing.T, allowPrivate bool, cfg api.CheckConfig) world {
 		t.Fatal(err)
 	}
 	cfg.Fetcher = f
+	if cfg.Adapters == nil {
+		cfg.Adapters = eng
+	}
 	srv := api.New(api.Deps{Logger: logger, Ready: func(context.Context) error { return nil }, Scripts: eng, Calendars: cals,
 		ScriptHost: scripthost.New(tl, st, cals, nil, "test"), Store: st, Jobs: jobs, Log: tl, AdminToken: adminToken, Checks: cfg})
 	return worldOf(t, testBundle{cals: cals, srv: srv, store: st, tlog: tl, jobs: jobs})
@@ -183,4 +188,147 @@ func TestCheckIsBounded(t *testing.T) {
 			t.Errorf("check %d = %d %v, want %d", i+2, code, body, want)
 		}
 	}
+}
+
+// testAdapters are the adapter scripts of TestCheckScriptFeed's script
+// source, by name.
+var testAdapters = map[string]string{
+	// venue reads the venue's first page (elmcity.source) and fetches
+	// the next one from the same host.
+	"venue": `var first = JSON.parse(elmcity.source.body);
+var second = JSON.parse(elmcity.fetch(argv[0].replace(/\/api.*$/, first.next)).body);
+result = first.events.concat(second.events).map(function (e) {
+  return {uid: "v-" + e.id, title: e.name, start: e.date ? e.date + "T19:00" : undefined, location: "The Venue"};
+});
+`,
+	// throws fails on its third line.
+	"throws": `var first = JSON.parse(elmcity.source.body);
+var n = first.events.length;
+throw new Error("the venue changed its API");
+`,
+	// elsewhere fetches from the host its source names, which must be
+	// among the feed's hosts.
+	"elsewhere": `var api = JSON.parse(elmcity.source.body).elsewhere;
+result = JSON.parse(elmcity.fetch(api).body).events.map(function (e) {
+  return {uid: "e-" + e.id, title: e.name, start: e.date + "T10:00"};
+});
+`,
+	// notarray leaves a result that is not an array of events.
+	"notarray": "result = \"nope\";\n",
+}
+
+// adapterEngine is a script engine over a temporary script source
+// holding adapters/{name}.js for each of adapters.
+func adapterEngine(t *testing.T, adapters map[string]string) *script.Engine {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "adapters"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range adapters {
+		if err := os.WriteFile(filepath.Join(dir, "adapters", name+".js"), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng, err := script.New(script.Config{Source: dir, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	return eng
+}
+
+// TestCheckScriptFeed checks a script feed against a fake venue on
+// 127.0.0.1: the adapter runs over the fetched source as in the worker,
+// its report is the conversion's, and a failed adapter (one that throws,
+// fetches from a host that is not the feed's, or leaves a bad result)
+// is an unusable verdict of class script with the script's error.
+func TestCheckScriptFeed(t *testing.T) {
+	t.Parallel()
+	day := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
+	venue := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/events":
+			_, _ = w.Write([]byte(`{"next":"/api/page2","events":[{"id":1,"name":"Open mic","date":"` + day + `"},{"id":2,"name":"No date"}]}`))
+		case "/api/page2":
+			_, _ = w.Write([]byte(`{"events":[{"id":3,"name":"Quiz","date":"` + day + `"}]}`))
+		case "/api/other":
+			_, _ = w.Write([]byte(`{"elsewhere":"http://localhost:` + r.Host[strings.LastIndex(r.Host, ":")+1:] + `/api/far"}`))
+		case "/api/far":
+			_, _ = w.Write([]byte(`{"events":[{"id":9,"name":"Far walk","date":"` + day + `"}]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(venue.Close)
+	w := checkWorld(t, true, api.CheckConfig{PerMinute: 100, Adapters: adapterEngine(t, testAdapters)})
+	check := func(t *testing.T, body string) (int, feedcheck.Report, map[string]any) {
+		t.Helper()
+		code, out, _ := call(t, w.h, "POST", "/api/hubs/keene/check", w.curator, body)
+		var rep feedcheck.Report
+		b, _ := json.Marshal(out)
+		_ = json.Unmarshal(b, &rep)
+		return code, rep, out
+	}
+	// The subtests run one after another: checks are one at a time per
+	// principal.
+	feed := func(path, adapter, hosts string) string {
+		return `{"feedurl":"` + venue.URL + path + `","kind":"script","adapter":"` + adapter + `","hosts":[` + hosts + `]}`
+	}
+
+	t.Run("Venue", func(t *testing.T) {
+		code, rep, out := check(t, feed("/api/events", "venue", ""))
+		c := rep.Conversion
+		if code != 200 || c == nil || c.Kind != "script" || c.Adapter != "venue" || c.Items != 3 || c.Events != 2 || c.Skipped != 1 || c.Fetches != 1 {
+			t.Fatalf("check = %d %v, want the adapter's report: 3 items, 2 events, 1 skipped, 1 fetch", code, out)
+		}
+		if len(c.Warnings) == 0 || !strings.Contains(c.Warnings[0], "result[1]") {
+			t.Errorf("conversion warnings = %q, want the skipped result[1] named", c.Warnings)
+		}
+		if rep.Verdict != feedcheck.VerdictUsable || rep.Events.Usable != 2 || len(rep.Next) != 2 || rep.Next[0].Start.Hour() != 19 {
+			t.Errorf("report = %+v, want usable, 2 events at 19:00 in the hub's zone", rep)
+		}
+	})
+	t.Run("Throws", func(t *testing.T) {
+		code, rep, out := check(t, feed("/api/events", "throws", ""))
+		if code != 200 || rep.Verdict != feedcheck.VerdictUnusable || rep.FailureClass != feedcheck.FailureScript ||
+			!strings.Contains(rep.Failure, "adapters/throws.js:3") || !strings.Contains(rep.Failure, "the venue changed its API") {
+			t.Fatalf("check of a throwing adapter = %d %v, want unusable, class script, with file:line", code, out)
+		}
+		if rep.Conversion == nil || rep.Conversion.Failure != rep.Failure {
+			t.Errorf("conversion = %+v, want the failure", rep.Conversion)
+		}
+	})
+	t.Run("RefusedHost", func(t *testing.T) {
+		code, rep, out := check(t, feed("/api/other", "elsewhere", ""))
+		if code != 200 || rep.Verdict != feedcheck.VerdictUnusable || rep.FailureClass != feedcheck.FailureScript ||
+			!strings.Contains(rep.Failure, `host "localhost" is neither the feed's`) {
+			t.Fatalf("check of an adapter fetching another host = %d %v, want unusable, class script, the host refused", code, out)
+		}
+	})
+	t.Run("AllowedHost", func(t *testing.T) {
+		code, rep, out := check(t, feed("/api/other", "elsewhere", `"localhost"`))
+		if code != 200 || rep.Verdict != feedcheck.VerdictOK || rep.Conversion == nil || rep.Conversion.Fetches != 1 || rep.Events.Usable != 1 {
+			t.Fatalf("check with the host among hosts = %d %v, want OK with 1 fetch", code, out)
+		}
+	})
+	t.Run("NotAnArray", func(t *testing.T) {
+		code, rep, out := check(t, feed("/api/events", "notarray", ""))
+		if code != 200 || rep.FailureClass != feedcheck.FailureScript || !strings.Contains(rep.Failure, "must be an array") {
+			t.Fatalf("check of a bad result = %d %v, want class script", code, out)
+		}
+	})
+	t.Run("UnknownAdapter", func(t *testing.T) {
+		code, _, out := check(t, feed("/api/events", "nosuch", ""))
+		if fields := errorFields(out); code != 400 || !strings.Contains(fields["adapter"], "adapters/nosuch.js") {
+			t.Errorf("check of an unknown adapter = %d %v, want 400 naming adapter", code, out)
+		}
+	})
+	t.Run("NoAdapter", func(t *testing.T) {
+		code, _, out := check(t, `{"feedurl":"`+venue.URL+`/api/events","kind":"script"}`)
+		if fields := errorFields(out); code != 400 || fields["adapter"] == "" {
+			t.Errorf("check without an adapter = %d %v, want 400 naming adapter", code, out)
+		}
+	})
 }

@@ -228,11 +228,19 @@ func TestCheckFeedKinds(t *testing.T) {
 			t.Errorf("check with no start_date = %d %v, want 400 naming mapping", code, body)
 		}
 	})
-	t.Run("Script", func(t *testing.T) {
+	t.Run("ScriptWithoutAdapter", func(t *testing.T) {
 		code, body, _ := call(t, w.h, "POST", "/api/hubs/keene/check", w.curator, `{"feedurl":"`+feeds.URL+`/page.html","kind":"script"}`)
-		e, _ := body["error"].(map[string]any)
-		if msg, _ := e["message"].(string); code != 400 || e["code"] != "not_checkable" || !strings.Contains(msg, "adapter feeds are previewed by the worker") {
-			t.Errorf("check of a script feed = %d %v, want 400 saying the worker previews adapters", code, body)
+		if fields := errorFields(body); code != 400 || fields["adapter"] == "" {
+			t.Errorf("check of a script feed without an adapter = %d %v, want 400 naming adapter", code, body)
+		}
+	})
+	t.Run("ScriptNotItsSource", func(t *testing.T) {
+		// The repository's example adapter reads a JSON API; a web page
+		// makes it throw.
+		code, body, _ := call(t, w.h, "POST", "/api/hubs/keene/check", w.curator, `{"feedurl":"`+feeds.URL+`/page.html","kind":"script","adapter":"example"}`)
+		conv, _ := body["conversion"].(map[string]any)
+		if failure, _ := body["failure"].(string); code != 200 || body["failure_class"] != "script" || !strings.Contains(failure, "adapters/example.js:") || conv["adapter"] != "example" {
+			t.Errorf("check of a page with the example adapter = %d %v, want unusable (script) with the file and line", code, body)
 		}
 	})
 	t.Run("ICSUnchanged", func(t *testing.T) {

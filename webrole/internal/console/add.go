@@ -24,34 +24,26 @@ func (h *handler) moreHubRoutes(one, post *gin.RouterGroup) {
 // getNewFeed shows the add form: the feed's address, its source name,
 // its kind and, for a kind that needs one, its mapping.
 func (h *handler) getNewFeed(c *gin.Context) {
-	h.addPage(c, http.StatusOK, feedForm{Kind: string(feedkind.KindICS)}, addResult{}, "", nil)
-}
-
-// addResult is what the add page shows above the add form: the check's
-// report, or (Unchecked) that a script feed is not previewed here.
-type addResult struct {
-	Report    *feedcheck.Report
-	Unchecked bool
+	h.addPage(c, http.StatusOK, feedForm{Kind: string(feedkind.KindICS)}, nil, "", nil)
 }
 
 // addPage renders the add form, with the check's report once there is
 // one.
-func (h *handler) addPage(c *gin.Context, status int, ff feedForm, res addResult, problem string, fields map[string]string) {
+func (h *handler) addPage(c *gin.Context, status int, ff feedForm, rep *feedcheck.Report, problem string, fields map[string]string) {
 	if len(ff.CatMap) == 0 {
 		for range catmapRows {
 			ff.CatMap = append(ff.CatMap, [2]string{})
 		}
 	}
 	h.render(c, status, "add", view{Title: "Add a feed", Hub: c.Param("hub"), Section: "add", Problem: problem, Fields: fields,
-		Data: map[string]any{"Form": ff, "Report": res.Report, "Unchecked": res.Unchecked, "Checked": res.Report != nil || res.Unchecked}})
+		Data: map[string]any{"Form": ff, "Report": rep, "Checked": rep != nil}})
 }
 
 // postPreview checks the feed the way the worker would read it (POST
-// /api/hubs/{hub}/check, with its kind and mapping) and shows the
-// report, the conversion's first, with the buttons that add it approved
-// or not, or check it again with another mapping. A script feed is not
-// checked (its adapter runs only in the worker): the page says so and
-// offers to add it.
+// /api/hubs/{hub}/check, with its kind and mapping, or its adapter and
+// hosts) and shows the report, the conversion's (or the adapter's)
+// first, with the buttons that add it approved or not, or check it
+// again with another mapping or adapter.
 func (h *handler) postPreview(c *gin.Context) {
 	ff := readFeedForm(c)
 	fields := map[string]string{}
@@ -62,25 +54,24 @@ func (h *handler) postPreview(c *gin.Context) {
 		fields["source"] = "required: the name shown on the feed's events, such as Keene Public Library"
 	}
 	if len(fields) > 0 {
-		h.addPage(c, http.StatusBadRequest, ff, addResult{}, "Fill in both fields first.", fields)
+		h.addPage(c, http.StatusBadRequest, ff, nil, "Fill in both fields first.", fields)
 		return
 	}
+	in := map[string]any{"feedurl": ff.FeedURL, "kind": ff.Kind, "mapping": ff.mapping()}
 	if ff.Kind == string(feedkind.KindScript) {
-		h.addPage(c, http.StatusOK, ff, addResult{Unchecked: true}, "", nil)
-		return
+		in["adapter"], in["hosts"] = ff.Adapter, splitList(ff.Hosts)
 	}
 	var rep feedcheck.Report
-	_, err := h.call(c, http.MethodPost, "/api/hubs/"+url.PathEscape(c.Param("hub"))+"/check",
-		map[string]any{"feedurl": ff.FeedURL, "kind": ff.Kind, "mapping": ff.mapping()}, "", &rep)
+	_, err := h.call(c, http.MethodPost, "/api/hubs/"+url.PathEscape(c.Param("hub"))+"/check", in, "", &rep)
 	if ae, ok := errors.AsType[*apiError](err); ok && ae.Status < 500 && ae.Status != http.StatusForbidden {
-		h.addPage(c, ae.Status, ff, addResult{}, "The feed was not checked: "+ae.Message+".", ae.Fields)
+		h.addPage(c, ae.Status, ff, nil, "The feed was not checked: "+ae.Message+".", ae.Fields)
 		return
 	}
 	if err != nil {
 		h.failAPI(c, err)
 		return
 	}
-	h.addPage(c, http.StatusOK, ff, addResult{Report: &rep}, "", nil)
+	h.addPage(c, http.StatusOK, ff, &rep, "", nil)
 }
 
 // sortStrings sorts s in place.

@@ -14,8 +14,9 @@ import (
 // console in headless Chromium: the kind select shows the mapping fields
 // for CSV only (the page's script), the preview shows the conversion's
 // report above the usual one, the feed is added, and the hub's table and
-// the edit page show its kind. The add form with its CSV fields, the
-// preview and the edit page pass axe-core.
+// the edit page show its kind. Then a script feed's preview shows what
+// its adapter returned. The add form with its CSV fields, the previews
+// and the edit page pass axe-core.
 func TestAddCSVFeedInChromium(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -82,4 +83,19 @@ func TestAddCSVFeedInChromium(t *testing.T) {
 		t.Errorf("the edit page's kind and start column = %q, want csv Date", got)
 	}
 	d.check("feed-csv")
+
+	venue := venueServer(t)
+	d.run("open the add form again", chromedp.Navigate(web+"/console/hubs/keene/add"), chromedp.WaitVisible(chromedp.CSS("#kind")))
+	eval[bool](d, "choose an adapter script", `(() => { const k = document.getElementById("kind"); k.value = "script"; k.dispatchEvent(new Event("change")); return true })()`)
+	d.run("fill in the script feed",
+		chromedp.SendKeys(chromedp.CSS("#feedurl"), venue.URL+"/api/events"), chromedp.SendKeys(chromedp.CSS("#source"), "Venue"),
+		chromedp.SendKeys(chromedp.CSS("#adapter"), "example"))
+	d.run("check the script feed", chromedp.Submit(chromedp.CSS("#feedurl")), chromedp.WaitVisible(chromedp.CSS("p.progress")))
+	preview = d.text("main")
+	for _, want := range []string{"Read by adapter example", "Events returned\n3", "Pages the adapter fetched\n1", "Open mic", "Craft fair"} {
+		if !strings.Contains(preview, want) {
+			t.Errorf("the script feed's preview lacks %q:\n%s", want, preview)
+		}
+	}
+	d.check("preview-script")
 }

@@ -234,14 +234,14 @@ func (h *handler) postFeed(c *gin.Context) {
 	ff.Approved = c.PostForm("approve") == "yes"
 	p, fields := ff.patch()
 	if fields != nil {
-		h.addPage(c, http.StatusBadRequest, ff, addResult{}, "The feed was not added.", fields)
+		h.addPage(c, http.StatusBadRequest, ff, nil, "The feed was not added.", fields)
 		return
 	}
 	p["feedurl"] = ff.FeedURL
 	var f hub.Feed
 	_, err := h.call(c, http.MethodPost, "/api/hubs/"+url.PathEscape(c.Param("hub"))+"/feeds", p, "", &f)
 	if ae, ok := errors.AsType[*apiError](err); ok && ae.Status < 500 && ae.Status != http.StatusForbidden {
-		h.addPage(c, ae.Status, ff, addResult{}, "The feed was not added: "+ae.Message+".", ae.Fields)
+		h.addPage(c, ae.Status, ff, nil, "The feed was not added: "+ae.Message+".", ae.Fields)
 		return
 	}
 	if err != nil {

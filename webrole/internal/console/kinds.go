@@ -22,7 +22,7 @@ func kindOptions() []kindOption {
 		{"csv", "Spreadsheet (CSV)", "A spreadsheet saved or published as CSV. Say below which column holds the title, the start date and the rest."},
 		{"json", "JSON array of events", "An array of objects from a site's API. Say below which member holds the title, the start date and the rest, and where the array is."},
 		{"rss", "RSS or Atom feed with event dates", "Items that carry event dates (xCal dtstart or ev:startdate). Name other elements below only when the dates are elsewhere."},
-		{"script", "Adapter script", "An adapter script, adapters/NAME.js from the hub's scripts, that the worker runs to turn the page into events. The console cannot preview it."},
+		{"script", "Adapter script", "An adapter script, adapters/NAME.js from the hub's scripts, that turns the page into events. The check runs it as the worker will and shows what it returned."},
 	}
 }
 

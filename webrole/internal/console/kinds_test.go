@@ -119,22 +119,72 @@ func TestAddCSVFeedWithPreview(t *testing.T) {
 	}
 }
 
-// TestAddScriptFeed checks that a script feed is not previewed (its
-// adapter runs only in the worker) and is added with its adapter and
+// venueServer serves a venue's JSON API, as the repository's example
+// adapter (scripts/adapters/example.js) reads it, in two pages at
+// /api/events, and a web page at /page.html.
+func venueServer(t testing.TB) *httptest.Server {
+	t.Helper()
+	day := time.Now().AddDate(0, 0, 2).Format("2006-01-02")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/api/events" && r.URL.Query().Get("page") == "":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"next":"/api/events?page=2","events":[{"id":1,"name":"Open mic","date":"` + day + `","doors":"19:00","ends":"22:00","room":"Hall B"}]}`))
+		case r.URL.Path == "/api/events":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"next":null,"events":[{"id":2,"name":"Craft fair","date":"` + day + `","doors":""},{"id":3,"name":"No date","doors":"20:00"}]}`))
+		case r.URL.Path == "/page.html":
+			_, _ = w.Write([]byte("<html><body>What's on</body></html>"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestAddScriptFeed checks that a script feed is previewed (the check
+// runs its adapter as the worker would and shows what it returned, or
+// its error with the file and line) and is added with its adapter and
 // hosts.
 func TestAddScriptFeed(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	venue := venueServer(t)
 	br := newBrowser(t, b.h)
 	br.signIn(b.curator)
 	_, tok := br.page("/console/hubs/keene/add")
+	preview := url.Values{"csrf": {tok}, "feedurl": {venue.URL + "/api/events"}, "source": {"Venue"}, "kind": {"script"},
+		"adapter": {"example"}, "hosts": {""}, "m_title": {"ignored"}}
+	rec := br.post("/console/hubs/keene/add", preview, nil)
+	page := html.UnescapeString(rec.Body.String())
+	for _, want := range []string{"Read by adapter example", "Events returned</dt><dd>3", "Events made</dt><dd>2", "Events skipped</dt><dd>1",
+		"Pages the adapter fetched</dt><dd>1", "result[2]", "Open mic", "19:00", "Craft fair", "Add without approving", `<option value="script" selected>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the preview of a script feed lacks %q", want)
+		}
+	}
+	if rec.Code != 200 || strings.Contains(page, "Not checked") || strings.Index(page, "Read by adapter") > strings.Index(page, "Usable") {
+		t.Errorf("preview of a script feed = %d, want the adapter's report above the usual one", rec.Code)
+	}
+	if t.Failed() {
+		t.Fatalf("preview:\n%s", page)
+	}
+	// An adapter that fails: its error, with the file and line.
+	preview.Set("feedurl", venue.URL+"/page.html")
+	rec = br.post("/console/hubs/keene/add", preview, nil)
+	if page := html.UnescapeString(rec.Body.String()); rec.Code != 200 || !strings.Contains(page, "Not usable") || !strings.Contains(page, "adapter example failed") ||
+		!strings.Contains(page, "adapters/example.js:") {
+		t.Errorf("preview of a page the adapter cannot read = %d\n%s", rec.Code, page)
+	}
+	// An adapter that does not exist: the API's 400, said on the form.
+	preview.Set("adapter", "nosuch")
+	if rec := br.post("/console/hubs/keene/add", preview, nil); rec.Code != 400 || !strings.Contains(rec.Body.String(), "adapters/nosuch.js") {
+		t.Errorf("preview with an unknown adapter = %d\n%s", rec.Code, rec.Body)
+	}
+
 	form := url.Values{"csrf": {tok}, "feedurl": {"https://theatre.example.org/whats-on"}, "source": {"Theatre"}, "kind": {"script"},
 		"adapter": {"theatre"}, "hosts": {"api.theatre.example.org, cdn.theatre.example.org"}, "m_title": {"ignored"}}
-	rec := br.post("/console/hubs/keene/add", form, nil)
-	page := html.UnescapeString(rec.Body.String())
-	if rec.Code != 200 || !strings.Contains(page, "Not checked") || !strings.Contains(page, "runs only in the worker") || !strings.Contains(page, "Add without approving") {
-		t.Fatalf("preview of a script feed = %d\n%s", rec.Code, page)
-	}
 	form.Set("approve", "no")
 	if rec := br.post("/console/hubs/keene/feeds", form, nil); rec.Code != http.StatusSeeOther {
 		t.Fatalf("add = %d\n%s", rec.Code, rec.Body)

@@ -114,7 +114,7 @@ func setup(t testing.TB) testBundle {
 	deps := api.Deps{
 		Logger: logger, Ready: func(context.Context) error { return nil }, Scripts: eng, Calendars: cals,
 		ScriptHost: scripthost.New(tl, st, cals, nil, "test"), Store: st, Jobs: jobs, Log: tl, AdminToken: adminToken,
-		Checks: api.CheckConfig{Fetcher: fetcher},
+		Checks: api.CheckConfig{Fetcher: fetcher, Adapters: eng},
 		// A new calendar reaches the public pages at once.
 		Outputs: outputs.Config{CheckEvery: 50 * time.Millisecond},
 	}

@@ -13,11 +13,12 @@ import (
 	"github.com/elmcity/elmcity/shared/feedcheck"
 	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/fetch"
+	"github.com/elmcity/elmcity/shared/script"
 )
 
 // Check implements `workerrole check [--from RFC3339] [--to RFC3339]
 // [--tz ZONE] [--kind KIND] [--mapping JSON | --mapping-file FILE]
-// FILE|URL`: it prints a human report of a feed's problems,
+// [--adapter NAME] [--hosts a,b] [--scripts DIR] FILE|URL`: it prints a human report of a feed's problems,
 // what a curator runs before adding a feed to a hub: what was repaired,
 // which events were skipped and why, how each time zone was resolved, and
 // what an expansion of the window (by default the coming year) gives. It
@@ -31,8 +32,19 @@ import (
 // mapping of --mapping or --mapping-file), and the conversion's report
 // (items, events, items skipped and why) is printed before the rest; a
 // source that is not of its kind is unusable (calendar.ErrInvalidFeed,
-// wrapping the feedkind error). --kind script is a usage error: an
-// adapter runs only in the worker.
+// wrapping the feedkind error).
+//
+// With --kind script --adapter NAME [--hosts a,b] [--scripts DIR] the
+// feed's URL is fetched and the adapter script adapters/NAME.js under
+// DIR (by default ./scripts, the worker's default ELMCITY_SCRIPTS) runs
+// over it as the worker runs it: the source as elmcity.source,
+// elmcity.fetch on the feed's host and --hosts only, under the fetch
+// rules (private addresses allowed: it runs on the curator's machine).
+// What the adapter returned (events, skipped and why, pages fetched) is
+// printed before the rest, and an adapter that fails (its error names
+// the file and line) is unusable (calendar.ErrInvalidFeed). An adapter
+// that does not exist is an error wrapping script.ErrNotFound, before
+// anything is fetched; what adapters log goes to stderr.
 func Check(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return check(ctx, args, stdin, stdout, stderr, time.Now)
 }
@@ -46,10 +58,20 @@ func check(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 	w := bufio.NewWriter(stdout)
 	defer func() { _ = w.Flush() }() // the report to stdout: a failed write has no one to tell
-	data, err := load(ctx, o.source, stdin)
+	var data []byte
 	var conv *feedcheck.Conversion
-	if err == nil && o.kind != feedkind.KindICS {
-		data, conv, err = convert(ctx, o, data)
+	if o.kind == feedkind.KindScript {
+		var eng *script.Engine
+		if eng, err = adapterEngine(o, stderr); err != nil {
+			return err
+		}
+		defer func() { _ = eng.Close() }() // nothing to flush
+		data, conv, err = adapt(ctx, eng, o)
+	} else {
+		data, err = load(ctx, o.source, stdin)
+		if err == nil && o.kind != feedkind.KindICS {
+			data, conv, err = convert(ctx, o, data)
+		}
 	}
 	var cal *calendar.Calendar
 	if err == nil {

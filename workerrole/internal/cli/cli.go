@@ -3,6 +3,7 @@
 //
 //	workerrole expand [--from RFC3339] [--to RFC3339] [--cap N] [--tz ZONE] FILE|URL
 //	workerrole check [--from RFC3339] [--to RFC3339] [--tz ZONE] [--kind KIND] [--mapping JSON | --mapping-file FILE] FILE|URL
+//	workerrole check [--from RFC3339] [--to RFC3339] [--tz ZONE] --kind script --adapter NAME [--hosts a,b] [--scripts DIR] URL
 //
 // expand prints the occurrences of one feed as JSON in the format of the
 // elmcity test corpus (shared/corpus/README.md), so its output can be
@@ -11,7 +12,9 @@
 // check reads feeds that are not iCalendar too (--kind jsonld, csv, json
 // or rss, with the feed record's mapping as JSON), converting them first
 // as the worker does (shared/feedkind) and printing what the conversion
-// found before the report.
+// found before the report; a script feed's adapter script (--kind script
+// --adapter NAME) runs from a local scripts directory as the worker runs
+// it.
 //
 // FILE may be "-" for standard input; a URL is fetched with a timeout and
 // a size limit.
@@ -32,6 +35,7 @@ import (
 	"github.com/elmcity/elmcity/shared/calendar"
 	"github.com/elmcity/elmcity/shared/feedkind"
 	"github.com/elmcity/elmcity/shared/fetch"
+	"github.com/elmcity/elmcity/shared/hub"
 )
 
 // Limits of feed fetching.
@@ -60,13 +64,23 @@ type options struct {
 	source   string
 	kind     feedkind.Kind
 	mapping  feedkind.Mapping
+	// adapter, hosts and scripts are a script feed's: its adapter's name,
+	// the other hosts it may fetch from, and the script source holding
+	// adapters/{adapter}.js.
+	adapter string
+	hosts   []string
+	scripts string
 }
 
 // flagSet says which flags a subcommand has besides the window and zone.
 type flagSet struct {
 	cap  bool // --cap
-	kind bool // --kind, --mapping, --mapping-file
+	kind bool // --kind, --mapping, --mapping-file, --adapter, --hosts, --scripts
 }
+
+// defaultScripts is --scripts' default: the worker's default script
+// source (ELMCITY_SCRIPTS), run from the repository's root.
+const defaultScripts = "scripts"
 
 // maxMappingBytes bounds --mapping-file: a mapping is a few hundred
 // bytes.
@@ -85,9 +99,12 @@ func parseArgs(name string, args []string, stderr io.Writer, with flagSet, defFr
 	if withCap {
 		fs.IntVar(&capN, "cap", 5000, "occurrences per series at most")
 	}
-	var kind, mapping, mappingFile string
+	var kind, mapping, mappingFile, adapter, hosts, scripts string
 	if with.kind {
-		fs.StringVar(&kind, "kind", "ics", "what the source is: ics, jsonld, csv, json or rss (script feeds run only in the worker)")
+		fs.StringVar(&kind, "kind", "ics", "what the source is: ics, jsonld, csv, json, rss or script")
+		fs.StringVar(&adapter, "adapter", "", "--kind script: the adapter script's name, adapters/NAME.js under --scripts")
+		fs.StringVar(&hosts, "hosts", "", "--kind script: the other hosts the adapter may fetch from, comma separated (the feed record's hosts)")
+		fs.StringVar(&scripts, "scripts", defaultScripts, "--kind script: the script source holding adapters/NAME.js, a directory (the worker's ELMCITY_SCRIPTS)")
 		fs.StringVar(&mapping, "mapping", "", `the feed's mapping as JSON, as the feed record holds it: {"title":"Event","start_date":"Date","header":true}`)
 		fs.StringVar(&mappingFile, "mapping-file", "", "a file holding the mapping as JSON (instead of --mapping)")
 	}
@@ -131,7 +148,55 @@ func parseArgs(name string, args []string, stderr io.Writer, with flagSet, defFr
 		return options{}, fmt.Errorf("%s: want one FILE or URL, got %d: %w", name, fs.NArg(), ErrUsage)
 	}
 	o.source = fs.Arg(0)
+	if with.kind {
+		if err := o.adapterOf(name, adapter, hosts, scripts); err != nil {
+			return options{}, err
+		}
+	}
 	return o, nil
+}
+
+// adapterOf reads --adapter, --hosts and --scripts into o, checked as
+// the feed record's adapter and hosts are: a script feed needs an
+// adapter and a URL, and the other kinds take neither adapter nor
+// hosts.
+func (o *options) adapterOf(name, adapter, hosts, scripts string) error {
+	if o.kind != feedkind.KindScript {
+		if adapter != "" || hosts != "" {
+			return fmt.Errorf("%s: --adapter and --hosts need --kind script: %w", name, ErrUsage)
+		}
+		return nil
+	}
+	if !isURL(o.source) {
+		return fmt.Errorf("%s: --kind script needs the feed's URL, which the adapter starts from, not %q: %w", name, o.source, ErrUsage)
+	}
+	f := hub.Feed{FeedURL: o.source, Source: name, Kind: string(feedkind.KindScript), Adapter: adapter}
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			f.Hosts = append(f.Hosts, h)
+		}
+	}
+	f.Normalize()
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("%s: %w: %w", name, ErrUsage, err)
+	}
+	if scripts == "" {
+		return fmt.Errorf("%s: --scripts is empty: %w", name, ErrUsage)
+	}
+	o.source, o.adapter, o.hosts, o.scripts = f.FeedURL, f.Adapter, f.Hosts, scripts
+	return nil
+}
+
+// isURL reports whether source is an http(s) or webcal URL rather than
+// a file.
+func isURL(source string) bool {
+	lower := strings.ToLower(source)
+	for _, p := range []string{"http://", "https://", "webcal://", "webcals://"} {
+		if strings.HasPrefix(lower, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // kindOf reads --kind and the mapping of --mapping or --mapping-file,
@@ -141,9 +206,6 @@ func kindOf(name, kind, mapping, mappingFile string) (feedkind.Kind, feedkind.Ma
 	k, err := feedkind.ParseKind(kind)
 	if err != nil {
 		return "", m, fmt.Errorf("%s: --kind: %w: %w", name, ErrUsage, err)
-	}
-	if k == feedkind.KindScript {
-		return "", m, fmt.Errorf("%s: --kind script: an adapter script runs only in the worker, which previews it: add the feed unapproved, refresh the hub and read the feed's stats: %w", name, ErrUsage)
 	}
 	if mapping != "" && mappingFile != "" {
 		return "", m, fmt.Errorf("%s: give --mapping or --mapping-file, not both: %w", name, ErrUsage)
@@ -177,12 +239,10 @@ func kindOf(name, kind, mapping, mappingFile string) (feedkind.Kind, feedkind.Ma
 
 // load reads a feed from a file, stdin ("-") or an http(s) or webcal URL.
 func load(ctx context.Context, source string, stdin io.Reader) ([]byte, error) {
-	lower := strings.ToLower(source)
 	switch {
 	case source == "-":
 		return readLimited(stdin, "stdin")
-	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"),
-		strings.HasPrefix(lower, "webcal://"), strings.HasPrefix(lower, "webcals://"):
+	case isURL(source):
 		return fetchFeed(ctx, source)
 	}
 	f, err := os.Open(source) // #nosec G304 -- the file the user named on the command line
@@ -210,7 +270,7 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 // hub would. The curator runs it on their own machine, so private
 // addresses are allowed.
 func fetchFeed(ctx context.Context, url string) ([]byte, error) {
-	f, err := fetch.New(fetch.Config{Timeout: fetchTimeout, MaxBytes: maxFeedBytes, AllowPrivate: true})
+	f, err := newFetcher()
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +280,13 @@ func fetchFeed(ctx context.Context, url string) ([]byte, error) {
 		return nil, err // a *fetch.Error names the feed and what failed
 	}
 	return res.Body, nil
+}
+
+// newFetcher is the fetcher of feeds and of the pages adapters fetch:
+// the worker's rules, but private addresses allowed, since the curator
+// runs the command on their own machine.
+func newFetcher() (*fetch.Fetcher, error) {
+	return fetch.New(fetch.Config{Timeout: fetchTimeout, MaxBytes: maxFeedBytes, AllowPrivate: true})
 }
 
 // parse loads and parses a feed with the options' floating zone.
