@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -98,6 +99,9 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Env = append(cmd.Env, "ELMCITY_INSTANCE=doomed", "PATH="+os.Getenv("PATH"))
+	// Its output, to say why if it never gets to the feed.
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +112,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	select {
 	case <-started:
 	case <-time.After(60 * time.Second):
-		t.Fatal("the doomed worker never fetched the feed")
+		t.Fatalf("the doomed worker never fetched the feed; it wrote:\n%s", out.String())
 	}
 	tl, err := tablelog.Open(ctx, acct, tablelog.Config{Table: env["ELMCITY_LOG_TABLE"]})
 	if err != nil {
@@ -180,4 +184,25 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	if got := strings.Join(instances, ","); !strings.Contains(got, "doomed") || strings.Count(got, "test") < 2 {
 		t.Errorf("job start entries from %q, want the first run, the killed attempt and the recovery", got)
 	}
+}
+
+// syncBuffer is a bytes.Buffer that a process's output goroutines may
+// write while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns the last 8 KiB written.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	return s[max(0, len(s)-8<<10):]
 }
