@@ -214,8 +214,17 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 	if err != nil {
 		return err
 	}
-	// Take the hub first, then decide: deciding before the lease would let
-	// a run that finished in between be repeated.
+	// Decide, then take the hub. A run that holds the hub covers the
+	// requests made before it took it (busy), so once it holds the hub it
+	// runs: a run that skipped after taking it would drop them. A run that
+	// finishes between the decision and the lease is repeated; that costs
+	// work, never a request.
+	if why, err := j.skip(ctx, h, job, log); err != nil || why != "" {
+		if why != "" {
+			prog.set(ctx, tablestore.JobSkipped, "nothing to do: "+why)
+		}
+		return err
+	}
 	// The lease belongs to this run, not to the worker: two jobs for one
 	// hub on one worker must not both run.
 	lease, err := j.hubs.AcquireLease(ctx, LeaseName(h.ID), j.holder(job), j.cfg.LeaseTTL)
@@ -236,32 +245,6 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 		_ = j.hubs.ReleaseLease(context.WithoutCancel(ctx), l)
 	}()
 
-	// Skip decisions read the generation pointer only, never the payload:
-	// a burst of requests costs a point read each.
-	ptr, err := j.pub.Current(ctx, h.ID)
-	switch {
-	case errors.Is(err, publish.ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("read current calendar of %s: %w", h.ID, err)
-	default:
-		if started, ok := pointerStarted(ptr); ok && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(started) {
-			log.InfoContext(ctx, "aggregation skipped: a run that started after this request already published",
-				"published", ptr.PublishedAt.Format(time.RFC3339))
-			prog.set(ctx, tablestore.JobSkipped, "nothing to do: a run that started after this request already published the hub")
-			return nil
-		}
-		// The scheduler asks for stale hubs only: one made fresh
-		// meanwhile (by a run that started just before the scheduler
-		// looked) is done. A region is stale, too, once a member has
-		// published since it ran.
-		if job.RequestedBy == ScheduledBy && j.cfg.Now().Sub(ptr.PublishedAt) < h.Interval() &&
-			MemberPublishedSince(h, ptr.PublishedAt, func(id string) (publish.Pointer, error) { return j.pub.Current(ctx, id) }) == "" {
-			log.InfoContext(ctx, "scheduled aggregation skipped: the hub is fresh",
-				"published", ptr.PublishedAt.Format(time.RFC3339))
-			prog.set(ctx, tablestore.JobSkipped, "nothing to do: the hub is fresh")
-			return nil
-		}
-	}
 	prev, err := j.previous(ctx, h.ID)
 	if err != nil {
 		return err
@@ -316,6 +299,35 @@ func (j *Job) Handle(ctx context.Context, job queue.Job) (err error) {
 		"generation", g.ID, "events", head.Events, "cancelled", head.Cancelled, "merged", head.Merged, "feeds_ok", head.FeedsOK, "feeds_failed", head.FeedsBad,
 		"feeds_total", head.FeedsOK+head.FeedsBad, "payload_bytes", size, "duration_ms", head.Finished.Sub(head.Started).Milliseconds())
 	return nil
+}
+
+// skip says why job has nothing to do, or "" when it has: a run that
+// started after the request already published the hub, or the scheduler
+// asked for a hub that is fresh again. It reads the generation pointer
+// only, never the payload: a burst of requests costs a point read each.
+func (j *Job) skip(ctx context.Context, h hub.Hub, job queue.Job, log *slog.Logger) (string, error) {
+	ptr, err := j.pub.Current(ctx, h.ID)
+	switch {
+	case errors.Is(err, publish.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read current calendar of %s: %w", h.ID, err)
+	}
+	if started, ok := pointerStarted(ptr); ok && !job.EnqueuedAt.IsZero() && job.EnqueuedAt.Before(started) {
+		log.InfoContext(ctx, "aggregation skipped: a run that started after this request already published",
+			"published", ptr.PublishedAt.Format(time.RFC3339))
+		return "a run that started after this request already published the hub", nil
+	}
+	// The scheduler asks for stale hubs only: one made fresh meanwhile
+	// (by a run that started just before the scheduler looked) is done. A
+	// region is stale, too, once a member has published since it ran.
+	if job.RequestedBy == ScheduledBy && j.cfg.Now().Sub(ptr.PublishedAt) < h.Interval() &&
+		MemberPublishedSince(h, ptr.PublishedAt, func(id string) (publish.Pointer, error) { return j.pub.Current(ctx, id) }) == "" {
+		log.InfoContext(ctx, "scheduled aggregation skipped: the hub is fresh",
+			"published", ptr.PublishedAt.Format(time.RFC3339))
+		return "the hub is fresh", nil
+	}
+	return "", nil
 }
 
 // holder names one run of job on this worker, as the hub lease's holder.

@@ -322,3 +322,55 @@ func TestFeedCredentialsStayOutOfLogs(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// leaseCounter is the hub store, counting the hub leases taken.
+type leaseCounter struct {
+	*tablestore.Store
+	taken atomic.Int32
+}
+
+func (l *leaseCounter) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (tablestore.Lease, error) {
+	l.taken.Add(1)
+	return l.Store.AcquireLease(ctx, name, holder, ttl)
+}
+
+// TestSkippedJobTakesNoLease checks that a job with nothing to do decides
+// so before it takes the hub: a run that holds the hub covers the requests
+// made before it took it, so a holder that then skipped would drop them
+// (a curator's refresh, lost behind a stale scheduled job).
+func TestSkippedJobTakesNoLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	if _, err := b.store.CreateHub(ctx, hub.Hub{ID: "quiet", Title: "Quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.job.Handle(ctx, queue.Job{Hub: "quiet", EnqueuedAt: b.now}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fetch.New(fetch.Config{AllowPrivate: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := &leaseCounter{Store: b.store}
+	job := aggregate.New(counted, f, b.pub, aggregate.Config{
+		Instance: "test", Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return b.now },
+	})
+	for _, j := range []queue.Job{
+		{Hub: "quiet", ID: "stale", EnqueuedAt: b.now.Add(-time.Minute)},
+		{Hub: "quiet", ID: "scheduled", EnqueuedAt: b.now.Add(time.Minute), RequestedBy: aggregate.ScheduledBy},
+	} {
+		if err := job.Handle(ctx, j); err != nil {
+			t.Fatalf("Handle(%s) = %v", j.ID, err)
+		}
+	}
+	if n := counted.taken.Load(); n != 0 {
+		t.Errorf("two jobs with nothing to do took the hub's lease %d times, want never", n)
+	}
+	if err := job.Handle(ctx, queue.Job{Hub: "quiet", ID: "refresh", EnqueuedAt: b.now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := counted.taken.Load(); n != 1 {
+		t.Errorf("a refresh took the hub's lease %d times, want once", n)
+	}
+}
