@@ -3,7 +3,6 @@ package api_test
 import (
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,12 +10,9 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/elmcity/elmcity/webrole/internal/browsertest"
 	"github.com/elmcity/elmcity/webrole/internal/outputs"
 )
-
-// axePath is axe-core's browser build, pinned in package.json and
-// installed by npm ci (tools/test.sh).
-const axePath = "../../../node_modules/axe-core/axe.min.js"
 
 // axeViolation is one rule axe-core found broken on a page.
 type axeViolation struct {
@@ -41,13 +37,7 @@ func TestAccessibilityInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the browser test needs Chromium")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser test needs Chromium: %v (tools/test.sh installs Debian's chromium package)", err)
-	}
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("axe-core: %v (npm ci installs it)", err)
-	}
+	axe := browsertest.Axe(t)
 	w := newWorld(t)
 	clock := &testClock{now: time.Now()}
 	h := newInstance(t, w.testBundle, clock, outputs.Config{PublicURL: "https://calendar.example.org"})

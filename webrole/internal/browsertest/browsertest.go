@@ -5,6 +5,8 @@ package browsertest
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -52,4 +54,18 @@ func Start(t testing.TB, timeout time.Duration) context.Context {
 		t.Fatalf("start %s: %v", ChromiumPath, err)
 	}
 	return browser
+}
+
+// Axe returns axe-core's browser build, pinned in package.json and
+// installed by npm ci, to inject into pages; it fails the test without
+// it.
+func Axe(t testing.TB) []byte {
+	t.Helper()
+	_, here, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(here), "..", "..", "..", "node_modules", "axe-core", "axe.min.js")
+	b, err := os.ReadFile(path) // #nosec G304 -- the repository's own node_modules
+	if err != nil {
+		t.Fatalf("the accessibility checks need axe-core (npm ci): %v", err)
+	}
+	return b
 }

@@ -2,12 +2,13 @@ package console_test
 
 import (
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/elmcity/elmcity/webrole/internal/browsertest"
 )
 
 // TestAddCSVFeedInChromium adds a CSV feed with a mapping through the
@@ -22,13 +23,7 @@ func TestAddCSVFeedInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the browser test needs Chromium")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser test needs Chromium: %v (tools/test.sh installs Debian's chromium package)", err)
-	}
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("the browser test needs axe-core (npm ci): %v", err)
-	}
+	axe := browsertest.Axe(t)
 	b := setup(t)
 	feeds := csvServer(t)
 	srv := httptest.NewServer(b.h)

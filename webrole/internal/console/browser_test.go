@@ -25,12 +25,6 @@ import (
 	"github.com/elmcity/elmcity/webrole/internal/browsertest"
 )
 
-// chromiumPath is Debian's chromium (browsertest.ChromiumPath).
-const chromiumPath = browsertest.ChromiumPath
-
-// axePath is axe-core, pinned in package.json and installed by npm ci.
-const axePath = "../../../node_modules/axe-core/axe.min.js"
-
 var screenshotDir = flag.String("screenshots", "", "keep the console's screenshots in this directory (default: the test's temporary directory)")
 
 // TestCuratorDayInChromium is a curator's whole day in headless Chromium,
@@ -46,13 +40,7 @@ func TestCuratorDayInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the browser test needs Chromium and a worker")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser test needs Chromium: %v (tools/test.sh installs Debian's chromium package)", err)
-	}
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatalf("the browser test needs axe-core (npm ci): %v", err)
-	}
+	axe := browsertest.Axe(t)
 	b := setup(t)
 	feeds := dayFeeds(t)
 	web := httptest.NewServer(b.h)
