@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/elmcity/elmcity/shared/azstorage"
+	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/publish"
 	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/tablelog"
@@ -276,7 +277,8 @@ func (e *faultEnv) checkPayload(t *testing.T, version int, tag string) aggregate
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, events, err := aggregate.Decode(g.Payload)
+	var head aggregate.Header
+	events, err := hubcal.DecodePayload(g.Payload, &head)
 	if err != nil {
 		t.Fatal(err)
 	}

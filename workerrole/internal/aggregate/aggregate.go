@@ -446,13 +446,6 @@ type decoded struct {
 	feeds map[string]FeedStats
 }
 
-// Decode reads a published payload: its header and events.
-func Decode(payload []byte) (Header, []hubcal.Event, error) {
-	var h Header
-	events, err := hubcal.DecodePayload(payload, &h)
-	return h, events, err
-}
-
 func decode(payload []byte) (*decoded, error) {
 	var h Header
 	cal, err := hubcal.Read(payload, &h)

@@ -103,7 +103,8 @@ func (b testBundle) load(t *testing.T, hubID string) (aggregate.Header, []hubcal
 	if err != nil {
 		t.Fatalf("Load() = %v", err)
 	}
-	h, evs, err := aggregate.Decode(g.Payload)
+	var h aggregate.Header
+	evs, err := hubcal.DecodePayload(g.Payload, &h)
 	if err != nil {
 		t.Fatalf("Decode() = %v", err)
 	}
