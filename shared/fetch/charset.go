@@ -6,6 +6,7 @@ import (
 	"mime"
 	"unicode/utf8"
 
+	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
@@ -42,7 +43,11 @@ const (
 //     is UTF-8 (RFC 5545 section 3.1.4), servers often label every .ics with
 //     a stale default, and legacy text is almost never valid UTF-8 by
 //     accident.
-//  3. Otherwise (absent, unknown or wrong): UTF-8 if the body is valid
+//  3. An HTML page (a jsonld feed's) with no charset in Content-Type is
+//     read in the charset its <meta> declares, found as browsers find it
+//     (x/net/html/charset's prescan of the first 1024 bytes), unless that
+//     is UTF-8 or Windows-1252, which the next rule reads anyway.
+//  4. Otherwise (absent, unknown or wrong): UTF-8 if the body is valid
 //     UTF-8, else Windows-1252, which is what such feeds are in practice.
 //
 // A body that is not valid UTF-8 but mostly is (mostlyUTF8: UTF-8 with a
@@ -91,6 +96,9 @@ func decodeCharset(body []byte, contentType string) ([]byte, string, error) {
 			return decodeWith(enc, name, body)
 		}
 	}
+	if enc, name := metaCharset(body, contentType); enc != nil {
+		return decodeWith(enc, name, body)
+	}
 	switch {
 	case utf8.Valid(body):
 		return body, CharsetUTF8, nil
@@ -98,6 +106,27 @@ func decodeCharset(body []byte, contentType string) ([]byte, string, error) {
 		return repairUTF8(body), CharsetUTF8, nil
 	}
 	return decodeWindows1252(body), CharsetWindows1252, nil
+}
+
+// metaCharset returns the charset an HTML page's <meta> declares, when it
+// is neither UTF-8 nor Windows-1252 (rule 4 of decodeCharset reads those),
+// or nil. Only a body served as HTML is looked at.
+func metaCharset(body []byte, contentType string) (encoding.Encoding, string) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || (mt != "text/html" && mt != "application/xhtml+xml") {
+		return nil, ""
+	}
+	// Without a BOM or a declared charset, DetermineEncoding's answer
+	// comes from the <meta> prescan, or is UTF-8 or Windows-1252 by
+	// default: only another charset is the page's own word.
+	enc, name, _ := charset.DetermineEncoding(body, "text/html")
+	if enc == nil || name == CharsetUTF8 || name == CharsetWindows1252 {
+		return nil, ""
+	}
+	if n, err := htmlindex.Name(enc); err == nil {
+		name = n
+	}
+	return enc, name
 }
 
 // repairUTF8 returns mostly-UTF-8 text as valid UTF-8, line by line: a

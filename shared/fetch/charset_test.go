@@ -57,6 +57,17 @@ func TestFetchCharset(t *testing.T) {
 		{name: "UTF16BEBOM", contentType: "text/calendar; charset=windows-1252", body: utf16Bytes(want, binary.BigEndian, true), want: want, wantCharset: "utf-16be"},
 		{name: "UTF16LEDeclared", contentType: "text/calendar; charset=utf-16le", body: utf16Bytes(want, binary.LittleEndian, false), want: want, wantCharset: "utf-16le"},
 		{name: "Replacement", contentType: "text/calendar; charset=iso-2022-kr", body: []byte("SUMMARY:x\r\n"), wantErr: true},
+		// An HTML page (a jsonld feed) says its charset in a <meta>.
+		{name: "HTMLMetaLatin2", contentType: "text/html", body: []byte("<html><head><meta charset=\"iso-8859-2\"><title>Gda\xf1sk</title>"),
+			want: `<html><head><meta charset="iso-8859-2"><title>Gdańsk</title>`, wantCharset: "iso-8859-2"},
+		{name: "HTMLMetaHTTPEquiv", contentType: "text/html", body: []byte("<meta http-equiv=\"Content-Type\" content=\"text/html; charset=shift_jis\">\x93\xfa\x96\x7b"),
+			want: `<meta http-equiv="Content-Type" content="text/html; charset=shift_jis">日本`, wantCharset: "shift_jis"},
+		{name: "HTMLHeaderBeatsMeta", contentType: "text/html; charset=windows-1252", body: []byte("<meta charset=\"iso-8859-2\">Caf\xe9"),
+			want: `<meta charset="iso-8859-2">Café`, wantCharset: "windows-1252"},
+		{name: "HTMLMetaUTF8", contentType: "text/html", body: []byte(`<meta charset="utf-8">Café`), want: `<meta charset="utf-8">Café`, wantCharset: "utf-8"},
+		// A calendar is not HTML: a <meta> in its text is no declaration.
+		{name: "CalendarWithMeta", contentType: "text/calendar", body: []byte("SUMMARY:<meta charset=\"iso-8859-2\"> Caf\xe9\r\n"),
+			want: "SUMMARY:<meta charset=\"iso-8859-2\"> Café\r\n", wantCharset: "windows-1252"},
 		// UTF-8 with a few invalid bytes keeps its UTF-8: only the
 		// invalid bytes become U+FFFD (whole-file Windows-1252 would
 		// make "2005å¹´æ—¥æœ¬" of it).
