@@ -146,6 +146,9 @@ type Result struct {
 	Unchanged bool
 	// Body is the body as UTF-8 without a byte order mark.
 	Body []byte
+	// Header is the response's header (an adapter script reads it as
+	// elmcity.source.headers).
+	Header http.Header
 	// Charset is the charset Body was decoded from, e.g. [CharsetUTF8] or
 	// [CharsetWindows1252].
 	Charset string
@@ -213,7 +216,7 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 // [ErrCharset], [ErrStatus], context.Canceled and context.DeadlineExceeded
 // (for the Fetcher's own timeouts too).
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev Validators) (Result, error) {
-	res, done, err := f.fetch(ctx, rawURL, prev, nil, nil, nil)
+	res, done, err := f.fetch(ctx, rawURL, prev, nil, nil)
 	done()
 	return res, err
 }
@@ -224,17 +227,16 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev Validators) (Re
 // are the Fetcher's own and are not sent). Adapter scripts fetch
 // through it, under the same address, size, time and redirect rules
 // as feeds. It returns the response's header too.
-func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (Result, http.Header, error) {
-	var h http.Header
-	res, done, err := f.fetch(ctx, rawURL, Validators{}, nil, header, &h)
+func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (Result, error) {
+	res, done, err := f.fetch(ctx, rawURL, Validators{}, nil, header)
 	done()
-	return res, h, err
+	return res, err
 }
 
 // fetch is Fetch with an optional hub-wide semaphore, taken after the
 // per-host slot so that requests queued for a busy host hold no hub slot.
 // The slots stay held until the caller calls done.
-func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}, header http.Header, respHeader *http.Header) (_ Result, done func(), _ error) {
+func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}, header http.Header) (_ Result, done func(), _ error) {
 	var releaseHost func()
 	holdsHub := false
 	done = func() {
@@ -284,7 +286,7 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub
 	fetchCtx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	start := f.cfg.Now()
-	res, status, err := f.do(fetchCtx, u, prev, header, respHeader)
+	res, status, err := f.do(fetchCtx, u, prev, header)
 	if err != nil {
 		return fail(fetchCtx, status, err)
 	}
@@ -315,7 +317,7 @@ func statusClass(status int) Class {
 
 // do sends the request and reads the response. It returns the status code
 // with an error whenever a response arrived.
-func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators, header http.Header, respHeader *http.Header) (Result, int, error) {
+func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators, header http.Header) (Result, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return Result{}, 0, fmt.Errorf("new request: %w: %w", ErrBadURL, err)
@@ -360,10 +362,7 @@ func (f *Fetcher) do(ctx context.Context, u *url.URL, prev Validators, header ht
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	res := Result{URL: resp.Request.URL.String(), Status: resp.StatusCode, Forced: forced}
-	if respHeader != nil {
-		*respHeader = resp.Header
-	}
+	res := Result{URL: resp.Request.URL.String(), Status: resp.StatusCode, Forced: forced, Header: resp.Header}
 	next := Validators{
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),

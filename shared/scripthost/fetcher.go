@@ -12,7 +12,7 @@ import (
 
 // getter gets a URL with request headers (*fetch.Fetcher).
 type getter interface {
-	Get(ctx context.Context, rawURL string, header http.Header) (fetch.Result, http.Header, error)
+	Get(ctx context.Context, rawURL string, header http.Header) (fetch.Result, error)
 }
 
 var _ getter = (*fetch.Fetcher)(nil)
@@ -48,16 +48,24 @@ func (a *Fetcher) Fetch(ctx context.Context, req script.FetchRequest) (script.Fe
 			h.Set(k, v)
 		}
 	}
-	res, rh, err := a.f.Get(ctx, req.URL, h)
+	res, err := a.f.Get(ctx, req.URL, h)
 	if err != nil {
 		if fe, ok := errors.AsType[*fetch.Error](err); ok && fe.Status != 0 && errors.Is(err, fetch.ErrStatus) {
 			return script.FetchResponse{URL: req.URL, Status: fe.Status, Header: map[string]string{}}, nil
 		}
 		return script.FetchResponse{}, err
 	}
-	out := script.FetchResponse{URL: res.URL, Status: res.Status, Body: string(res.Body), Header: make(map[string]string, len(rh))}
-	for k, vs := range rh {
+	return Response(res), nil
+}
+
+// Response is a fetched response as an adapter script reads it (its
+// elmcity.source, or what elmcity.fetch returns): the final URL, the
+// status, the body as text and the header, names lowercased and repeated
+// fields joined with ", ".
+func Response(res fetch.Result) script.FetchResponse {
+	out := script.FetchResponse{URL: res.URL, Status: res.Status, Body: string(res.Body), Header: make(map[string]string, len(res.Header))}
+	for k, vs := range res.Header {
 		out.Header[strings.ToLower(k)] = strings.Join(vs, ", ")
 	}
-	return out, nil
+	return out
 }

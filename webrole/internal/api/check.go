@@ -25,7 +25,7 @@ import (
 // asks for (*fetch.Fetcher). Its errors are *fetch.Error.
 type feedFetcher interface {
 	Fetch(ctx context.Context, rawURL string, prev fetch.Validators) (fetch.Result, error)
-	Get(ctx context.Context, rawURL string, header http.Header) (fetch.Result, http.Header, error)
+	Get(ctx context.Context, rawURL string, header http.Header) (fetch.Result, error)
 }
 
 var _ feedFetcher = (*fetch.Fetcher)(nil)
@@ -322,9 +322,9 @@ func (k *checker) check(ctx context.Context, h hub.Hub, f hub.Feed, now time.Tim
 // a 400 naming adapter for an adapter that does not exist, or ctx's
 // when the check ran out of time.
 func (k *checker) runAdapter(ctx context.Context, h hub.Hub, f hub.Feed, res fetch.Result, loc *time.Location) ([]byte, *feedcheck.Conversion, error) {
-	source := &script.FetchResponse{URL: res.URL, Status: res.Status, Body: string(res.Body), Header: map[string]string{}}
+	source := scripthost.Response(res)
 	ar, err := k.cfg.Adapters.RunAdapter(ctx, script.AdapterRequest{
-		Adapter: f.Adapter, Hub: h.ID, FeedURL: f.FeedURL, Hosts: f.Hosts, Fetcher: scripthost.NewFetcher(k.cfg.Fetcher), Source: source,
+		Adapter: f.Adapter, Hub: h.ID, FeedURL: f.FeedURL, Hosts: f.Hosts, Fetcher: scripthost.NewFetcher(k.cfg.Fetcher), Source: &source,
 		Options: feedkind.Options{Zone: loc, MaxBytes: max(len(res.Body), feedkind.DefaultMaxBytes)},
 	})
 	conv := feedcheck.AdapterConversion(f.Adapter, ar.Report, len(res.Body), ar.Fetches)

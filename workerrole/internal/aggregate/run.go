@@ -17,6 +17,7 @@ import (
 	"github.com/elmcity/elmcity/shared/hub"
 	"github.com/elmcity/elmcity/shared/hubcal"
 	"github.com/elmcity/elmcity/shared/script"
+	"github.com/elmcity/elmcity/shared/scripthost"
 )
 
 // window is the hub's expansion window: from local midnight today to
@@ -326,10 +327,10 @@ func (j *Job) source(ctx context.Context, src sourceOptions, f hub.Feed, res *fe
 		if j.cfg.Adapters == nil || j.cfg.AdapterFetcher == nil {
 			return nil, ClassScript, errors.New("this worker runs no adapter scripts")
 		}
-		source := &script.FetchResponse{URL: res.URL, Status: res.Status, Body: string(res.Body), Header: map[string]string{}}
+		source := scripthost.Response(*res)
 		var ar script.AdapterResult
 		ar, err = j.cfg.Adapters.RunAdapter(ctx, script.AdapterRequest{
-			Adapter: f.Adapter, Hub: src.hub, FeedURL: f.FeedURL, Hosts: f.Hosts, Fetcher: j.cfg.AdapterFetcher, Source: source, Options: opt,
+			Adapter: f.Adapter, Hub: src.hub, FeedURL: f.FeedURL, Hosts: f.Hosts, Fetcher: j.cfg.AdapterFetcher, Source: &source, Options: opt,
 		})
 		ics, rep, st.Fetches = ar.ICS, ar.Report, ar.Fetches
 		if err != nil {
