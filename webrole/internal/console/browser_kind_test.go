@@ -58,6 +58,12 @@ func TestAddCSVFeedInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#m_start_time"), "Time"), chromedp.SendKeys(chromedp.CSS("#m_location"), "Venue"),
 		chromedp.Click(chromedp.CSS("#m_header")), chromedp.SendKeys(chromedp.CSS("#m_date_format"), "M/D/YYYY"))
 	d.check("add-csv")
+	// The mapping's rows on a phone: the form fits its width.
+	d.run("hold it as a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1), chromedp.EmulateMobile))
+	d.mobile, d.width = true, 390
+	d.check("add-csv-phone")
+	d.run("back to a desktop", chromedp.EmulateViewport(1280, 900, chromedp.EmulateScale(1)))
+	d.mobile, d.width = false, 1280
 	d.run("check the feed", chromedp.Submit(chromedp.CSS("#feedurl")), chromedp.WaitVisible(chromedp.CSS("p.progress")))
 	preview := d.text("main")
 	for _, want := range []string{"Converted from csv", "Items found\n3", "Items skipped\n1", "row 4 skipped: no start date", "Chess night", "Book sale"} {
@@ -93,4 +99,7 @@ func TestAddCSVFeedInChromium(t *testing.T) {
 		}
 	}
 	d.check("preview-script")
+	d.run("hold the preview as a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1), chromedp.EmulateMobile))
+	d.mobile, d.width = true, 390
+	d.check("preview-script-phone")
 }
