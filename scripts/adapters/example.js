@@ -43,7 +43,9 @@ function toEvent(e) {
     tz: "America/New_York",
     status: e.cancelled ? "cancelled" : undefined
   };
-  if (e.doors) {
+  // An event without a date is left without a start: the worker skips
+  // it and says so in the feed's stats ("start: required").
+  if (e.date && e.doors) {
     ev.start = e.date + "T" + e.doors;
     if (e.ends) { ev.end = e.date + "T" + e.ends; }
   } else {

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"cmp"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func TestAddCSVFeedInChromium(t *testing.T) {
 	browser := startChromium(t, 3*time.Minute)
 	tab, cancel := newTab(t, browser)
 	defer cancel()
-	d := &day{t: t, name: "CSV", web: web, hub: "keene", axe: string(axe), shots: t.TempDir(), tab: tab, width: 1280}
+	d := &day{t: t, name: "CSV", web: web, hub: "keene", axe: string(axe), shots: cmp.Or(*screenshotDir, t.TempDir()), tab: tab, width: 1280}
 	d.run("set the viewport", chromedp.EmulateViewport(1280, 900, chromedp.EmulateScale(1)))
 	d.run("sign in", chromedp.Navigate(web+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), b.curator), chromedp.Submit(chromedp.CSS("#token")), chromedp.WaitVisible(chromedp.CSS("ul.cards")))
