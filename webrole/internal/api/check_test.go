@@ -13,61 +13,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
-	"github.com/elmcity/elmcity/shared/azstorage/storagetest"
 	"github.com/elmcity/elmcity/shared/feedcheck"
 	feedfetch "github.com/elmcity/elmcity/shared/fetch"
-	"github.com/elmcity/elmcity/shared/publish"
-	"github.com/elmcity/elmcity/shared/queue"
 	"github.com/elmcity/elmcity/shared/script"
-	"github.com/elmcity/elmcity/shared/scripthost"
-	"github.com/elmcity/elmcity/shared/tablelog"
 	"github.com/elmcity/elmcity/shared/tablestore"
 	"github.com/elmcity/elmcity/webrole/internal/api"
 )
 
 // checkWorld is a world whose server checks feeds with cfg (and a
-// fetcher that may reach 127.0.0.1 when allowPrivate).
+// fetcher that may reach 127.0.0.1 when allowPrivate); adapters run on
+// the server's script engine unless cfg names others.
 func checkWorld(t *testing.T, allowPrivate bool, cfg api.CheckConfig) world {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
-	ctx := context.Background()
-	acct := storagetest.Account(t)
-	st, err := tablestore.Open(ctx, acct, tablestore.Config{HubsTable: storagetest.Table(t, acct, "hubs"), FeedsTable: storagetest.Table(t, acct, "feeds")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl, err := tablelog.Open(ctx, acct, tablelog.Config{Table: storagetest.Table(t, acct, "log"), Role: "test", Instance: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tl.Close(context.Background()) })
-	jobs, err := queue.Open(ctx, acct, queue.Config{Name: storagetest.Queue(t, acct, "jobs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cals, err := publish.Open(ctx, acct, publish.Config{Table: storagetest.Table(t, acct, "cals")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	eng, err := script.New(script.Config{Source: scriptsDir, Timeout: 2 * time.Second, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eng.Close() })
 	f, err := feedfetch.New(feedfetch.Config{AllowPrivate: allowPrivate, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Fetcher = f
-	if cfg.Adapters == nil {
-		cfg.Adapters = eng
-	}
-	srv := api.New(api.Deps{Logger: logger, Ready: func(context.Context) error { return nil }, Scripts: eng, Calendars: cals,
-		ScriptHost: scripthost.New(tl, st, cals, nil, "test"), Store: st, Jobs: jobs, Log: tl, AdminToken: adminToken, Checks: cfg})
-	return worldOf(t, testBundle{cals: cals, srv: srv, store: st, tlog: tl, jobs: jobs})
+	b := setupWith(t, func(context.Context) error { return nil }, tablestore.Limits{}, func(d *api.Deps, eng *script.Engine) {
+		if cfg.Adapters == nil {
+			cfg.Adapters = eng
+		}
+		d.Checks = cfg
+	})
+	return worldOf(t, b)
 }
 
 const checkFeed = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Test//EN\nX-WR-CALNAME:Club\n" +

@@ -48,8 +48,10 @@ func setup(t testing.TB, ready func(context.Context) error) testBundle {
 	return setupWith(t, ready, tablestore.Limits{})
 }
 
-// setupWith is setup with the store's limits.
-func setupWith(t testing.TB, ready func(context.Context) error, limits tablestore.Limits) testBundle {
+// setupWith is setup with the store's limits; each of adjust may change
+// the server's dependencies (the script engine is the one they hold)
+// before the server is made.
+func setupWith(t testing.TB, ready func(context.Context) error, limits tablestore.Limits, adjust ...func(*api.Deps, *script.Engine)) testBundle {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -80,7 +82,7 @@ func setupWith(t testing.TB, ready func(context.Context) error, limits tablestor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = eng.Close() })
-	srv := api.New(api.Deps{
+	deps := api.Deps{
 		Logger:     logger,
 		Ready:      ready,
 		Scripts:    eng,
@@ -90,7 +92,11 @@ func setupWith(t testing.TB, ready func(context.Context) error, limits tablestor
 		Jobs:       jobs,
 		Log:        tl,
 		AdminToken: adminToken,
-	})
+	}
+	for _, f := range adjust {
+		f(&deps, eng)
+	}
+	srv := api.New(deps)
 	return testBundle{cals: cals, srv: srv, logs: &logs, store: st, tlog: tl, jobs: jobs}
 }
 
