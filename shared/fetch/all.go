@@ -48,7 +48,7 @@ func (f *Fetcher) FetchEach(ctx context.Context, reqs []Request, limit int, hand
 	var wg sync.WaitGroup
 	for i, r := range reqs {
 		wg.Go(func() {
-			res, done, err := f.fetch(ctx, r.URL, r.Prev, hub, nil)
+			res, done, err := f.fetch(ctx, r.URL, r.Prev, hub, GetOptions{})
 			defer done()
 			handle(i, Outcome{Result: res, Err: err})
 		})

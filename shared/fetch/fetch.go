@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -203,7 +204,25 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if err := checkURL(req.URL); err != nil {
 		return fmt.Errorf("redirect to %s: %w", LogURL(req.URL.String()), err)
 	}
+	if hosts, _ := req.Context().Value(hostsKey{}).([]string); hosts != nil && !slices.Contains(hosts, strings.ToLower(req.URL.Hostname())) {
+		return fmt.Errorf("redirect to %s: host %q is not one this request may reach: %w", LogURL(req.URL.String()), req.URL.Hostname(), ErrBlocked)
+	}
 	return nil
+}
+
+// hostsKey carries GetOptions.Hosts to checkRedirect on the request's
+// context.
+type hostsKey struct{}
+
+// GetOptions are a Get's request header and the hosts it may reach.
+type GetOptions struct {
+	// Header's fields are added to the request (Accept replaces the
+	// default; Host, Accept-Encoding, User-Agent, Connection and the
+	// conditional fields are the Fetcher's own and are not sent).
+	Header http.Header
+	// Hosts, when not nil, are the only hosts (lower case) the URL and
+	// every redirect may lead to; another is refused ([ErrBlocked]).
+	Hosts []string
 }
 
 // Fetch fetches one feed. prev is what the feed's last Fetch returned in
@@ -216,19 +235,16 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 // [ErrCharset], [ErrStatus], context.Canceled and context.DeadlineExceeded
 // (for the Fetcher's own timeouts too).
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev Validators) (Result, error) {
-	res, done, err := f.fetch(ctx, rawURL, prev, nil, nil)
+	res, done, err := f.fetch(ctx, rawURL, prev, nil, GetOptions{})
 	done()
 	return res, err
 }
 
-// Get fetches rawURL as Fetch does, unconditionally, with header's
-// fields added to the request (Accept replaces the default; Host,
-// Accept-Encoding, User-Agent, Connection and the conditional fields
-// are the Fetcher's own and are not sent). Adapter scripts fetch
-// through it, under the same address, size, time and redirect rules
-// as feeds. It returns the response's header too.
-func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (Result, error) {
-	res, done, err := f.fetch(ctx, rawURL, Validators{}, nil, header)
+// Get fetches rawURL as Fetch does, unconditionally, with opt's header
+// and on opt's hosts only. Adapter scripts fetch through it, under the
+// same address, size, time and redirect rules as feeds.
+func (f *Fetcher) Get(ctx context.Context, rawURL string, opt GetOptions) (Result, error) {
+	res, done, err := f.fetch(ctx, rawURL, Validators{}, nil, opt)
 	done()
 	return res, err
 }
@@ -236,7 +252,7 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (R
 // fetch is Fetch with an optional hub-wide semaphore, taken after the
 // per-host slot so that requests queued for a busy host hold no hub slot.
 // The slots stay held until the caller calls done.
-func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}, header http.Header) (_ Result, done func(), _ error) {
+func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub chan struct{}, opt GetOptions) (_ Result, done func(), _ error) {
 	var releaseHost func()
 	holdsHub := false
 	done = func() {
@@ -263,6 +279,12 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub
 		}
 		return Result{}, done, &Error{URL: LogURL(rawURL), Class: class, Status: status, Err: err}
 	}
+	if opt.Hosts != nil {
+		if !slices.Contains(opt.Hosts, strings.ToLower(u.Hostname())) {
+			return fail(ctx, 0, fmt.Errorf("host %q is not one this request may reach: %w", u.Hostname(), ErrBlocked))
+		}
+		ctx = context.WithValue(ctx, hostsKey{}, opt.Hosts)
+	}
 
 	release, err := f.hosts.acquire(ctx, strings.ToLower(u.Hostname()))
 	if err != nil {
@@ -286,7 +308,7 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, prev Validators, hub
 	fetchCtx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	start := f.cfg.Now()
-	res, status, err := f.do(fetchCtx, u, prev, header)
+	res, status, err := f.do(fetchCtx, u, prev, opt.Header)
 	if err != nil {
 		return fail(fetchCtx, status, err)
 	}

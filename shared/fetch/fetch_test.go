@@ -5,11 +5,13 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -689,3 +691,41 @@ func TestErrorsAndLogsHideCredentials(t *testing.T) {
 
 // ignoreHeader leaves Result.Header out of a comparison.
 var ignoreHeader = cmpopts.IgnoreFields(fetch.Result{}, "Header")
+
+// TestGetHosts checks GetOptions.Hosts: a URL or a redirect on another
+// host is refused as blocked, and a redirect within the hosts is
+// followed. The server answers as 127.0.0.1 and as localhost.
+func TestGetHosts(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, port, _ := net.SplitHostPort(r.Host)
+		switch r.URL.Path {
+		case "/here":
+			http.Redirect(w, r, "/page", http.StatusFound)
+		case "/away":
+			http.Redirect(w, r, "http://localhost:"+port+"/page", http.StatusFound)
+		default:
+			_, _ = w.Write([]byte("page"))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	f, err := fetch.New(fetch.Config{AllowPrivate: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.CloseIdleConnections)
+	ctx := context.Background()
+	only := fetch.GetOptions{Hosts: []string{"127.0.0.1"}}
+	if res, err := f.Get(ctx, srv.URL+"/here", only); err != nil || string(res.Body) != "page" {
+		t.Errorf("Get(redirect within the hosts) = %q, %v", res.Body, err)
+	}
+	if _, err := f.Get(ctx, srv.URL+"/away", only); !errors.Is(err, fetch.ErrBlocked) || fetch.ClassOf(err) != fetch.ClassBlocked {
+		t.Errorf("Get(redirect to another host) = %v, want blocked", err)
+	}
+	if _, err := f.Get(ctx, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/page", only); !errors.Is(err, fetch.ErrBlocked) {
+		t.Errorf("Get(another host) = %v, want blocked", err)
+	}
+	if res, err := f.Get(ctx, srv.URL+"/away", fetch.GetOptions{}); err != nil || string(res.Body) != "page" {
+		t.Errorf("Get(redirect, no hosts given) = %q, %v; want followed", res.Body, err)
+	}
+}

@@ -19,7 +19,8 @@ import (
 // Fetcher fetches web pages for adapter scripts (elmcity.fetch). The
 // worker adapts its feed fetcher (shared/fetch) to it, so that the feed
 // rules apply to what adapters fetch: private addresses refused at
-// dial time, the size cap, the timeout, the redirect limit.
+// dial time, the size cap, the timeout, the redirect limit, and a URL or
+// redirect on a host outside FetchRequest.Hosts refused.
 type Fetcher interface {
 	// Fetch gets req.URL. A response with any status is a response, not
 	// an error; errors are failures to get one (a refused address, a
@@ -36,6 +37,9 @@ type FetchRequest struct {
 	// Header holds the request header fields the script set, such as
 	// Accept or Authorization.
 	Header map[string]string
+	// Hosts are the hosts (lower case) the URL and its redirects may
+	// lead to: the feed's and those its record lists.
+	Hosts []string
 }
 
 // FetchResponse is what an adapter script sees of a response: {url,
@@ -498,15 +502,9 @@ func (r *run) fetch(call goja.FunctionCall) goja.Value {
 		r.throw(fmt.Errorf("%w: elmcity.fetch: over %d fetches in one run", ErrLimit, ad.max))
 	}
 	ad.fetches++
-	resp, err := ad.req.Fetcher.Fetch(r.ctx, FetchRequest{URL: u.String(), Header: header})
+	resp, err := ad.req.Fetcher.Fetch(r.ctx, FetchRequest{URL: u.String(), Header: header, Hosts: ad.hosts})
 	if err != nil {
 		r.throw(fmt.Errorf("elmcity.fetch %s: %w", truncate(raw, 200), err))
-	}
-	// A redirect is followed under the feed rules; what it leads to is
-	// the script's only on an allowed host.
-	if fu, err := url.Parse(resp.URL); resp.URL != "" && (err != nil || !slices.Contains(ad.hosts, strings.ToLower(fu.Hostname()))) {
-		r.throw(fmt.Errorf("%w: elmcity.fetch %s: redirected to %s, whose host is neither the feed's nor one of its hosts",
-			ErrCapability, truncate(raw, 200), truncate(resp.URL, 200)))
 	}
 	return r.response(fn, resp)
 }

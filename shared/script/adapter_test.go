@@ -190,7 +190,7 @@ func TestRunAdapterHostile(t *testing.T) {
 		{name: "PrivateAddress", adapter: "private", private: true, wantErr: fetch.ErrBlocked, wantMsg: "HostError", wantLine: 1},
 		{name: "OtherHost", adapter: "otherhost", wantErr: script.ErrCapability,
 			wantMsg: `host "evil.example" is neither the feed's (127.0.0.1) nor one of its hosts (none)`},
-		{name: "RedirectElsewhere", adapter: "redirect", wantErr: script.ErrCapability, wantMsg: "redirected to http://localhost:"},
+		{name: "RedirectElsewhere", adapter: "redirect", wantErr: fetch.ErrBlocked, wantMsg: `host "localhost" is not one this request may reach`},
 		{name: "TooManyFetches", adapter: "many", maxFetches: 3, wantErr: script.ErrLimit, wantMsg: "over 3 fetches in one run"},
 		{name: "NoStorage", adapter: "storage", wantErr: script.ErrCapability, wantMsg: "this run has no host API"},
 		{name: "NoLogWriting", adapter: "writes", wantErr: script.ErrCapability, wantMsg: "maintenance function"},

@@ -12,7 +12,7 @@ import (
 
 // getter gets a URL with request headers (*fetch.Fetcher).
 type getter interface {
-	Get(ctx context.Context, rawURL string, header http.Header) (fetch.Result, error)
+	Get(ctx context.Context, rawURL string, opt fetch.GetOptions) (fetch.Result, error)
 }
 
 var _ getter = (*fetch.Fetcher)(nil)
@@ -48,7 +48,7 @@ func (a *Fetcher) Fetch(ctx context.Context, req script.FetchRequest) (script.Fe
 			h.Set(k, v)
 		}
 	}
-	res, err := a.f.Get(ctx, req.URL, h)
+	res, err := a.f.Get(ctx, req.URL, fetch.GetOptions{Header: h, Hosts: req.Hosts})
 	if err != nil {
 		if fe, ok := errors.AsType[*fetch.Error](err); ok && fe.Status != 0 && errors.Is(err, fetch.ErrStatus) {
 			return script.FetchResponse{URL: req.URL, Status: fe.Status, Header: map[string]string{}}, nil

@@ -25,7 +25,7 @@ import (
 // asks for (*fetch.Fetcher). Its errors are *fetch.Error.
 type feedFetcher interface {
 	Fetch(ctx context.Context, rawURL string, prev fetch.Validators) (fetch.Result, error)
-	Get(ctx context.Context, rawURL string, header http.Header) (fetch.Result, error)
+	Get(ctx context.Context, rawURL string, opt fetch.GetOptions) (fetch.Result, error)
 }
 
 var _ feedFetcher = (*fetch.Fetcher)(nil)
